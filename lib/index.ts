@@ -1,0 +1,2 @@
+export * from './api/api-function';
+export * from './cache-pyramid-stack';
