@@ -1,0 +1,102 @@
+/**
+ * The only place cache keys are spelled: `<namespace>:v<schemaVersion>:<entity>:<id>[:<facet>]`.
+ *
+ * In cluster mode the `<entity>:<id>` part is a hash tag (`app:v1:{user:123}:summary`), so that a
+ * value and the keys derived from it (its coalescing lock, its tombstone) live in one slot and a Lua
+ * script may touch them together. List keys tag their whole identity for the same reason.
+ */
+export interface CacheKeysOptions {
+  /** First key segment, shared by every key of one application. @default 'app' */
+  readonly namespace?: string;
+  /** Bumped when the cached shape changes, so old entries are never read by new code. @default 1 */
+  readonly schemaVersion?: number;
+  /** Wrap the identity of each key in a hash tag. @default false */
+  readonly clusterMode?: boolean;
+}
+
+const SEGMENT = /^[A-Za-z0-9_.-]{1,64}$/;
+
+function checkSegment(name: string, value: string): string {
+  if (!SEGMENT.test(value)) {
+    throw new RangeError(`cache key ${name} must match ${SEGMENT}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+export class CacheKeys {
+  readonly namespace: string;
+  readonly schemaVersion: number;
+  readonly clusterMode: boolean;
+  /** `app:v1:` — every key of this application starts with it. */
+  readonly prefix: string;
+
+  constructor(options: CacheKeysOptions = {}) {
+    this.namespace = checkSegment('namespace', options.namespace ?? 'app');
+    this.schemaVersion = options.schemaVersion ?? 1;
+    if (!Number.isInteger(this.schemaVersion) || this.schemaVersion < 1) {
+      throw new RangeError(`cache key schemaVersion must be a positive integer, got ${options.schemaVersion}`);
+    }
+    this.clusterMode = options.clusterMode ?? false;
+    this.prefix = `${this.namespace}:v${this.schemaVersion}:`;
+  }
+
+  /** `app:v1:product:42` */
+  product(id: number | string): string {
+    return this.entity('product', id);
+  }
+
+  /** `app:v1:products:list:<category|all>:p<page>` — one page of the product listing. */
+  productList(category: string | undefined, page: number): string {
+    const identity = `products:list:${checkSegment('category', category ?? 'all')}:p${page}`;
+    return this.prefix + this.tag(identity);
+  }
+
+  /** The tag set naming every cached list key in which product `id` appears (kept by the write path). */
+  productListsTag(id: number | string): string {
+    return this.entity('tag', `product-lists.${checkSegment('id', String(id))}`);
+  }
+
+  /** `app:v1:user:42:summary` — the public, non-secret projection of a user. */
+  userSummary(id: number | string): string {
+    return this.entity('user', id, 'summary');
+  }
+
+  /** `app:v1:user:42:profile` — the editable profile (write-behind). */
+  userProfile(id: number | string): string {
+    return this.entity('user', id, 'profile');
+  }
+
+  /** `app:v1:order:7` */
+  order(id: number | string): string {
+    return this.entity('order', id);
+  }
+
+  /** `app:v1:config:global` */
+  config(name = 'global'): string {
+    return this.entity('config', name);
+  }
+
+  /** The coalescing lock of `key` (same slot as `key` in cluster mode). */
+  lock(key: string): string {
+    return `${key}:lock`;
+  }
+
+  /** A `SCAN MATCH` pattern for every key of one entity, e.g. all products. */
+  entityPattern(entity: 'product' | 'user' | 'order' | 'config' | 'products:list'): string {
+    return this.clusterMode ? `${this.prefix}{${entity}:*` : `${this.prefix}${entity}:*`;
+  }
+
+  /** True when `key` belongs to this application's namespace and schema version. */
+  owns(key: string): boolean {
+    return key.startsWith(this.prefix);
+  }
+
+  private entity(entity: string, id: number | string, facet?: string): string {
+    const identity = `${entity}:${checkSegment('id', String(id))}`;
+    return this.prefix + this.tag(identity) + (facet ? `:${checkSegment('facet', facet)}` : '');
+  }
+
+  private tag(identity: string): string {
+    return this.clusterMode ? `{${identity}}` : identity;
+  }
+}
