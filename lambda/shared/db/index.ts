@@ -1,0 +1,4 @@
+export * from './migrations';
+export * from './origin-errors';
+export * from './pool';
+export * from './repositories';
