@@ -53,3 +53,16 @@ export class CacheUnavailableError extends Error {
     super(message, options);
   }
 }
+
+/** SQS kept refusing some messages after retries. The API maps it to 503: the change was not accepted. */
+export class QueueSendError extends Error {
+  override readonly name = 'QueueSendError';
+  constructor(
+    message: string,
+    /** Ids (batch entry ids) of the messages that were not sent. */
+    readonly unsentIds: readonly string[],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

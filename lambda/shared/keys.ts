@@ -66,6 +66,11 @@ export class CacheKeys {
     return this.entity('user', id, 'profile');
   }
 
+  /** `app:v1:user:42:profile-version` — the write-behind version clock of a user (same slot as the profile). */
+  profileVersion(id: number | string): string {
+    return this.entity('user', id, 'profile-version');
+  }
+
   /** `app:v1:order:7` */
   order(id: number | string): string {
     return this.entity('order', id);
