@@ -66,3 +66,26 @@ export class QueueSendError extends Error {
     super(message, options);
   }
 }
+
+/**
+ * An invalidation event or message that can never succeed (malformed, oversized, unknown, naming keys
+ * outside the namespace). Purgers send the record to its DLQ with `reason` instead of retrying it.
+ */
+export class UnprocessableEventError extends Error {
+  override readonly name = 'UnprocessableEventError';
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+/** EventBridge kept refusing some entries of a `PutEvents` after retries; `failures` names each one. */
+export class InvalidationPublishError extends Error {
+  override readonly name = 'InvalidationPublishError';
+  constructor(
+    message: string,
+    readonly failures: readonly { readonly source: string; readonly detailType: string; readonly errorCode: string; readonly errorMessage: string }[],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -96,6 +96,11 @@ export class CacheKeys {
     return key.startsWith(this.prefix);
   }
 
+  /** True when `key` is a tag set (a set of key names, such as {@link productListsTag}) that a purge empties with its members. */
+  isTag(key: string): boolean {
+    return key.startsWith(this.prefix + (this.clusterMode ? '{tag:' : 'tag:'));
+  }
+
   private entity(entity: string, id: number | string, facet?: string): string {
     const identity = `${entity}:${checkSegment('id', String(id))}`;
     return this.prefix + this.tag(identity) + (facet ? `:${checkSegment('facet', facet)}` : '');
