@@ -25,7 +25,7 @@ export interface MigrationOptions {
 }
 
 /** `pg_advisory_lock` key of the migration runner: the first 8 bytes of sha256('cache-pyramid:migrations'). */
-const MIGRATION_LOCK_KEY = createHash('sha256').update('cache-pyramid:migrations').digest().readBigInt64BE(0).toString();
+export const MIGRATION_LOCK_KEY = createHash('sha256').update('cache-pyramid:migrations').digest().readBigInt64BE(0).toString();
 
 const MIGRATION_FILE = /^(\d{3,})_[a-z0-9_]+\.sql$/;
 

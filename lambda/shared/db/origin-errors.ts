@@ -25,25 +25,37 @@ const DRIVER_MESSAGES = [
   /Cannot use a pool after calling end/,
 ];
 
+interface ErrorLike {
+  readonly message: string;
+  readonly code?: unknown;
+  readonly errors?: unknown;
+}
+
+/** Duck-typed: socket errors come from Node internals, whose `Error` may be another realm's. */
+function asErrorLike(error: unknown): ErrorLike | undefined {
+  return typeof error === 'object' && error !== null && typeof (error as ErrorLike).message === 'string' ? (error as ErrorLike) : undefined;
+}
+
 /** True when `error` says PostgreSQL could not be reached or did not answer in time. */
 export function isOriginUnavailable(error: unknown): boolean {
   if (error instanceof OriginUnavailableError) return true;
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && (NETWORK_CODES.has(code) || isUnavailableSqlState(code))) return true;
-  if (error instanceof AggregateError) return error.errors.some(isOriginUnavailable);
-  return DRIVER_MESSAGES.some((pattern) => pattern.test(error.message));
+  const e = asErrorLike(error);
+  if (!e) return false;
+  if (typeof e.code === 'string' && (NETWORK_CODES.has(e.code) || isUnavailableSqlState(e.code))) return true;
+  // Connecting to a host name with several addresses fails with an AggregateError of socket errors.
+  if (Array.isArray(e.errors)) return e.errors.some(isOriginUnavailable);
+  return DRIVER_MESSAGES.some((pattern) => pattern.test(e.message));
 }
 
 /** True for a connection that was lost (not timed out): one immediate retry on a fresh connection may succeed. */
 export function isLostConnection(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code;
-  return code === 'ECONNRESET' || code === 'EPIPE' || code === '57P01' || /^Connection terminated unexpectedly/.test(error.message) || /is not queryable/.test(error.message);
+  const e = asErrorLike(error);
+  if (!e) return false;
+  return e.code === 'ECONNRESET' || e.code === 'EPIPE' || e.code === '57P01' || /^Connection terminated unexpectedly/.test(e.message) || /is not queryable/.test(e.message);
 }
 
 /** `error` as an {@link OriginUnavailableError} when it is one in substance; otherwise unchanged. */
 export function toOriginError(error: unknown, retryAfterSeconds: number): unknown {
   if (error instanceof OriginUnavailableError || !isOriginUnavailable(error)) return error;
-  return new OriginUnavailableError(`PostgreSQL is unavailable: ${(error as Error).message}`, retryAfterSeconds, { cause: error });
+  return new OriginUnavailableError(`PostgreSQL is unavailable: ${(error as ErrorLike).message}`, retryAfterSeconds, { cause: error });
 }
