@@ -1,0 +1,227 @@
+/**
+ * The messages the purge queues carry, and their checks. A queue receives three shapes:
+ * - a `CacheInvalidation` EventBridge event (DESIGN.md): `detail: { keys?, keyPatterns?, paths?, reason? }`;
+ * - a mapped app event, `{ kind: MAPPED_INVALIDATION_KIND, mapping, event }`, built by the rule that
+ *   `InvalidationPipeline.invalidateOn` creates;
+ * - (Redis queue only) a continuation of an unfinished pattern scan, sent by the Redis purger itself.
+ * Anything else, or anything malformed or oversized, is an {@link UnprocessableEventError} whose
+ * reason the purger puts on the DLQ record.
+ */
+import { UnprocessableEventError } from '../errors';
+import { CacheKeys } from '../keys';
+import { InvalidationMappingSpec, checkInvalidationMapping, expandKeys, expandPaths } from './templates';
+
+/** `detail-type` of the invalidation event (DESIGN.md). */
+export const CACHE_INVALIDATION_DETAIL_TYPE = 'CacheInvalidation';
+/** `kind` of the envelope an `invalidateOn` rule sends: the mapping plus the whole app event. */
+export const MAPPED_INVALIDATION_KIND = 'cache-pyramid.mapped-invalidation';
+/** `kind` of the message with which the Redis purger resumes an unfinished pattern scan. */
+export const REDIS_PURGE_CONTINUATION_KIND = 'cache-pyramid.redis-purge-continuation';
+
+/** Largest message body a purger accepts: EventBridge events are at most 256 KB, plus the mapping. */
+export const MAX_MESSAGE_BYTES = 300 * 1024;
+/** Per-event caps; above them an event is a bug upstream, not a purge. */
+export const MAX_KEYS_PER_EVENT = 10_000;
+export const MAX_PATTERNS_PER_EVENT = 100;
+export const MAX_PATHS_PER_EVENT = 10_000;
+const MAX_KEY_LENGTH = 1024;
+const MAX_REASON_LENGTH = 1024;
+
+/** The `detail` of a `CacheInvalidation` event. */
+export interface CacheInvalidationDetail {
+  /** Exact keys to remove (within the app namespace). */
+  readonly keys?: readonly string[];
+  /** `SCAN MATCH` patterns; every matching key on every master is removed. */
+  readonly keyPatterns?: readonly string[];
+  /** CloudFront paths (leading `/`, `*` only at the end). */
+  readonly paths?: readonly string[];
+  /** Why, for logs and DLQ records. */
+  readonly reason?: string;
+}
+
+/** Where a request came from, for logs and DLQ records. */
+export interface EventOrigin {
+  readonly eventId?: string;
+  readonly source?: string;
+  readonly detailType?: string;
+}
+
+/** Progress of one pattern's scan: the cursor per master (`host:port`), and the masters done. */
+export interface PatternScanState {
+  readonly pattern: string;
+  readonly cursors: Readonly<Record<string, string>>;
+  readonly finished: readonly string[];
+}
+
+/** The message that resumes an unfinished Redis purge. */
+export interface RedisPurgeContinuation {
+  readonly kind: typeof REDIS_PURGE_CONTINUATION_KIND;
+  readonly version: 1;
+  /** How many continuations came before this one (bounded by the purger). */
+  readonly hop: number;
+  readonly reason?: string;
+  readonly origin: EventOrigin;
+  readonly scans: readonly PatternScanState[];
+}
+
+/** A decoded queue message. */
+export type InvalidationMessage =
+  | { readonly kind: 'event'; readonly origin: EventOrigin; readonly detail: CacheInvalidationDetail }
+  | { readonly kind: 'mapped'; readonly origin: EventOrigin; readonly mapping: InvalidationMappingSpec; readonly event: unknown }
+  | { readonly kind: 'continuation'; readonly continuation: RedisPurgeContinuation };
+
+function fail(reason: string): never {
+  throw new UnprocessableEventError(reason);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function stringArray(field: string, value: unknown, max: number, maxLength: number): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) fail(`${field} must be an array of strings, got ${typeof value}`);
+  if (value.length > max) fail(`${field} has ${value.length} entries; at most ${max} per event`);
+  value.forEach((item, i) => {
+    if (typeof item !== 'string' || item === '') fail(`${field}[${i}] must be a non-empty string`);
+    if (item.length > maxLength) fail(`${field}[${i}] is ${item.length} characters; at most ${maxLength}`);
+  });
+  return value as string[];
+}
+
+function originOf(event: Record<string, unknown>): EventOrigin {
+  return {
+    eventId: typeof event.id === 'string' ? event.id : undefined,
+    source: typeof event.source === 'string' ? event.source : undefined,
+    detailType: typeof event['detail-type'] === 'string' ? event['detail-type'] : undefined,
+  };
+}
+
+function checkDetail(detail: unknown): CacheInvalidationDetail {
+  if (!isObject(detail)) fail('detail must be an object');
+  const unknown = Object.keys(detail).filter((k) => !['keys', 'keyPatterns', 'paths', 'reason'].includes(k));
+  // An unknown field is most often a typo (`path` for `paths`) that would otherwise purge nothing.
+  if (unknown.length > 0) fail(`detail has unknown field(s) ${unknown.join(', ')}; expected keys, keyPatterns, paths, reason`);
+  const keys = stringArray('detail.keys', detail.keys, MAX_KEYS_PER_EVENT, MAX_KEY_LENGTH);
+  const keyPatterns = stringArray('detail.keyPatterns', detail.keyPatterns, MAX_PATTERNS_PER_EVENT, MAX_KEY_LENGTH);
+  const paths = stringArray('detail.paths', detail.paths, MAX_PATHS_PER_EVENT, 8 * 1024);
+  if (detail.reason !== undefined && (typeof detail.reason !== 'string' || detail.reason.length > MAX_REASON_LENGTH)) {
+    fail(`detail.reason must be a string of at most ${MAX_REASON_LENGTH} characters`);
+  }
+  if (keys.length + keyPatterns.length + paths.length === 0) fail('detail names nothing to invalidate (keys, keyPatterns and paths are all empty)');
+  return { keys, keyPatterns, paths, reason: detail.reason as string | undefined };
+}
+
+function checkContinuation(message: Record<string, unknown>): RedisPurgeContinuation {
+  if (message.version !== 1) fail(`continuation version must be 1, got ${JSON.stringify(message.version)}`);
+  if (!Number.isInteger(message.hop) || (message.hop as number) < 1) fail('continuation hop must be a positive integer');
+  if (!Array.isArray(message.scans) || message.scans.length === 0 || message.scans.length > MAX_PATTERNS_PER_EVENT) {
+    fail(`continuation scans must be an array of 1-${MAX_PATTERNS_PER_EVENT} entries`);
+  }
+  for (const [i, scan] of (message.scans as unknown[]).entries()) {
+    if (!isObject(scan) || typeof scan.pattern !== 'string' || !isObject(scan.cursors) || !Array.isArray(scan.finished)) {
+      fail(`continuation scans[${i}] must be { pattern, cursors, finished }`);
+    }
+    if (!Object.values(scan.cursors).every((c) => typeof c === 'string' && /^\d+$/.test(c))) fail(`continuation scans[${i}].cursors must be decimal strings`);
+    if (!scan.finished.every((n) => typeof n === 'string')) fail(`continuation scans[${i}].finished must be node names`);
+  }
+  return message as unknown as RedisPurgeContinuation;
+}
+
+/**
+ * Decodes and checks a queue message body. `keyPrefix` (`app:v1:`) is the namespace a mapped event's
+ * key templates must stay in.
+ */
+export function decodeInvalidationMessage(body: string, keyPrefix: string): InvalidationMessage {
+  const bytes = Buffer.byteLength(body, 'utf8');
+  if (bytes > MAX_MESSAGE_BYTES) fail(`message is ${bytes} bytes; at most ${MAX_MESSAGE_BYTES}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch (error) {
+    fail(`message body is not JSON: ${(error as Error).message}`);
+  }
+  if (!isObject(parsed)) fail('message body must be a JSON object');
+  if (parsed.kind === REDIS_PURGE_CONTINUATION_KIND) return { kind: 'continuation', continuation: checkContinuation(parsed) };
+  if (parsed.kind === MAPPED_INVALIDATION_KIND) {
+    if (parsed.version !== 1) fail(`mapped invalidation version must be 1, got ${JSON.stringify(parsed.version)}`);
+    if (!isObject(parsed.event) || !isObject(parsed.mapping)) fail('mapped invalidation must carry an object mapping and event');
+    let mapping: InvalidationMappingSpec;
+    try {
+      mapping = checkInvalidationMapping(parsed.mapping as never, keyPrefix);
+    } catch (error) {
+      fail(`mapped invalidation has an invalid mapping: ${(error as Error).message}`);
+    }
+    return { kind: 'mapped', origin: originOf(parsed.event), mapping, event: parsed.event };
+  }
+  if (parsed.kind !== undefined) fail(`unknown message kind ${JSON.stringify(parsed.kind)}`);
+  const detailType = parsed['detail-type'];
+  if (typeof detailType !== 'string') fail('message is neither an EventBridge event (no "detail-type") nor a known envelope');
+  if (detailType !== CACHE_INVALIDATION_DETAIL_TYPE) {
+    fail(`unknown event: detail-type ${JSON.stringify(detailType)} is not ${CACHE_INVALIDATION_DETAIL_TYPE} and no invalidateOn mapping wraps it`);
+  }
+  return { kind: 'event', origin: originOf(parsed), detail: checkDetail(parsed.detail) };
+}
+
+/** The raw CloudFront paths a message names (each still to be checked). */
+export function pathsOf(message: InvalidationMessage): string[] {
+  switch (message.kind) {
+    case 'event':
+      return [...(message.detail.paths ?? [])];
+    case 'mapped':
+      return expandPaths(message.mapping, message.event);
+    case 'continuation':
+      return [];
+  }
+}
+
+/** Why a message was sent, for logs. */
+export function reasonOf(message: InvalidationMessage): string | undefined {
+  switch (message.kind) {
+    case 'event':
+      return message.detail.reason;
+    case 'mapped':
+      return message.mapping.reason;
+    case 'continuation':
+      return message.continuation.reason;
+  }
+}
+
+/** The Redis work of a message: exact keys and pattern scans (fresh, or resumed). All are checked against the namespace. */
+export interface RedisPurgeWork {
+  readonly keys: readonly string[];
+  readonly scans: readonly PatternScanState[];
+  readonly hop: number;
+  readonly origin: EventOrigin;
+  readonly reason?: string;
+}
+
+/** The keys and patterns a message purges, each within `cacheKeys`' namespace, or an {@link UnprocessableEventError}. */
+export function redisWorkOf(message: InvalidationMessage, cacheKeys: CacheKeys): RedisPurgeWork {
+  let keys: readonly string[] = [];
+  let patterns: readonly string[] = [];
+  let scans: PatternScanState[] = [];
+  if (message.kind === 'continuation') {
+    scans = [...message.continuation.scans];
+    patterns = scans.map((s) => s.pattern);
+  } else if (message.kind === 'event') {
+    keys = message.detail.keys ?? [];
+    patterns = message.detail.keyPatterns ?? [];
+  } else {
+    ({ keys, patterns } = expandKeys(message.mapping, message.event, cacheKeys));
+  }
+  keys.forEach((key, i) => {
+    if (!cacheKeys.owns(key)) fail(`keys[${i}] ${JSON.stringify(key)} is outside the app namespace ${JSON.stringify(cacheKeys.prefix)}`);
+  });
+  patterns.forEach((pattern, i) => {
+    if (!cacheKeys.owns(pattern)) fail(`keyPatterns[${i}] ${JSON.stringify(pattern)} is outside the app namespace ${JSON.stringify(cacheKeys.prefix)}`);
+  });
+  if (message.kind !== 'continuation') scans = [...new Set(patterns)].map((pattern) => ({ pattern, cursors: {}, finished: [] }));
+  return {
+    keys: [...new Set(keys)],
+    scans,
+    hop: message.kind === 'continuation' ? message.continuation.hop : 0,
+    origin: message.kind === 'continuation' ? message.continuation.origin : message.origin,
+    reason: reasonOf(message),
+  };
+}

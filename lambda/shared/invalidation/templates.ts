@@ -1,0 +1,363 @@
+/**
+ * Templates that map an application's domain event (`ProductUpdated {id}`) to the cache keys and CDN
+ * paths it invalidates. The same code checks them at synth time (the construct's `invalidateOn`) and
+ * expands them at run time (the purgers, and the local publisher of `npm run dev`).
+ *
+ * Why the purgers expand them rather than an EventBridge input transformer: a transformer pastes raw
+ * values into text. It cannot fan out an array (`{detail.ids}`), cannot percent-encode a value so that
+ * `a/b` stays inside one path segment, cannot spell a key through `CacheKeys` (hash tags in cluster
+ * mode), and when a field is missing it silently produces a wrong key. Here the mapping travels as a
+ * constant next to the whole event, and a missing or malformed value sends the record to the DLQ with
+ * the reason.
+ *
+ * Placeholders are `{detail.<field>[.<field>…]}`. In full key templates, braces around text with a
+ * colon (a cluster hash tag such as `{product:{detail.id}}`) are literal.
+ */
+import { CacheKeys } from '../keys';
+import { UnprocessableEventError } from '../errors';
+import { checkInvalidationPath } from './cloudfront-paths';
+
+/** The `CacheKeys` builders a key template may name. */
+export enum KeyBuilder {
+  PRODUCT = 'product',
+  PRODUCT_LIST = 'productList',
+  PRODUCT_LISTS_TAG = 'productListsTag',
+  USER_SUMMARY = 'userSummary',
+  USER_PROFILE = 'userProfile',
+  ORDER = 'order',
+  CONFIG = 'config',
+  ENTITY_PATTERN = 'entityPattern',
+}
+
+/** Entities `CacheKeys.entityPattern` knows. */
+export type PatternEntity = Parameters<CacheKeys['entityPattern']>[0];
+
+const PATTERN_ENTITIES: readonly PatternEntity[] = ['product', 'user', 'order', 'config', 'products:list'];
+
+/** The JSON form of a key template, as carried in the rule's target input. */
+export type KeyTemplateSpec =
+  | { readonly builder: KeyBuilder; readonly args: readonly string[] }
+  | { readonly key: string }
+  | { readonly pattern: string };
+
+/** A cache key (or `SCAN` pattern) to purge when an event arrives, spelled through `CacheKeys`. */
+export class KeyTemplate {
+  /** `CacheKeys.product(id)`, e.g. `KeyTemplate.product('{detail.id}')`. */
+  static product(id: string): KeyTemplate {
+    return new KeyTemplate({ builder: KeyBuilder.PRODUCT, args: [id] });
+  }
+
+  /** `CacheKeys.productList(category, page)`; `page` must expand to a non-negative integer. */
+  static productList(category: string, page: string): KeyTemplate {
+    return new KeyTemplate({ builder: KeyBuilder.PRODUCT_LIST, args: [category, page] });
+  }
+
+  /** The tag set of every cached list showing product `id`: the purge removes the lists and empties the tag. */
+  static productLists(id: string): KeyTemplate {
+    return new KeyTemplate({ builder: KeyBuilder.PRODUCT_LISTS_TAG, args: [id] });
+  }
+
+  /** `CacheKeys.userSummary(id)`. */
+  static userSummary(id: string): KeyTemplate {
+    return new KeyTemplate({ builder: KeyBuilder.USER_SUMMARY, args: [id] });
+  }
+
+  /** `CacheKeys.userProfile(id)`. */
+  static userProfile(id: string): KeyTemplate {
+    return new KeyTemplate({ builder: KeyBuilder.USER_PROFILE, args: [id] });
+  }
+
+  /** `CacheKeys.order(id)`. */
+  static order(id: string): KeyTemplate {
+    return new KeyTemplate({ builder: KeyBuilder.ORDER, args: [id] });
+  }
+
+  /** `CacheKeys.config(name)`. */
+  static config(name: string): KeyTemplate {
+    return new KeyTemplate({ builder: KeyBuilder.CONFIG, args: [name] });
+  }
+
+  /** Every key of one entity (`CacheKeys.entityPattern`), deleted by `SCAN` on every master. */
+  static entityPattern(entity: PatternEntity): KeyTemplate {
+    return new KeyTemplate({ builder: KeyBuilder.ENTITY_PATTERN, args: [entity] });
+  }
+
+  /** A full key template, e.g. `app:v1:product:{detail.id}`; it must start with the app's key prefix. */
+  static key(template: string): KeyTemplate {
+    return new KeyTemplate({ key: template });
+  }
+
+  /** A full `SCAN MATCH` pattern template, e.g. `app:v1:products:list:{detail.category}:*`. */
+  static pattern(template: string): KeyTemplate {
+    return new KeyTemplate({ pattern: template });
+  }
+
+  private constructor(readonly spec: KeyTemplateSpec) {}
+}
+
+/** An app event wired to invalidation: which keys and paths each matching event purges. */
+export interface InvalidationMapping {
+  /** The event's `source`, e.g. `shop.catalog`. */
+  readonly source: string;
+  /** The event's `detail-type`, e.g. `ProductUpdated`. */
+  readonly detailType: string;
+  /** Keys (typed `KeyTemplate`s, or full key template strings) to purge. @default - none */
+  readonly keys?: readonly (KeyTemplate | KeyTemplateSpec | string)[];
+  /** CloudFront path templates to invalidate, e.g. `/api/products/{detail.id}`. @default - none */
+  readonly paths?: readonly string[];
+  /** Why, for logs and DLQ records. @default - `<detailType> from <source>` */
+  readonly reason?: string;
+}
+
+/** The checked mapping, as the purgers receive it. */
+export interface InvalidationMappingSpec {
+  readonly source: string;
+  readonly detailType: string;
+  readonly keys: readonly KeyTemplateSpec[];
+  readonly paths: readonly string[];
+  readonly reason: string;
+}
+
+/** A template that breaks a rule; `field` names the prop (`paths[1]`). */
+export class TemplateError extends Error {
+  override readonly name = 'TemplateError';
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field} ${message}`);
+  }
+}
+
+type Part = { readonly literal: string } | { readonly field: readonly string[]; readonly text: string };
+
+const PLACEHOLDER_LIKE = /^[A-Za-z0-9_.-]*$/;
+const PLACEHOLDER = /^detail(\.[A-Za-z0-9_-]+)+$/;
+const SEGMENT_CHARS = /^[A-Za-z0-9_.-]*$/;
+/** A template fans out arrays; more keys or paths than this from one event is a mistake, not a purge. */
+export const MAX_EXPANSIONS_PER_TEMPLATE = 1000;
+const EVENT_NAME = /^[A-Za-z0-9_.:/-]{1,256}$/;
+
+/** Splits `template` into literal text and `{detail.…}` placeholders; throws a {@link TemplateError} naming `field`. */
+export function parseTemplate(field: string, template: string): Part[] {
+  if (typeof template !== 'string') throw new TemplateError(field, `must be a string, got ${typeof template}`);
+  const parts: Part[] = [];
+  let last = 0;
+  for (const match of template.matchAll(/\{([^{}]*)\}/g)) {
+    const inner = match[1];
+    if (!PLACEHOLDER_LIKE.test(inner)) continue;
+    if (!PLACEHOLDER.test(inner)) {
+      throw new TemplateError(field, `has placeholder {${inner}}: placeholders must be {detail.<field>[.<field>…]} (in ${JSON.stringify(template)})`);
+    }
+    if (match.index > last) parts.push({ literal: template.slice(last, match.index) });
+    parts.push({ field: inner.split('.'), text: match[0] });
+    last = match.index + match[0].length;
+  }
+  if (last < template.length) parts.push({ literal: template.slice(last) });
+  return parts;
+}
+
+function literalText(parts: readonly Part[], placeholder: string): string {
+  return parts.map((p) => ('literal' in p ? p.literal : placeholder)).join('');
+}
+
+function hasPlaceholder(parts: readonly Part[]): boolean {
+  return parts.some((p) => 'field' in p);
+}
+
+/** Checks a CloudFront path template at synth time. */
+export function checkPathTemplate(field: string, template: string): string {
+  const parts = parseTemplate(field, template);
+  if (!template.startsWith('/')) throw new TemplateError(field, `must start with "/", got ${JSON.stringify(template)}`);
+  const star = template.indexOf('*');
+  if (star !== -1 && star !== template.length - 1) {
+    throw new TemplateError(field, `may hold "*" only as its last character, got ${JSON.stringify(template)}`);
+  }
+  const sample = checkInvalidationPath(literalText(parts, 'x'));
+  if (!sample.valid) throw new TemplateError(field, `is not a valid CloudFront path: ${sample.reason} (in ${JSON.stringify(template)})`);
+  return template;
+}
+
+function isKeyTemplateSpec(value: unknown): value is KeyTemplateSpec {
+  if (value === null || typeof value !== 'object') return false;
+  const spec = value as Record<string, unknown>;
+  if (typeof spec.builder === 'string') return Array.isArray(spec.args) && spec.args.every((a) => typeof a === 'string');
+  return typeof spec.key === 'string' || typeof spec.pattern === 'string';
+}
+
+/** Checks a key template at synth time against the app's key prefix (`app:v1:`). */
+export function checkKeyTemplate(field: string, template: KeyTemplate | KeyTemplateSpec | string, keyPrefix: string): KeyTemplateSpec {
+  const spec = typeof template === 'string' ? { key: template } : template instanceof KeyTemplate ? template.spec : template;
+  if (!isKeyTemplateSpec(spec)) throw new TemplateError(field, 'must be a KeyTemplate or a full key template string');
+  if ('builder' in spec) {
+    if (!Object.values(KeyBuilder).includes(spec.builder)) throw new TemplateError(field, `names unknown builder ${JSON.stringify(spec.builder)}`);
+    if (spec.builder === KeyBuilder.ENTITY_PATTERN) {
+      if (!PATTERN_ENTITIES.includes(spec.args[0] as PatternEntity)) {
+        throw new TemplateError(field, `names entity ${JSON.stringify(spec.args[0])}; entityPattern knows ${PATTERN_ENTITIES.join(', ')}`);
+      }
+      return spec;
+    }
+    spec.args.forEach((arg, i) => {
+      const parts = parseTemplate(`${field} argument ${i + 1}`, arg);
+      const literal = literalText(parts, '');
+      if (!SEGMENT_CHARS.test(literal)) {
+        throw new TemplateError(field, `argument ${i + 1} may hold only letters, digits, "_", "." and "-" around placeholders, got ${JSON.stringify(arg)}`);
+      }
+      if (literal === '' && !hasPlaceholder(parts)) throw new TemplateError(field, `argument ${i + 1} must not be empty`);
+    });
+    return spec;
+  }
+  const text = 'key' in spec ? spec.key : spec.pattern;
+  const parts = parseTemplate(field, text);
+  if (!text.startsWith(keyPrefix)) {
+    throw new TemplateError(field, `must be within the app's key namespace: start with ${JSON.stringify(keyPrefix)}, got ${JSON.stringify(text)}`);
+  }
+  if (/[<>\s]/.test(literalText(parts, ''))) throw new TemplateError(field, `must not contain whitespace, "<" or ">", got ${JSON.stringify(text)}`);
+  if ('key' in spec && /[*?[\]]/.test(literalText(parts, ''))) {
+    throw new TemplateError(field, `is a key, not a pattern: use KeyTemplate.pattern() for ${JSON.stringify(text)}`);
+  }
+  return spec;
+}
+
+/** Checks a whole mapping at synth time; errors name the prop (`keys[0]`, `paths[2]`). */
+export function checkInvalidationMapping(mapping: InvalidationMapping, keyPrefix: string): InvalidationMappingSpec {
+  if (!EVENT_NAME.test(mapping.source ?? '')) throw new TemplateError('source', `must be 1-256 characters of letters, digits and "_.:/-", got ${JSON.stringify(mapping.source)}`);
+  if (!EVENT_NAME.test(mapping.detailType ?? '')) {
+    throw new TemplateError('detailType', `must be 1-256 characters of letters, digits and "_.:/-", got ${JSON.stringify(mapping.detailType)}`);
+  }
+  const keys = (mapping.keys ?? []).map((key, i) => checkKeyTemplate(`keys[${i}]`, key, keyPrefix));
+  const paths = (mapping.paths ?? []).map((path, i) => checkPathTemplate(`paths[${i}]`, path));
+  if (keys.length === 0 && paths.length === 0) throw new TemplateError('keys', 'and paths are both empty: the mapping would invalidate nothing');
+  const reason = mapping.reason ?? `${mapping.detailType} from ${mapping.source}`;
+  if (reason.length > 256) throw new TemplateError('reason', `must be at most 256 characters, got ${reason.length}`);
+  return { source: mapping.source, detailType: mapping.detailType, keys, paths, reason };
+}
+
+function lookup(event: unknown, field: readonly string[]): unknown {
+  let value: unknown = event;
+  for (const name of field) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+    value = (value as Record<string, unknown>)[name];
+  }
+  return value;
+}
+
+function scalars(template: string, part: { field: readonly string[]; text: string }, event: unknown): string[] {
+  const value = lookup(event, part.field);
+  const values = Array.isArray(value) ? value : [value];
+  if (Array.isArray(value) && value.length === 0) return [];
+  return values.map((v) => {
+    if (typeof v === 'string' && v !== '') return v;
+    if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+    const what = v === undefined ? 'missing' : v === '' ? 'an empty string' : `not a string or number (${v === null ? 'null' : typeof v})`;
+    throw new UnprocessableEventError(`template ${JSON.stringify(template)}: ${part.field.join('.')} is ${what} in the event`);
+  });
+}
+
+/**
+ * Every expansion of `template` for `event`: each placeholder is replaced by its value (encoded by
+ * `encode`), an array value fans out to one result per element.
+ */
+export function expandTemplate(template: string, event: unknown, encode: (value: string) => string): string[] {
+  let results = [''];
+  for (const part of parseTemplate('template', template)) {
+    if ('literal' in part) {
+      results = results.map((r) => r + part.literal);
+      continue;
+    }
+    const values = scalars(template, part, event).map(encode);
+    if (results.length * values.length > MAX_EXPANSIONS_PER_TEMPLATE) {
+      throw new UnprocessableEventError(`template ${JSON.stringify(template)} expands to more than ${MAX_EXPANSIONS_PER_TEMPLATE} values for this event`);
+    }
+    results = results.flatMap((r) => values.map((v) => r + v));
+  }
+  return results;
+}
+
+const PATH_VALUE_RESERVED = new Set(['/', '?', '#', '%', '*', ' ', '"', '<', '>', '{', '}', '|', '\\', '^', '[', ']', '`']);
+
+/**
+ * Encodes a value substituted into a path so that it stays inside its segment: `/ ? # %` and `*` (which
+ * would turn the path into a wildcard) are escaped along with what CloudFront wants escaped; the
+ * characters RFC 1738 leaves alone stay as they are, as CloudFront requires.
+ */
+export function encodePathValue(value: string): string {
+  let out = '';
+  for (const char of value) {
+    const code = char.charCodeAt(0);
+    out += code < 0x21 || code > 0x7e || PATH_VALUE_RESERVED.has(char)
+      ? Array.from(Buffer.from(char, 'utf8'), (b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('')
+      : char;
+  }
+  return out;
+}
+
+function keyValue(value: string): string {
+  // A value may not add structure to a full key (":", braces) nor turn it into a pattern.
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(value)) {
+    throw new UnprocessableEventError(`key template value ${JSON.stringify(value)} must be 1-64 letters, digits, "_", "." or "-"`);
+  }
+  return value;
+}
+
+/** The CloudFront paths a mapped event invalidates (unchecked: the CDN purger checks each). */
+export function expandPaths(mapping: InvalidationMappingSpec, event: unknown): string[] {
+  return mapping.paths.flatMap((template) => expandTemplate(template, event, encodePathValue));
+}
+
+/** The keys and `SCAN` patterns a mapped event purges, spelled by `cacheKeys`. */
+export function expandKeys(mapping: InvalidationMappingSpec, event: unknown, cacheKeys: CacheKeys): { keys: string[]; patterns: string[] } {
+  const keys: string[] = [];
+  const patterns: string[] = [];
+  for (const spec of mapping.keys) {
+    if ('key' in spec) {
+      keys.push(...expandTemplate(spec.key, event, keyValue));
+      continue;
+    }
+    if ('pattern' in spec) {
+      patterns.push(...expandTemplate(spec.pattern, event, keyValue));
+      continue;
+    }
+    if (spec.builder === KeyBuilder.ENTITY_PATTERN) {
+      patterns.push(cacheKeys.entityPattern(spec.args[0] as PatternEntity));
+      continue;
+    }
+    const argLists = spec.args.reduce<string[][]>(
+      (lists, arg) => lists.flatMap((list) => expandTemplate(arg, event, keyValue).map((value) => [...list, value])),
+      [[]],
+    );
+    if (argLists.length > MAX_EXPANSIONS_PER_TEMPLATE) {
+      throw new UnprocessableEventError(`key template ${spec.builder}(${spec.args.join(', ')}) expands to more than ${MAX_EXPANSIONS_PER_TEMPLATE} keys`);
+    }
+    for (const args of argLists) keys.push(buildKey(cacheKeys, spec.builder, args));
+  }
+  return { keys, patterns };
+}
+
+function buildKey(cacheKeys: CacheKeys, builder: KeyBuilder, args: readonly string[]): string {
+  try {
+    switch (builder) {
+      case KeyBuilder.PRODUCT:
+        return cacheKeys.product(args[0]);
+      case KeyBuilder.PRODUCT_LIST: {
+        const page = Number(args[1]);
+        if (!Number.isSafeInteger(page) || page < 0) throw new RangeError(`page must be a non-negative integer, got ${JSON.stringify(args[1])}`);
+        return cacheKeys.productList(args[0], page);
+      }
+      case KeyBuilder.PRODUCT_LISTS_TAG:
+        return cacheKeys.productListsTag(args[0]);
+      case KeyBuilder.USER_SUMMARY:
+        return cacheKeys.userSummary(args[0]);
+      case KeyBuilder.USER_PROFILE:
+        return cacheKeys.userProfile(args[0]);
+      case KeyBuilder.ORDER:
+        return cacheKeys.order(args[0]);
+      case KeyBuilder.CONFIG:
+        return cacheKeys.config(args[0]);
+      default:
+        throw new RangeError(`unknown key builder ${JSON.stringify(builder)}`);
+    }
+  } catch (error) {
+    throw new UnprocessableEventError(`key template ${builder}(${args.join(', ')}): ${(error as Error).message}`);
+  }
+}
