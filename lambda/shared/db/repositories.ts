@@ -135,8 +135,8 @@ export class ProductRepository extends Repository {
       [id],
     );
     if (rows.length === 0) return null;
-    const { description, ...rest } = rows[0];
-    return { ...toListItem(rest), description: description ?? '' };
+    const item = toListItem(rows[0]);
+    return { id: item.id, sku: item.sku, name: item.name, description: rows[0].description ?? '', category: item.category, priceCents: item.priceCents, stock: item.stock, version: item.version, updatedAt: item.updatedAt };
   }
 
   /**
