@@ -1,0 +1,475 @@
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { acknowledgeWildcardResources } from '../validation/acknowledge-wildcard-resources';
+
+/** The header CloudFront adds to every API request; the API function rejects requests without it. */
+export const ORIGIN_VERIFY_HEADER = 'x-origin-verify';
+
+/** `Cache-Control` of versioned (content-hashed) static files: cached for a year, never revalidated. */
+export const IMMUTABLE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
+
+/** `Cache-Control` of entry documents (`index.html`): always revalidated, so a deploy shows at once. */
+export const ENTRY_DOCUMENT_CACHE_CONTROL = 'public, max-age=0, must-revalidate';
+
+/**
+ * Regions that host an Origin Shield (CloudFront Developer Guide, "Choosing the AWS Region for
+ * Origin Shield"). Other regions get a synth warning: pick the nearest listed one.
+ */
+const ORIGIN_SHIELD_REGIONS = new Set([
+  'us-east-1', 'us-east-2', 'us-west-2', 'ap-south-1', 'ap-northeast-1', 'ap-northeast-2', 'ap-southeast-1',
+  'ap-southeast-2', 'eu-central-1', 'eu-west-1', 'eu-west-2', 'sa-east-1', 'me-central-1',
+]);
+
+const WAF_V2_GLOBAL_WEB_ACL_ARN = /^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global\/webacl\/[\w-]+\/[\w-]+$/;
+const CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate\/[\w-]+$/;
+const HOST_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const QUERY_STRING_NAME = /^[A-Za-z0-9_.~-]{1,128}$/;
+
+/** Props for {@link EdgeDistribution}. */
+export interface EdgeDistributionProps {
+  /** Host name of the API origin, e.g. the HTTP API's `{id}.execute-api.{region}.amazonaws.com`. */
+  readonly apiDomainName: string;
+  /** Secret whose value CloudFront sends to the API as the `x-origin-verify` header. */
+  readonly originVerifySecret: secretsmanager.ISecret;
+  /** Region of Origin Shield in front of the API; choose the region of the API or the nearest one that has Origin Shield. @default - the stack's region */
+  readonly originShieldRegion?: string;
+  /** Whether requests to the API go through Origin Shield (one regional cache in front of the origin). @default true */
+  readonly originShieldEnabled?: boolean;
+  /** Query string parameters that the public, cached API routes vary on; every other parameter is dropped at the edge. @default ['category', 'page'] */
+  readonly publicApiQueryStrings?: string[];
+  /** Upper bound CloudFront applies to an API response's `max-age`/`s-maxage`. @default Duration.days(365) */
+  readonly apiMaxTtl?: Duration;
+  /** Local folder of static files to upload: content-hashed names get `public, max-age=31536000, immutable`. @default - nothing is uploaded */
+  readonly sourceAssetsPath?: string;
+  /** Files in `sourceAssetsPath` that keep stable names and must be revalidated on every request. @default ['index.html'] */
+  readonly entryDocuments?: string[];
+  /** Object served for `/`. @default 'index.html' */
+  readonly defaultRootObject?: string;
+  /** Alternate domain names (CNAMEs) viewers use; needs `certificate`. @default - only the `*.cloudfront.net` name */
+  readonly domainNames?: string[];
+  /** ACM certificate in us-east-1 covering `domainNames`. @default - the default CloudFront certificate */
+  readonly certificate?: acm.ICertificate;
+  /** ARN of a WAFv2 web ACL with CLOUDFRONT scope (always in us-east-1). @default - no web ACL */
+  readonly webAclArn?: string;
+  /** Which edge locations serve viewers (and what they cost). @default PriceClass.PRICE_CLASS_ALL */
+  readonly priceClass?: cloudfront.PriceClass;
+  /** Content-Security-Policy sent with static assets. @default - self-only sources, no framing, no plugins */
+  readonly contentSecurityPolicy?: string;
+  /** How long CloudFront access logs are kept in the log bucket. @default Duration.days(365) */
+  readonly accessLogRetention?: Duration;
+  /** Publish CloudFront's additional metrics (cache hit rate, origin latency, error rates by status); billed as custom metrics. @default true */
+  readonly enableAdditionalMetrics?: boolean;
+  /** What happens to the asset and log buckets when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+  /** Empty the buckets on stack deletion (only with `RemovalPolicy.DESTROY`), through a custom resource. @default false */
+  readonly autoDeleteObjects?: boolean;
+}
+
+/**
+ * The edge layer of the pyramid: one CloudFront distribution serving static assets from a private S3
+ * bucket (origin access control) and the API (HTTP API origin locked by a secret header) under one
+ * host name, so browsers need no CORS.
+ *
+ * Behaviours, in the order CloudFront evaluates them:
+ * - `/api/users/*`, `/api/orders*`: per-user and write routes, caching disabled, every viewer
+ *   header (including `Authorization`) forwarded.
+ * - `/api/products/*`: the public product read and the authenticated product write share this
+ *   path, and CloudFront routes by path, not method. The cache key adds `Authorization`, the only
+ *   way a cache policy forwards it: anonymous reads share one cached object, a request with a token
+ *   reaches the origin with it (the origin answers it `private`/`no-store`, so it is not stored).
+ * - `/api/*`: public reads (`/api/products`, `/api/config`), cached as long as the origin's
+ *   `Cache-Control` says, keyed only on `publicApiQueryStrings`.
+ * - `/health`: uncached, for uptime checks through the edge.
+ * - default: static assets.
+ */
+export class EdgeDistribution extends Construct {
+  /** The CloudFront distribution. */
+  readonly distribution: cloudfront.Distribution;
+  /** Private bucket holding the static assets, readable only by this distribution. */
+  readonly assetsBucket: s3.Bucket;
+  /** Bucket receiving CloudFront standard logs and the asset bucket's server access logs. */
+  readonly logBucket: s3.Bucket;
+  /** Cache policy of the public API routes (honours the origin's `Cache-Control`). */
+  readonly publicApiCachePolicy: cloudfront.CachePolicy;
+  /** Cache policy of `/api/products/*` (as the public one, plus `Authorization` in the key). */
+  readonly productApiCachePolicy: cloudfront.CachePolicy;
+  /** Security headers added to API responses. */
+  readonly apiResponseHeadersPolicy: cloudfront.ResponseHeadersPolicy;
+  /** Security headers (with the Content-Security-Policy) added to static assets. */
+  readonly assetsResponseHeadersPolicy: cloudfront.ResponseHeadersPolicy;
+
+  constructor(scope: Construct, id: string, props: EdgeDistributionProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    validateProps(props);
+
+    const originShieldEnabled = props.originShieldEnabled ?? true;
+    const originShieldRegion = props.originShieldRegion ?? stack.region;
+    if (originShieldEnabled && Token.isUnresolved(originShieldRegion)) {
+      throw new Error(
+        'EdgeDistribution: `originShieldRegion` is required when the stack has no concrete region (env-agnostic stack); pass it or set `env.region` on the stack',
+      );
+    }
+    if (originShieldEnabled && !ORIGIN_SHIELD_REGIONS.has(originShieldRegion)) {
+      Validations.of(this).addWarning(
+        'OriginShieldRegion',
+        `Origin Shield is not known to be offered in ${originShieldRegion}; set \`originShieldRegion\` to the nearest region that has it (${[...ORIGIN_SHIELD_REGIONS].join(', ')})`,
+      );
+    }
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const autoDeleteObjects = props.autoDeleteObjects ?? false;
+
+    this.logBucket = new s3.Bucket(this, 'LogBucket', {
+      // CloudFront standard logging writes as the awslogsdelivery account through a bucket ACL grant.
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      versioned: true,
+      lifecycleRules: [
+        {
+          expiration: props.accessLogRetention ?? Duration.days(365),
+          noncurrentVersionExpiration: Duration.days(30),
+          abortIncompleteMultipartUploadAfter: Duration.days(7),
+        },
+      ],
+      removalPolicy,
+      autoDeleteObjects,
+    });
+    acknowledgeLogBucket(this.logBucket);
+
+    this.assetsBucket = new s3.Bucket(this, 'AssetsBucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      versioned: true,
+      serverAccessLogsBucket: this.logBucket,
+      serverAccessLogsPrefix: 's3-access/assets/',
+      lifecycleRules: [
+        { noncurrentVersionExpiration: Duration.days(30), abortIncompleteMultipartUploadAfter: Duration.days(7) },
+      ],
+      removalPolicy,
+      autoDeleteObjects,
+    });
+    acknowledgeAssetsBucket(this.assetsBucket);
+
+    this.publicApiCachePolicy = new cloudfront.CachePolicy(this, 'PublicApiCachePolicy', {
+      comment: 'cache-pyramid public API: TTL from the origin Cache-Control, keyed on the public query parameters only',
+      ...originDrivenTtls(props.apiMaxTtl),
+      queryStringBehavior: cloudfront.CacheQueryStringBehavior.allowList(...(props.publicApiQueryStrings ?? ['category', 'page'])),
+      headerBehavior: cloudfront.CacheHeaderBehavior.none(),
+      cookieBehavior: cloudfront.CacheCookieBehavior.none(),
+      enableAcceptEncodingGzip: true,
+      enableAcceptEncodingBrotli: true,
+    });
+    this.productApiCachePolicy = new cloudfront.CachePolicy(this, 'ProductApiCachePolicy', {
+      comment: 'cache-pyramid /api/products/*: public reads cached per origin Cache-Control; Authorization keyed so writes carry it',
+      ...originDrivenTtls(props.apiMaxTtl),
+      queryStringBehavior: cloudfront.CacheQueryStringBehavior.none(),
+      headerBehavior: cloudfront.CacheHeaderBehavior.allowList('Authorization'),
+      cookieBehavior: cloudfront.CacheCookieBehavior.none(),
+      enableAcceptEncodingGzip: true,
+      enableAcceptEncodingBrotli: true,
+    });
+    // Writes send a JSON body; Content-Type must reach the origin without splitting the cache key.
+    const apiOriginRequestPolicy = new cloudfront.OriginRequestPolicy(this, 'ApiOriginRequestPolicy', {
+      comment: 'cache-pyramid cached API behaviours: forward Content-Type, nothing else beyond the cache key',
+      headerBehavior: cloudfront.OriginRequestHeaderBehavior.allowList('Content-Type'),
+      queryStringBehavior: cloudfront.OriginRequestQueryStringBehavior.none(),
+      cookieBehavior: cloudfront.OriginRequestCookieBehavior.none(),
+    });
+
+    this.apiResponseHeadersPolicy = new cloudfront.ResponseHeadersPolicy(this, 'ApiResponseHeaders', {
+      comment: 'cache-pyramid API security headers',
+      securityHeadersBehavior: securityHeaders("default-src 'none'; frame-ancestors 'none'"),
+    });
+    this.assetsResponseHeadersPolicy = new cloudfront.ResponseHeadersPolicy(this, 'AssetsResponseHeaders', {
+      comment: 'cache-pyramid static asset security headers',
+      securityHeadersBehavior: securityHeaders(
+        props.contentSecurityPolicy ??
+          "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'; upgrade-insecure-requests",
+      ),
+    });
+
+    const apiOrigin = new origins.HttpOrigin(props.apiDomainName, {
+      protocolPolicy: cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+      originSslProtocols: [cloudfront.OriginSslPolicy.TLS_V1_2],
+      originShieldEnabled,
+      originShieldRegion: originShieldEnabled ? originShieldRegion : undefined,
+      // CloudFront custom headers take no secret reference; unwrapping puts a CloudFormation dynamic
+      // reference ({{resolve:secretsmanager:...}}) in the template, resolved at deploy, so the value
+      // itself never appears in the template or in cdk.out.
+      customHeaders: { [ORIGIN_VERIFY_HEADER]: props.originVerifySecret.secretValue.unsafeUnwrap() },
+    });
+    const privateApi: cloudfront.BehaviorOptions = {
+      origin: apiOrigin,
+      viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+      allowedMethods: cloudfront.AllowedMethods.ALLOW_ALL,
+      cachePolicy: cloudfront.CachePolicy.CACHING_DISABLED,
+      originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+      responseHeadersPolicy: this.apiResponseHeadersPolicy,
+      compress: true,
+    };
+    const cachedApi = (cachePolicy: cloudfront.ICachePolicy): cloudfront.BehaviorOptions => ({
+      ...privateApi,
+      cachedMethods: cloudfront.CachedMethods.CACHE_GET_HEAD,
+      cachePolicy,
+      originRequestPolicy: apiOriginRequestPolicy,
+    });
+
+    const certificate = props.certificate;
+    this.distribution = new cloudfront.Distribution(this, 'Distribution', {
+      comment: `cache-pyramid edge (${stack.stackName})`,
+      defaultBehavior: {
+        origin: origins.S3BucketOrigin.withOriginAccessControl(this.assetsBucket),
+        viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+        allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
+        cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
+        responseHeadersPolicy: this.assetsResponseHeadersPolicy,
+        compress: true,
+      },
+      additionalBehaviors: {
+        '/api/users/*': privateApi,
+        '/api/orders*': privateApi,
+        '/api/products/*': cachedApi(this.productApiCachePolicy),
+        '/api/*': cachedApi(this.publicApiCachePolicy),
+        '/health': { ...privateApi, allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD },
+      },
+      defaultRootObject: props.defaultRootObject ?? 'index.html',
+      domainNames: props.domainNames,
+      certificate,
+      minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+      sslSupportMethod: cloudfront.SSLMethod.SNI,
+      httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
+      priceClass: props.priceClass ?? cloudfront.PriceClass.PRICE_CLASS_ALL,
+      webAclId: props.webAclArn,
+      enableLogging: true,
+      logBucket: this.logBucket,
+      logFilePrefix: 'cloudfront/',
+      publishAdditionalMetrics: props.enableAdditionalMetrics ?? true,
+      // A failure is never cached at the edge (DESIGN.md: errors are `no-store`).
+      errorResponses: [500, 502, 503, 504].map((httpStatus) => ({ httpStatus, ttl: Duration.seconds(0) })),
+    });
+    acknowledgeDistribution(this.distribution, { hasCertificate: certificate !== undefined, hasWebAcl: props.webAclArn !== undefined });
+
+    if (props.sourceAssetsPath !== undefined) {
+      this.deployAssets(props.sourceAssetsPath, props.entryDocuments ?? ['index.html']);
+    }
+  }
+
+  /** Lets `grantee` create (and read) invalidations of this distribution only. */
+  grantCreateInvalidation(grantee: iam.IGrantable): iam.Grant {
+    return this.distribution.grantCreateInvalidation(grantee);
+  }
+
+  private deployAssets(sourceAssetsPath: string, entryDocuments: string[]): void {
+    // Old versions stay (prune: false): pages still open in browsers keep loading the files they name.
+    const versioned = new s3deploy.BucketDeployment(this, 'VersionedAssets', {
+      sources: [s3deploy.Source.asset(sourceAssetsPath)],
+      destinationBucket: this.assetsBucket,
+      exclude: entryDocuments,
+      prune: false,
+      cacheControl: [s3deploy.CacheControl.fromString(IMMUTABLE_CACHE_CONTROL)],
+    });
+    const entry = new s3deploy.BucketDeployment(this, 'EntryDocuments', {
+      sources: [s3deploy.Source.asset(sourceAssetsPath)],
+      destinationBucket: this.assetsBucket,
+      exclude: ['*'],
+      include: entryDocuments,
+      prune: false,
+      cacheControl: [s3deploy.CacheControl.fromString(ENTRY_DOCUMENT_CACHE_CONTROL)],
+    });
+    // Entry documents name the versioned files, so they must not land first.
+    entry.node.addDependency(versioned);
+    acknowledgeBucketDeploymentHandler(versioned, this.assetsBucket);
+  }
+}
+
+function validateProps(props: EdgeDistributionProps): void {
+  if (!Token.isUnresolved(props.apiDomainName) && !HOST_NAME.test(props.apiDomainName)) {
+    throw new Error(`EdgeDistribution: \`apiDomainName\` must be a bare host name (no scheme, path or port), got ${JSON.stringify(props.apiDomainName)}`);
+  }
+  const domainNames = props.domainNames ?? [];
+  if (domainNames.length > 0 && props.certificate === undefined) {
+    throw new Error(`EdgeDistribution: \`domainNames\` need a \`certificate\` (ACM, us-east-1) covering them, got domainNames ${JSON.stringify(domainNames)} and no certificate`);
+  }
+  if (props.certificate !== undefined && domainNames.length === 0) {
+    throw new Error('EdgeDistribution: `certificate` is only used with `domainNames`; pass the names it covers');
+  }
+  for (const name of domainNames) {
+    if (!Token.isUnresolved(name) && !HOST_NAME.test(name)) {
+      throw new Error(`EdgeDistribution: every entry of \`domainNames\` must be a host name, got ${JSON.stringify(name)}`);
+    }
+  }
+  const certificateArn = props.certificate?.certificateArn;
+  if (certificateArn !== undefined && !Token.isUnresolved(certificateArn)) {
+    const region = CERTIFICATE_ARN.exec(certificateArn)?.[1];
+    if (region !== 'us-east-1') {
+      throw new Error(`EdgeDistribution: \`certificate\` must be an ACM certificate in us-east-1 (CloudFront reads viewer certificates only there), got ${certificateArn}`);
+    }
+  }
+  if (props.webAclArn !== undefined && !Token.isUnresolved(props.webAclArn) && !WAF_V2_GLOBAL_WEB_ACL_ARN.test(props.webAclArn)) {
+    throw new Error(
+      `EdgeDistribution: \`webAclArn\` must be the ARN of a WAFv2 web ACL with CLOUDFRONT scope (arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>), got ${JSON.stringify(props.webAclArn)}`,
+    );
+  }
+  const queryStrings = props.publicApiQueryStrings ?? [];
+  if (props.publicApiQueryStrings !== undefined && (queryStrings.length === 0 || queryStrings.length > 10)) {
+    throw new Error(`EdgeDistribution: \`publicApiQueryStrings\` must name 1 to 10 parameters (a cache policy allow list), got ${queryStrings.length}`);
+  }
+  for (const name of queryStrings) {
+    if (!QUERY_STRING_NAME.test(name)) {
+      throw new Error(`EdgeDistribution: every entry of \`publicApiQueryStrings\` must be a plain parameter name, got ${JSON.stringify(name)}`);
+    }
+  }
+  const maxTtl = props.apiMaxTtl;
+  if (maxTtl !== undefined && !maxTtl.isUnresolved() && (maxTtl.toSeconds() < 1 || maxTtl.toSeconds() > 31_536_000)) {
+    throw new Error(`EdgeDistribution: \`apiMaxTtl\` must be between 1 second and 365 days, got ${maxTtl.toSeconds()} seconds`);
+  }
+  const retention = props.accessLogRetention;
+  if (retention !== undefined && !retention.isUnresolved() && retention.toDays({ integral: false }) < 1) {
+    throw new Error(`EdgeDistribution: \`accessLogRetention\` must be at least 1 day, got ${retention.toHumanString()}`);
+  }
+  if (props.autoDeleteObjects === true && props.removalPolicy !== RemovalPolicy.DESTROY) {
+    throw new Error('EdgeDistribution: `autoDeleteObjects` needs `removalPolicy: RemovalPolicy.DESTROY` (retained buckets are never emptied)');
+  }
+  if (props.entryDocuments !== undefined && props.sourceAssetsPath === undefined) {
+    throw new Error('EdgeDistribution: `entryDocuments` name files inside `sourceAssetsPath`; pass `sourceAssetsPath` too');
+  }
+}
+
+/** min 0 so `no-store`/`private` from the origin are obeyed; default 0 so a response without `Cache-Control` is not stored. */
+function originDrivenTtls(maxTtl: Duration | undefined): Pick<cloudfront.CachePolicyProps, 'minTtl' | 'defaultTtl' | 'maxTtl'> {
+  return { minTtl: Duration.seconds(0), defaultTtl: Duration.seconds(0), maxTtl: maxTtl ?? Duration.days(365) };
+}
+
+function securityHeaders(contentSecurityPolicy: string): cloudfront.ResponseSecurityHeadersBehavior {
+  return {
+    strictTransportSecurity: { accessControlMaxAge: Duration.days(730), includeSubdomains: true, override: true },
+    contentTypeOptions: { override: true },
+    frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
+    referrerPolicy: { referrerPolicy: cloudfront.HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN, override: true },
+    contentSecurityPolicy: { contentSecurityPolicy, override: true },
+  };
+}
+
+const NO_OBJECT_EVENT_CONSUMER =
+  'Nothing in the pyramid reacts to object-level events of this bucket; notifications without a consumer would only satisfy the check. Users who need them add them with bucket.addEventNotification.';
+
+function acknowledgeLogBucket(bucket: s3.Bucket): void {
+  Validations.of(bucket).acknowledge(
+    { id: 'cdk-validator-cfnguard::s3_event_notifications_enabled_check', reason: NO_OBJECT_EVENT_CONSUMER },
+    {
+      id: 'cdk-validator-cfnguard::s3_bucket_logging_enabled_check',
+      reason: 'This bucket is the access-log destination itself; logging it into itself would loop, and into another bucket would only move the question.',
+    },
+    {
+      id: 'cdk-validator-cfnguard::s3_bucket_acl_prohibited_check',
+      reason: 'CloudFront standard logging writes as the awslogsdelivery account through a bucket ACL grant, so ACLs stay enabled (BucketOwnerPreferred); public access is blocked.',
+    },
+    {
+      id: 'cdk-validator-cfnguard::s3_bucket_default_encryption_kms_check',
+      reason: 'CloudFront standard logging delivers through an ACL grant to the awslogsdelivery account, for which AWS documents SSE-S3 destinations; logs are encrypted at rest with SSE-S3 (AES-256).',
+    },
+    {
+      id: 'cdk-validator-cfnguard::s3_bucket_object_lock_enabled_check',
+      reason: 'Access logs expire by lifecycle rule after the retention period; Object Lock would keep every version past it and block that expiry.',
+    },
+  );
+}
+
+function acknowledgeAssetsBucket(bucket: s3.Bucket): void {
+  Validations.of(bucket).acknowledge(
+    { id: 'cdk-validator-cfnguard::s3_event_notifications_enabled_check', reason: NO_OBJECT_EVENT_CONSUMER },
+    {
+      id: 'cdk-validator-cfnguard::s3_bucket_default_encryption_kms_check',
+      reason: 'The bucket holds only public static assets that CloudFront serves to any viewer; SSE-S3 encrypts them at rest, and a KMS key would add per-request cost without protecting anything secret.',
+    },
+    {
+      id: 'cdk-validator-cfnguard::s3_bucket_object_lock_enabled_check',
+      reason: 'Static assets are replaced on every deploy and old versions expire by lifecycle rule; Object Lock would block both. Versioning already protects against accidental overwrite.',
+    },
+  );
+}
+
+function acknowledgeDistribution(distribution: cloudfront.Distribution, options: { hasCertificate: boolean; hasWebAcl: boolean }): void {
+  const validations = Validations.of(distribution);
+  validations.acknowledge(
+    {
+      id: 'AwsSolutions-CFR1',
+      reason: 'The API and assets serve a global audience; geo restriction is a business decision left to the user (Distribution.geoRestriction).',
+    },
+    {
+      id: 'cdk-validator-cfnguard::cloudfront_origin_failover_enabled_check',
+      reason: 'Both origins are single-region by design (one S3 bucket, one regional HTTP API); an origin group needs a second copy of each, which this stack does not run.',
+    },
+  );
+  if (!options.hasCertificate) {
+    const reason =
+      'No custom domain is configured for this stage, so the distribution uses the default *.cloudfront.net certificate, which allows no custom certificate, SNI choice or minimum protocol. Configure `domain` in the stage config to get TLSv1.2_2021 with an ACM certificate.';
+    validations.acknowledge(
+      { id: 'AwsSolutions-CFR4', reason },
+      { id: 'cdk-validator-cfnguard::cloudfront_custom_ssl_certificate_check', reason },
+      { id: 'cdk-validator-cfnguard::cloudfront_sni_enabled_check', reason },
+      { id: 'cdk-validator-cfnguard::cloudfront_security_policy_check', reason },
+    );
+  }
+  if (!options.hasWebAcl) {
+    validations.acknowledge({
+      id: 'AwsSolutions-CFR2',
+      reason: 'No web ACL is configured for this stage (a WAF web ACL costs a monthly fee plus per-request charges); the prod stage attaches one through `waf: true` in the stage config.',
+    });
+  }
+}
+
+/**
+ * BucketDeployment runs one singleton handler per stack (its id is fixed by aws-cdk-lib), so the
+ * acknowledgements go on that function and its role.
+ */
+function acknowledgeBucketDeploymentHandler(deployment: s3deploy.BucketDeployment, assetsBucket: s3.IBucket): void {
+  const handler = Stack.of(deployment).node.tryFindChild('Custom::CDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C');
+  if (!(handler instanceof Construct)) return;
+  Validations.of(deployment.handlerRole).acknowledge(
+    {
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason: 'CDK BucketDeployment handler: the managed basic execution policy only lets it write its own logs.',
+    },
+    ...['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*'].map((action) => ({
+      id: `AwsSolutions-IAM5[Action::${action}]`,
+      reason: `CDK BucketDeployment handler: ${action} comes from grantRead/grantReadWrite and applies only to the CDK staging bucket and this assets bucket (see the Resource acknowledgements).`,
+    })),
+  );
+  Validations.of(handler).acknowledge(
+    {
+      id: 'AwsSolutions-L1',
+      reason: 'CDK BucketDeployment handler: its runtime is pinned by aws-cdk-lib and moves with CDK upgrades; it runs only during deployments.',
+    },
+    {
+      id: 'cdk-validator-cfnguard::cloudwatch_log_group_encrypted_check',
+      reason: 'CDK BucketDeployment handler logs hold only the names of the synced public asset files; CloudWatch Logs encrypts them at rest with its service key.',
+    },
+    {
+      id: 'cdk-validator-cfnguard::lambda_inside_vpc_check',
+      reason: 'CDK BucketDeployment handler runs only during deployments and talks only to S3; inside the VPC it would need an S3 gateway endpoint for no isolation gain.',
+    },
+  );
+  const assetsBucketArn = `<${Stack.of(deployment).getLogicalId(assetsBucket.node.defaultChild as s3.CfnBucket)}.Arn>/*`;
+  acknowledgeWildcardResources(deployment.handlerRole, [
+    {
+      resource: /^arn:<AWS::Partition>:s3:::cdk-[a-z0-9]+-assets-[^/]+\/\*$/,
+      reason: 'CDK BucketDeployment handler reads the zipped assets it deploys from the CDK bootstrap staging bucket; object names there are content hashes known only at deploy time.',
+    },
+    {
+      resource: new RegExp(`^${assetsBucketArn.replace(/[.*<>]/g, (c) => `\\${c}`)}$`),
+      reason: 'CDK BucketDeployment handler syncs the asset files into this distribution\'s assets bucket; it writes whatever object names the asset folder holds.',
+    },
+  ]);
+}
