@@ -71,8 +71,9 @@ export class CachePyramidNetwork extends Construct {
     const subnetConfiguration: ec2.SubnetConfiguration[] = [{ name: 'private', subnetType: privateType, cidrMask: 20 }];
     if (natGateways > 0) subnetConfiguration.unshift({ name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 });
 
+    const cidr = props.cidr ?? '10.40.0.0/16';
     const vpc = new ec2.Vpc(this, 'Vpc', {
-      ipAddresses: ec2.IpAddresses.cidr(props.cidr ?? '10.40.0.0/16'),
+      ipAddresses: ec2.IpAddresses.cidr(cidr),
       maxAzs: props.maxAzs ?? 2,
       natGateways,
       subnetConfiguration,
@@ -106,7 +107,8 @@ export class CachePyramidNetwork extends Construct {
       description: 'Interface VPC endpoints: HTTPS from inside the VPC only',
       allowAllOutbound: false,
     });
-    endpointSecurityGroup.addIngressRule(ec2.Peer.ipv4(vpc.vpcCidrBlock), ec2.Port.tcp(443), 'HTTPS from the VPC');
+    // The literal CIDR (not the VPC's CidrBlock attribute) keeps the rule checkable by cdk-nag EC23.
+    endpointSecurityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), 'HTTPS from the VPC');
     this.endpointSecurityGroup = endpointSecurityGroup;
     for (const service of props.interfaceEndpoints ?? DEFAULT_ENDPOINTS) {
       vpc.addInterfaceEndpoint(endpointId(service), {

@@ -59,7 +59,7 @@ describe('CachePyramidNetwork', () => {
       template.hasResourceProperties('AWS::EC2::SecurityGroup', {
         GroupDescription: 'Interface VPC endpoints: HTTPS from inside the VPC only',
         SecurityGroupIngress: [
-          { CidrIp: { 'Fn::GetAtt': [Match.stringLikeRegexp('NetworkVpc'), 'CidrBlock'] }, FromPort: 443, ToPort: 443, IpProtocol: 'tcp' },
+          { CidrIp: '10.40.0.0/16', Description: 'HTTPS from the VPC', FromPort: 443, ToPort: 443, IpProtocol: 'tcp' },
         ],
         SecurityGroupEgress: [Match.objectLike({ CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic' })],
       });
