@@ -16,7 +16,7 @@ function event(requestType: 'Create' | 'Update' | 'Delete', physicalResourceId?:
     ResourceProperties: { ServiceToken: 'token', MigrationsHash: 'abc' },
   };
   if (requestType === 'Create') return { ...base, RequestType: 'Create' };
-  if (requestType === 'Update') return { ...base, RequestType: 'Update', PhysicalResourceId: physicalResourceId!, OldResourceProperties: { MigrationsHash: 'old' } };
+  if (requestType === 'Update') return { ...base, RequestType: 'Update', PhysicalResourceId: physicalResourceId!, OldResourceProperties: { ServiceToken: 'token', MigrationsHash: 'old' } };
   return { ...base, RequestType: 'Delete', PhysicalResourceId: physicalResourceId! };
 }
 
