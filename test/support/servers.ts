@@ -28,18 +28,38 @@ process.once('exit', () => {
 function register(child: ChildProcess): void {
   live.add(child);
   fs.mkdirSync(REGISTRY_DIR, { recursive: true });
-  fs.writeFileSync(path.join(REGISTRY_DIR, `${child.pid}.pid`), String(child.pid));
+  // The owner's pid lets a concurrent test run (another worktree user) leave this server alone.
+  fs.writeFileSync(path.join(REGISTRY_DIR, `${child.pid}.pid`), `${child.pid} ${process.pid}`);
   child.once('exit', () => {
     live.delete(child);
     fs.rmSync(path.join(REGISTRY_DIR, `${child.pid}.pid`), { force: true });
   });
 }
 
-/** Kills every server this machine's test runs left behind (used by the Jest global teardown). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Kills every server left behind by this process or by a test process that no longer exists (used
+ * by the Jest global setup/teardown). Servers owned by another live test run are left alone.
+ */
 export function killRegisteredServers(): void {
   if (!fs.existsSync(REGISTRY_DIR)) return;
   for (const file of fs.readdirSync(REGISTRY_DIR)) {
     const pid = Number(file.replace(/\.pid$/, ''));
+    let owner = NaN;
+    try {
+      owner = Number(fs.readFileSync(path.join(REGISTRY_DIR, file), 'utf8').split(' ')[1]);
+    } catch {
+      // removed meanwhile
+    }
+    if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) continue;
     try {
       process.kill(pid, 'SIGCONT');
       process.kill(pid, 'SIGKILL');
