@@ -1,27 +1,43 @@
 import * as path from 'node:path';
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, NodejsFunctionProps, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { restrictKmsGrantsToAwsServices } from '../validation/kms-grants-for-aws-services-only';
 
 /** Where the function code of this package lives (`lambda/<name>/index.ts`). */
 export const LAMBDA_ROOT = path.join(__dirname, '..', '..', 'lambda');
 
+/** Id of the stack-wide key that encrypts the log groups of every {@link CachePyramidFunction}. */
+const FUNCTION_LOG_KEY_ID = 'CachePyramidFunctionLogKey';
+
 /** Props for {@link CachePyramidFunction}. */
-export interface CachePyramidFunctionProps extends Omit<NodejsFunctionProps, 'entry' | 'runtime' | 'architecture'> {
-  /** Folder under `lambda/` holding the function's `index.ts`. */
-  readonly functionName?: string;
+export interface CachePyramidFunctionProps extends Omit<NodejsFunctionProps, 'entry' | 'runtime' | 'architecture' | 'logRetention'> {
   /** The folder under `lambda/` that holds the adapter's `index.ts`, e.g. `api`. */
   readonly codeDir: string;
+  /** How long the function's logs are kept (when no `logGroup` is given). @default logs.RetentionDays.ONE_YEAR */
+  readonly logRetention?: logs.RetentionDays;
 }
 
 /**
  * A Node.js 24 arm64 function bundled by esbuild (minified, with source maps) from this package's
- * `lambda/<codeDir>/index.ts`. Every function of the pyramid is one of these.
+ * `lambda/<codeDir>/index.ts`, traced by X-Ray, logging to its own log group kept for a year and
+ * encrypted with one KMS key shared by every such function of the stack. Every function of the
+ * pyramid is one of these.
  */
 export class CachePyramidFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: CachePyramidFunctionProps) {
-    const { codeDir, bundling, environment, ...rest } = props;
+    const { codeDir, bundling, environment, logRetention, ...rest } = props;
+    const logGroup =
+      rest.logGroup ??
+      new logs.LogGroup(scope, `${id}LogGroup`, {
+        encryptionKey: functionLogKey(scope),
+        retention: logRetention ?? logs.RetentionDays.ONE_YEAR,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
     super(scope, id, {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
@@ -31,6 +47,7 @@ export class CachePyramidFunction extends NodejsFunction {
       timeout: Duration.seconds(10),
       tracing: lambda.Tracing.ACTIVE,
       ...rest,
+      logGroup,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         ...environment,
@@ -49,10 +66,42 @@ export class CachePyramidFunction extends NodejsFunction {
       reason:
         'AWSLambdaBasicExecutionRole grants only CreateLogGroup/CreateLogStream/PutLogEvents, the minimum a function needs to log; the managed policy is kept current by AWS.',
     });
+    if (props.vpc !== undefined) {
+      Validations.of(this).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+        reason:
+          'AWSLambdaVPCAccessExecutionRole adds to the basic logging rights only the network-interface create/describe/delete calls Lambda makes to attach the function to its VPC; AWS keeps it current.',
+      });
+    }
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
         'Active X-Ray tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions (Resource must be *).',
     });
   }
+}
+
+/** One key per stack for every function log group: a key per function would cost without isolating anything more. */
+function functionLogKey(scope: Construct): kms.IKey {
+  const stack = Stack.of(scope);
+  const existing = stack.node.tryFindChild(FUNCTION_LOG_KEY_ID);
+  if (existing instanceof kms.Key) return existing;
+  const key = new kms.Key(stack, FUNCTION_LOG_KEY_ID, {
+    description: `cache-pyramid function logs (${stack.stackName})`,
+    enableKeyRotation: true,
+    // Deleting the key would make the retained log groups unreadable.
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+  restrictKmsGrantsToAwsServices(key);
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+      resources: ['*'],
+      conditions: {
+        ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:*` },
+      },
+    }),
+  );
+  return key;
 }

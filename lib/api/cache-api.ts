@@ -1,0 +1,419 @@
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { API_ROUTES, ApiRoute } from '../../lambda/shared/api/routes';
+import { parseTtlTable, TtlClass } from '../../lambda/shared/ttl';
+import { ICacheCluster } from '../cache/cache-cluster';
+import { restrictKmsGrantsToAwsServices } from '../validation/kms-grants-for-aws-services-only';
+import { CachePyramidFunction } from './api-function';
+
+/** What the API needs from the origin database ({@link OriginDatabase} or your own). */
+export interface ICacheApiDatabase {
+  /** Environment variables (`DB_HOST`, `DB_NAME`, `DB_SECRET_ARN`, ...) of a function that uses the database. */
+  readonly clientEnvironment: Record<string, string>;
+  /** Lets `grantee` reach the database port and read its credentials. */
+  grantConnect(grantee: ec2.IConnectable & iam.IGrantable): void;
+}
+
+/** A route of the HTTP API. */
+export interface CacheApiRoute extends ApiRoute {
+  /** OAuth scopes the JWT must carry (API Gateway answers 403 otherwise); only with `jwt`. @default - none */
+  readonly scopes?: readonly string[];
+}
+
+/**
+ * The write path's routes (DESIGN.md, write-path issue). They are declared here until the shared
+ * route table (`lambda/shared/api/routes.ts`) lists them; a route key in that table wins.
+ */
+export const WRITE_ROUTES: readonly CacheApiRoute[] = [
+  { routeKey: 'PATCH /api/users/{id}/profile', jwt: true, query: [] },
+  { routeKey: 'PUT /api/products/{id}', jwt: true, query: [], scopes: ['products:write'] },
+  { routeKey: 'POST /api/orders', jwt: true, query: [] },
+  { routeKey: 'GET /api/orders/{id}', jwt: true, query: [] },
+];
+
+/** Environment variable holding the ARN of the origin-verify secret. */
+export const ORIGIN_VERIFY_SECRET_ARN_ENV = 'ORIGIN_VERIFY_SECRET_ARN';
+/** Environment variable holding the write-behind queue's URL. */
+export const WRITE_BEHIND_QUEUE_URL_ENV = 'WRITE_BEHIND_QUEUE_URL';
+
+/** Props for {@link CacheApi}. */
+export interface CacheApiProps {
+  /** VPC the functions run in (the cache's and the database's). */
+  readonly vpc: ec2.IVpc;
+  /** Subnets of the functions. @default - the VPC's private isolated subnets */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /** The ElastiCache cache both functions use. */
+  readonly cache: ICacheCluster;
+  /** The origin database. */
+  readonly database: ICacheApiDatabase;
+  /** Issuer (`iss`) of the JWTs the authorizer accepts: an https URL serving `/.well-known/openid-configuration`. */
+  readonly jwtIssuer: string;
+  /** Accepted audiences (`aud`, or `client_id` for Cognito access tokens). */
+  readonly jwtAudience: string[];
+  /** The routes. @default - every route of the shared route table plus {@link WRITE_ROUTES} */
+  readonly routes?: CacheApiRoute[];
+  /** TTL overrides per class, passed to the API as `CACHE_TTLS`. @default - the seed's TTL table (`DEFAULT_TTL_SECONDS`) */
+  readonly cacheTtlSeconds?: Partial<Record<TtlClass, number>>;
+  /** Steady-state request rate of the API's default stage. @default 500 */
+  readonly throttlingRateLimitPerSecond?: number;
+  /** Burst of requests above the rate the stage absorbs. @default 1000 */
+  readonly throttlingBurstLimit?: number;
+  /** How long the HTTP API access logs are kept. @default logs.RetentionDays.ONE_YEAR */
+  readonly accessLogRetention?: logs.RetentionDays;
+  /** Memory of the API function. @default 512 */
+  readonly apiMemoryMiB?: number;
+  /** Concurrency reserved for (and capping) the flusher, which bounds its database connections. @default 5 */
+  readonly flusherReservedConcurrency?: number;
+  /** Profile changes per flusher invocation (1 to 10, the FIFO event source limit). @default 10 */
+  readonly flusherBatchSize?: number;
+  /** Receives of a change before it moves to the dead-letter queue. @default 5 */
+  readonly writeBehindMaxReceiveCount?: number;
+  /** Key encrypting the write-behind queues and the access logs. @default - a new key with rotation */
+  readonly encryptionKey?: kms.IKey;
+  /** Extra environment variables of the API function. @default - none */
+  readonly apiEnvironment?: Record<string, string>;
+  /** What happens to the queues, the access log group and the key when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The application layer: an API Gateway HTTP API in front of the API function (cache-aside reads,
+ * write-through and write-behind writes), the write-behind FIFO queue with its dead-letter queue,
+ * and the flusher that drains it into PostgreSQL.
+ *
+ * - Per-user and write routes carry a JWT authorizer (issuer and audience as props); public reads
+ *   do not, so CloudFront can cache them.
+ * - The API accepts only CloudFront: a generated secret ({@link originVerifySecret}) is sent by the
+ *   distribution as `x-origin-verify` and checked by the function (`ORIGIN_VERIFY_SECRET_ARN`).
+ * - Both functions run in the VPC with their own security groups, reaching the cache and the
+ *   database through `grantConnect` and AWS APIs through the VPC's interface endpoints (HTTPS).
+ */
+export class CacheApi extends Construct {
+  /** The HTTP API. */
+  readonly httpApi: apigwv2.HttpApi;
+  /** The API's `$default` stage (auto-deployed, throttled, access-logged). */
+  readonly stage: apigwv2.HttpStage;
+  /** The JWT authorizer on per-user and write routes. */
+  readonly authorizer: HttpJwtAuthorizer;
+  /** The API function. */
+  readonly apiFunction: CachePyramidFunction;
+  /** The write-behind flusher function. */
+  readonly flusherFunction: CachePyramidFunction;
+  /** The write-behind FIFO queue (message group per user; the sender sets deduplication ids). */
+  readonly writeBehindQueue: sqs.Queue;
+  /** Where profile changes land after `writeBehindMaxReceiveCount` receives or when the flusher rejects them. */
+  readonly writeBehindDlq: sqs.Queue;
+  /** Secret whose value CloudFront sends as `x-origin-verify`. */
+  readonly originVerifySecret: secretsmanager.Secret;
+  /** Host of the API's execute-api endpoint, the CloudFront origin. */
+  readonly apiDomainName: string;
+  /** Key of the queues and the access logs. */
+  readonly encryptionKey: kms.IKey;
+  /** Access logs of the `$default` stage. */
+  readonly accessLogGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: CacheApiProps) {
+    super(scope, id);
+    const routes = props.routes ?? defaultRoutes();
+    const cacheTtls = validateProps(props, routes);
+    const stack = Stack.of(this);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+    const maxReceiveCount = props.writeBehindMaxReceiveCount ?? 5;
+    const flusherConcurrency = props.flusherReservedConcurrency ?? 5;
+
+    if (props.encryptionKey === undefined) {
+      const key = new kms.Key(this, 'Key', {
+        description: `cache-pyramid API (${stack.stackName}): write-behind queues and access logs`,
+        enableKeyRotation: true,
+        removalPolicy,
+      });
+      restrictKmsGrantsToAwsServices(key);
+      this.encryptionKey = key;
+    } else {
+      this.encryptionKey = props.encryptionKey;
+    }
+    allowLogsToUseKey(this.encryptionKey);
+
+    this.originVerifySecret = new secretsmanager.Secret(this, 'OriginVerifySecret', {
+      description: 'Value CloudFront sends as x-origin-verify; the API rejects requests without it',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(this.originVerifySecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'CloudFront reads this value only when the stack deploys (a dynamic reference in the origin headers), so a scheduled rotation would lock CloudFront out until the next deploy. Rotate by deploying: put a new value, then redeploy; the function accepts the value it loads at cold start.',
+    });
+
+    this.writeBehindDlq = new sqs.Queue(this, 'WriteBehindDlq', {
+      fifo: true,
+      contentBasedDeduplication: false,
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.encryptionKey,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy,
+    });
+    Validations.of(this.writeBehindDlq).acknowledge(
+      { id: 'AwsSolutions-SQS3', reason: 'This queue is the dead-letter queue of the write-behind queue; a dead-letter queue of its own would only move the records again.' },
+      {
+        id: 'cdk-validator-cfnguard::sqs_dlq_check',
+        reason: 'This queue is the dead-letter queue of the write-behind queue; a dead-letter queue of its own would only move the records again.',
+      },
+    );
+
+    const flusherTimeout = Duration.seconds(30);
+    this.writeBehindQueue = new sqs.Queue(this, 'WriteBehindQueue', {
+      fifo: true,
+      // The sender derives deduplication ids from the change, so a retried send is dropped and two
+      // different changes with equal bodies are not.
+      contentBasedDeduplication: false,
+      deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
+      fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.encryptionKey,
+      dataKeyReuse: Duration.minutes(5),
+      enforceSSL: true,
+      // AWS's guidance for Lambda event sources: at least six times the function timeout, so a
+      // throttled or retried batch is not redelivered while it is still being written.
+      visibilityTimeout: Duration.seconds(flusherTimeout.toSeconds() * 6),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.writeBehindDlq, maxReceiveCount },
+      removalPolicy,
+    });
+
+    const apiSecurityGroup = functionSecurityGroup(this, 'ApiSecurityGroup', props.vpc, 'cache-pyramid API function');
+    this.apiFunction = new CachePyramidFunction(this, 'ApiFunction', {
+      codeDir: 'api',
+      description: 'cache-pyramid API: cache-aside reads, write-through and write-behind writes',
+      memorySize: props.apiMemoryMiB ?? 512,
+      vpc: props.vpc,
+      vpcSubnets,
+      securityGroups: [apiSecurityGroup],
+      environment: {
+        ...props.cache.clientEnvironment,
+        ...props.database.clientEnvironment,
+        ...(cacheTtls === undefined ? {} : { CACHE_TTLS: cacheTtls }),
+        [ORIGIN_VERIFY_SECRET_ARN_ENV]: this.originVerifySecret.secretArn,
+        [WRITE_BEHIND_QUEUE_URL_ENV]: this.writeBehindQueue.queueUrl,
+        ...props.apiEnvironment,
+      },
+    });
+    acknowledgeQueueKeyGrant(this.apiFunction);
+    props.cache.grantConnect(this.apiFunction);
+    props.database.grantConnect(this.apiFunction);
+    this.originVerifySecret.grantRead(this.apiFunction);
+    this.writeBehindQueue.grantSendMessages(this.apiFunction);
+
+    const flusherSecurityGroup = functionSecurityGroup(this, 'FlusherSecurityGroup', props.vpc, 'cache-pyramid write-behind flusher');
+    this.flusherFunction = new CachePyramidFunction(this, 'FlusherFunction', {
+      codeDir: 'flusher',
+      description: 'cache-pyramid write-behind flusher: profile changes from the FIFO queue into PostgreSQL',
+      timeout: flusherTimeout,
+      memorySize: 256,
+      reservedConcurrentExecutions: flusherConcurrency,
+      vpc: props.vpc,
+      vpcSubnets,
+      securityGroups: [flusherSecurityGroup],
+      environment: {
+        ...props.database.clientEnvironment,
+        WRITE_BEHIND_DLQ_URL: this.writeBehindDlq.queueUrl,
+        WRITE_BEHIND_MAX_RECEIVE_COUNT: String(maxReceiveCount),
+      },
+    });
+    acknowledgeQueueKeyGrant(this.flusherFunction);
+    props.database.grantConnect(this.flusherFunction);
+    // The flusher dead-letters a poison change itself, with the reason, instead of retrying it.
+    this.writeBehindDlq.grantSendMessages(this.flusherFunction);
+    this.flusherFunction.addEventSource(
+      new SqsEventSource(this.writeBehindQueue, {
+        batchSize: props.flusherBatchSize ?? 10,
+        reportBatchItemFailures: true,
+        // Never more pollers than reserved executions: a throttled batch would count as a receive
+        // and could reach the dead-letter queue without ever failing.
+        maxConcurrency: flusherConcurrency,
+      }),
+    );
+
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
+      encryptionKey: this.encryptionKey,
+      retention: props.accessLogRetention ?? logs.RetentionDays.ONE_YEAR,
+      removalPolicy,
+    });
+    this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
+      description: `cache-pyramid API (${stack.stackName}), reachable only through CloudFront`,
+      createDefaultStage: false,
+    });
+    this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: props.throttlingRateLimitPerSecond ?? 500, burstLimit: props.throttlingBurstLimit ?? 1000 },
+      accessLogSettings: { destination: new apigwv2.LogGroupLogDestination(this.accessLogGroup), format: ACCESS_LOG_FORMAT },
+    });
+
+    this.authorizer = new HttpJwtAuthorizer('JwtAuthorizer', props.jwtIssuer, {
+      jwtAudience: props.jwtAudience,
+      identitySource: ['$request.header.Authorization'],
+    });
+    const integration = new HttpLambdaIntegration('ApiIntegration', this.apiFunction, {
+      payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
+      timeout: Duration.seconds(29),
+      // One invoke permission for the whole API instead of one per route: the function serves them all.
+      scopePermissionToRoute: false,
+    });
+    for (const route of routes) this.addRoute(route, integration);
+    for (const permission of this.httpApi.node.findAll().filter((c) => c instanceof lambda.CfnPermission)) {
+      Validations.of(permission).acknowledge({
+        id: 'cdk-validator-cfnguard::lambda_function_public_access_prohibited_check',
+        reason:
+          'Only apigateway.amazonaws.com may invoke, and only for this API (SourceArn arn:…:execute-api:<region>:<account>:<api-id>/*/*/*); the rule accepts a literal or a plain Ref as SourceArn, not the Fn::Join CloudFormation needs to build it.',
+      });
+    }
+
+    this.apiDomainName = `${this.httpApi.apiId}.execute-api.${stack.region}.${stack.urlSuffix}`;
+  }
+
+  private addRoute(route: CacheApiRoute, integration: HttpLambdaIntegration): void {
+    const [method, path] = route.routeKey.split(' ');
+    const methods = method === 'GET' ? [apigwv2.HttpMethod.GET, apigwv2.HttpMethod.HEAD] : [method as apigwv2.HttpMethod];
+    const created = this.httpApi.addRoutes({
+      path,
+      methods,
+      integration,
+      authorizer: route.jwt ? this.authorizer : undefined,
+      authorizationScopes: route.scopes === undefined ? undefined : [...route.scopes],
+    });
+    if (!route.jwt) {
+      const reason = `${route.routeKey} is a public read that CloudFront caches for every viewer; requests that do not come through CloudFront are refused by the function (x-origin-verify).`;
+      for (const publicRoute of created) {
+        Validations.of(publicRoute).acknowledge(
+          { id: 'AwsSolutions-APIG4', reason },
+          { id: 'cdk-validator-cfnguard::api_gw_v2_authorization_type_configured_check', reason },
+        );
+      }
+    }
+  }
+}
+
+/** One JSON object per request, with the fields an operator filters on first. */
+const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
+  JSON.stringify({
+    requestId: '$context.requestId',
+    time: '$context.requestTime',
+    ip: '$context.identity.sourceIp',
+    routeKey: '$context.routeKey',
+    path: '$context.path',
+    status: '$context.status',
+    protocol: '$context.protocol',
+    responseLength: '$context.responseLength',
+    responseLatencyMs: '$context.responseLatency',
+    integrationLatencyMs: '$context.integrationLatency',
+    integrationError: '$context.integrationErrorMessage',
+    authorizerError: '$context.authorizer.error',
+    userAgent: '$context.identity.userAgent',
+  }),
+);
+
+/** The shared route table, plus the write routes it does not list yet. */
+function defaultRoutes(): CacheApiRoute[] {
+  const shared: CacheApiRoute[] = Object.values(API_ROUTES);
+  const declared = new Set(shared.map((r) => r.routeKey));
+  return [...shared, ...WRITE_ROUTES.filter((r) => !declared.has(r.routeKey))];
+}
+
+function validateProps(props: CacheApiProps, routes: CacheApiRoute[]): string | undefined {
+  if (!Token.isUnresolved(props.jwtIssuer)) {
+    let url: URL | undefined;
+    try {
+      url = new URL(props.jwtIssuer);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || url.protocol !== 'https:') {
+      throw new Error(`CacheApi: \`jwtIssuer\` must be an https URL (the token's iss), got ${JSON.stringify(props.jwtIssuer)}`);
+    }
+  }
+  if (props.jwtAudience.length === 0 || props.jwtAudience.some((a) => !Token.isUnresolved(a) && a.trim() === '')) {
+    throw new Error(`CacheApi: \`jwtAudience\` must list at least one non-empty audience, got ${JSON.stringify(props.jwtAudience)}`);
+  }
+  const keys = new Set<string>();
+  for (const route of routes) {
+    if (!/^(GET|POST|PUT|PATCH|DELETE) \/[\w{}/.-]*$/.test(route.routeKey)) {
+      throw new Error(`CacheApi: every route key of \`routes\` must be "<METHOD> /path", got ${JSON.stringify(route.routeKey)}`);
+    }
+    if (keys.has(route.routeKey)) throw new Error(`CacheApi: \`routes\` declares ${route.routeKey} twice`);
+    keys.add(route.routeKey);
+    if (route.scopes !== undefined && !route.jwt) {
+      throw new Error(`CacheApi: route ${route.routeKey} has \`scopes\` but no JWT authorizer (jwt: false); scopes are checked by the authorizer`);
+    }
+  }
+  checkInteger('throttlingRateLimitPerSecond', props.throttlingRateLimitPerSecond, 1, 10_000);
+  checkInteger('throttlingBurstLimit', props.throttlingBurstLimit, 1, 5_000);
+  checkInteger('apiMemoryMiB', props.apiMemoryMiB, 128, 10_240);
+  // maxConcurrency of an SQS event source starts at 2, and it equals the reservation.
+  checkInteger('flusherReservedConcurrency', props.flusherReservedConcurrency, 2, 1000);
+  checkInteger('flusherBatchSize', props.flusherBatchSize, 1, 10);
+  checkInteger('writeBehindMaxReceiveCount', props.writeBehindMaxReceiveCount, 1, 1000);
+  if (props.cacheTtlSeconds === undefined) return undefined;
+  const json = JSON.stringify(props.cacheTtlSeconds);
+  try {
+    parseTtlTable(json);
+  } catch (error) {
+    throw new Error(`CacheApi: \`cacheTtlSeconds\` is invalid: ${(error as Error).message.replace(/^CACHE_TTLS/, 'cacheTtlSeconds')}`);
+  }
+  return json;
+}
+
+/** `grantSendMessages`/`grantConsumeMessages` on a KMS-encrypted queue add these key actions, on that one key. */
+function acknowledgeQueueKeyGrant(fn: CachePyramidFunction): void {
+  Validations.of(fn.role!).acknowledge(
+    ...['kms:GenerateDataKey*', 'kms:ReEncrypt*'].map((action) => ({
+      id: `AwsSolutions-IAM5[Action::${action}]`,
+      reason: `${action} comes from the SQS grants on the KMS-encrypted write-behind queues and applies to their one key only (SQS encrypts and decrypts messages with the caller's rights).`,
+    })),
+  );
+}
+
+function checkInteger(name: string, value: number | undefined, min: number, max: number): void {
+  if (value === undefined || Token.isUnresolved(value)) return;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`CacheApi: \`${name}\` must be an integer between ${min} and ${max}, got ${value}`);
+  }
+}
+
+/** No egress but what grants open (cache, database) and HTTPS to the VPC's interface endpoints. */
+function functionSecurityGroup(scope: Construct, id: string, vpc: ec2.IVpc, description: string): ec2.SecurityGroup {
+  const securityGroup = new ec2.SecurityGroup(scope, id, { vpc, description, allowAllOutbound: false, disableInlineRules: true });
+  securityGroup.addEgressRule(ec2.Peer.ipv4(vpc.vpcCidrBlock), ec2.Port.tcp(443), 'AWS APIs (Secrets Manager, SQS, EventBridge) through interface endpoints');
+  return securityGroup;
+}
+
+/** CloudWatch Logs encrypts the access logs with the key, for log groups of this account and region only. */
+function allowLogsToUseKey(key: kms.IKey): void {
+  const stack = Stack.of(key);
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+      resources: ['*'],
+      conditions: {
+        ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:*` },
+      },
+    }),
+  );
+}
+
