@@ -1,0 +1,273 @@
+/**
+ * The few Redis operations the cache core needs, each bounded by the command timeout and routed
+ * through a circuit breaker (one per shard in cluster mode, so one dead shard does not switch off the
+ * others). Every failure surfaces as `CacheUnavailableError`; callers treat it as "no cache".
+ */
+import { createHash } from 'node:crypto';
+import Redis, { Cluster } from 'ioredis';
+import { CacheUnavailableError } from '../errors';
+import { CircuitBreaker, CircuitBreakerOptions, CircuitState } from './circuit-breaker';
+import { hashSlot } from './hash-slot';
+import { CacheLogger, noopCacheLogger } from './metrics';
+import { CacheClientConfig, createRedis, DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS, normalise } from './redis-client';
+
+/** A Lua script run with EVALSHA, falling back to EVAL when the server has not cached it yet. */
+export interface LuaScript {
+  readonly name: string;
+  readonly numberOfKeys: number;
+  readonly source: string;
+  readonly sha1: string;
+}
+
+export function luaScript(name: string, numberOfKeys: number, source: string): LuaScript {
+  return { name, numberOfKeys, source, sha1: createHash('sha1').update(source).digest('hex') };
+}
+
+export interface CacheClientOptions {
+  /** Bound on every operation (including waiting for a redirect or a reconnect). @default 50 */
+  readonly commandTimeoutMs?: number;
+  /** How long the first operations wait for the very first connection. @default 100 */
+  readonly connectTimeoutMs?: number;
+  /** @default - see DEFAULT_CIRCUIT_BREAKER */
+  readonly circuitBreaker?: CircuitBreakerOptions;
+  /** Milliseconds, for the circuit breakers' cool-down. @default Date.now */
+  readonly clock?: () => number;
+  /** Connection errors and circuit transitions are logged here. @default - not logged */
+  readonly logger?: CacheLogger;
+}
+
+/** Reply errors that mean the server cannot serve right now (as opposed to a bad command). */
+const UNAVAILABLE_REPLIES = ['CLUSTERDOWN', 'LOADING', 'BUSY', 'MASTERDOWN', 'TRYAGAIN', 'READONLY'];
+const CONNECTING = new Set(['wait', 'connecting', 'connect']);
+const ERROR_LOG_INTERVAL_MS = 10_000;
+const STANDALONE_SHARD = 'primary';
+const UNLINK_BATCH = 500;
+
+export class CacheClient {
+  /** Creates the ioredis client for `config` (connection starts at once) and wraps it. */
+  static connect(config: CacheClientConfig, options: Omit<CacheClientOptions, 'commandTimeoutMs' | 'connectTimeoutMs' | 'circuitBreaker'> = {}): CacheClient {
+    const resolved = normalise(config);
+    return new CacheClient(createRedis(config), {
+      ...options,
+      commandTimeoutMs: resolved.commandTimeoutMs,
+      connectTimeoutMs: resolved.connectTimeoutMs,
+      circuitBreaker: config.circuitBreaker,
+    });
+  }
+
+  readonly redis: Redis | Cluster;
+  readonly isCluster: boolean;
+  readonly commandTimeoutMs: number;
+  readonly connectTimeoutMs: number;
+  private readonly breakers = new Map<string, CircuitBreaker>();
+  private readonly breakerOptions?: CircuitBreakerOptions;
+  private readonly clock: () => number;
+  private readonly logger: CacheLogger;
+  private everReady: boolean;
+  private lastErrorLoggedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(redis: Redis | Cluster, options: CacheClientOptions = {}) {
+    this.redis = redis;
+    this.isCluster = redis instanceof Cluster;
+    this.commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.breakerOptions = options.circuitBreaker;
+    this.clock = options.clock ?? Date.now;
+    this.logger = options.logger ?? noopCacheLogger;
+    this.everReady = redis.status === 'ready';
+    redis.once('ready', () => {
+      this.everReady = true;
+    });
+    // Without a listener ioredis prints every connection error; log them, at most one per interval.
+    redis.on('error', (error: Error) => {
+      const now = Date.now();
+      if (now - this.lastErrorLoggedAt < ERROR_LOG_INTERVAL_MS) return;
+      this.lastErrorLoggedAt = now;
+      this.logger.warn('cache connection error', { error: error.message });
+    });
+  }
+
+  /** Resolves true once connected (false after `timeoutMs`); reads before that simply go to the origin. */
+  async ready(timeoutMs = this.connectTimeoutMs): Promise<boolean> {
+    if (this.redis.status === 'ready') return true;
+    return new Promise((resolve) => {
+      const onReady = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.redis.off('ready', onReady);
+        resolve(false);
+      }, timeoutMs);
+      this.redis.once('ready', onReady);
+    });
+  }
+
+  /** The state of each circuit breaker, by shard (`primary`, or `host:port` of each cluster master). */
+  circuitStates(): Record<string, CircuitState> {
+    return Object.fromEntries([...this.breakers].map(([shard, breaker]) => [shard, breaker.state]));
+  }
+
+  async get(key: string): Promise<string | null> {
+    return this.run(key, 'GET', () => this.redis.get(key));
+  }
+
+  /** SET with a TTL; with `onlyIfAbsent` (NX) returns false when the key already existed. */
+  async set(key: string, value: string, ttlMs: number, options: { onlyIfAbsent?: boolean } = {}): Promise<boolean> {
+    const ttl = wholeMilliseconds(ttlMs);
+    const reply = await this.run(key, 'SET', () =>
+      options.onlyIfAbsent ? this.redis.set(key, value, 'PX', ttl, 'NX') : this.redis.set(key, value, 'PX', ttl),
+    );
+    return reply === 'OK';
+  }
+
+  /** UNLINK (non-blocking delete); in cluster mode one command per hash slot. Returns how many existed. */
+  async unlink(keys: readonly string[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    const groups = new Map<number | string, string[]>();
+    for (const key of new Set(keys)) {
+      const group = this.isCluster ? hashSlot(key) : STANDALONE_SHARD;
+      const list = groups.get(group) ?? [];
+      list.push(key);
+      groups.set(group, list);
+    }
+    const batches: string[][] = [];
+    for (const list of groups.values()) {
+      for (let i = 0; i < list.length; i += UNLINK_BATCH) batches.push(list.slice(i, i + UNLINK_BATCH));
+    }
+    const counts = await Promise.all(batches.map((batch) => this.run(batch[0], 'UNLINK', () => this.redis.unlink(...batch))));
+    return counts.reduce((sum, n) => sum + n, 0);
+  }
+
+  /** Adds members to a set and makes sure it lives at least `ttlMs` (no key is left without a TTL). */
+  async sadd(key: string, members: readonly string[], ttlMs: number): Promise<number> {
+    if (members.length === 0) return 0;
+    const added = await this.eval(SADD_WITH_TTL, [key], [wholeMilliseconds(ttlMs), ...members]);
+    return Number(added);
+  }
+
+  async smembers(key: string): Promise<string[]> {
+    return this.run(key, 'SMEMBERS', () => this.redis.smembers(key));
+  }
+
+  async srem(key: string, members: readonly string[]): Promise<number> {
+    if (members.length === 0) return 0;
+    return this.run(key, 'SREM', () => this.redis.srem(key, ...members));
+  }
+
+  /** Runs `script` (EVALSHA, EVAL on NOSCRIPT). In cluster mode every key must share one slot. */
+  async eval(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    if (keys.length !== script.numberOfKeys) {
+      throw new Error(`script ${script.name} takes ${script.numberOfKeys} keys, got ${keys.length}`);
+    }
+    return this.run(keys[0], `EVAL ${script.name}`, async () => {
+      try {
+        return await this.redis.evalsha(script.sha1, keys.length, ...keys, ...args);
+      } catch (error) {
+        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+        return this.redis.eval(script.source, keys.length, ...keys, ...args);
+      }
+    });
+  }
+
+  /**
+   * Every key matching `pattern`, in batches, from every master (SCAN, never KEYS). Each SCAN step is
+   * bounded by the command timeout like any other operation.
+   */
+  async *scan(pattern: string, count = 500): AsyncGenerator<string[]> {
+    const nodes: Redis[] = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
+    for (const node of nodes) {
+      const shard = this.isCluster ? `${node.options.host}:${node.options.port}` : STANDALONE_SHARD;
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.runOn(shard, 'SCAN', () => node.scan(cursor, 'MATCH', pattern, 'COUNT', count));
+        cursor = next;
+        if (keys.length > 0) yield keys;
+      } while (cursor !== '0');
+    }
+  }
+
+  /** Closes the connection(s), waiting for replies in flight; forces it if the server does not answer. */
+  async quit(): Promise<void> {
+    try {
+      await withTimeout(this.redis.quit(), this.connectTimeoutMs + this.commandTimeoutMs, 'QUIT');
+    } catch {
+      this.redis.disconnect();
+    }
+  }
+
+  private run<T>(key: string, what: string, operation: () => Promise<T>): Promise<T> {
+    return this.runOn(this.shardOf(key), what, operation);
+  }
+
+  private async runOn<T>(shard: string, what: string, operation: () => Promise<T>): Promise<T> {
+    const breaker = this.breakerFor(shard);
+    try {
+      return await breaker.execute(async () => {
+        if (!this.everReady && CONNECTING.has(this.redis.status)) await this.ready(this.connectTimeoutMs);
+        return withTimeout(operation(), this.commandTimeoutMs, what);
+      }, isUnavailable);
+    } catch (error) {
+      if (error instanceof CacheUnavailableError) throw error;
+      throw new CacheUnavailableError(`cache ${what} failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  private shardOf(key: string): string {
+    if (!(this.redis instanceof Cluster)) return STANDALONE_SHARD;
+    return this.redis.slots[hashSlot(key)]?.[0] ?? 'unmapped';
+  }
+
+  private breakerFor(shard: string): CircuitBreaker {
+    let breaker = this.breakers.get(shard);
+    if (!breaker) {
+      breaker = new CircuitBreaker(this.breakerOptions, {
+        clock: this.clock,
+        onStateChange: (from, to) => {
+          const log = to === CircuitState.OPEN ? this.logger.warn : this.logger.info;
+          log.call(this.logger, 'cache circuit breaker changed state', { shard, from, to });
+        },
+      });
+      this.breakers.set(shard, breaker);
+    }
+    return breaker;
+  }
+}
+
+/** Keeps the longer of the set's current TTL and `ttlMs`, so adding never shortens a tag set's life. */
+const SADD_WITH_TTL = luaScript(
+  'sadd_with_ttl',
+  1,
+  `local added = redis.call('SADD', KEYS[1], unpack(ARGV, 2))
+local ttl = tonumber(ARGV[1])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return added`,
+);
+
+function isUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return true;
+  if (error.name !== 'ReplyError') return true;
+  return UNAVAILABLE_REPLIES.some((prefix) => error.message.startsWith(prefix));
+}
+
+function wholeMilliseconds(ttlMs: number): number {
+  const ttl = Math.ceil(ttlMs);
+  if (!Number.isFinite(ttl) || ttl < 1) throw new RangeError(`cache TTL must be a positive number of milliseconds, got ${ttlMs}`);
+  return ttl;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new CacheUnavailableError(`cache ${what} timed out after ${ms} ms`)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}

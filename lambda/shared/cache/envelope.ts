@@ -1,0 +1,61 @@
+/**
+ * What a cache entry holds in Redis: a small versioned JSON envelope around the value.
+ *
+ * `{ "f": 1, "v": <value|null>, "s": storedAtMs, "x": softExpiryMs, "ver"?: n, "d"?: loadMs, "t"?: 1 }`
+ * - `f` format version: an entry of another format (older code, another application) is a miss;
+ * - `v` the value; `null` is a negative entry (the origin said "not found");
+ * - `s`/`x` when it was stored and when it turns stale (the Redis TTL runs longer: the stale window);
+ * - `ver` the origin's row version, which lets a write refuse an older fill (see the fill script);
+ * - `d` how long the origin load took (XFetch early refresh weighs it);
+ * - `t` tombstone: a short-lived marker left by a write; reads treat it as a miss.
+ *
+ * Decoding is defensive: anything malformed decodes to `undefined` (a miss), never throws.
+ */
+export const ENVELOPE_FORMAT = 1;
+
+export interface Envelope<T = unknown> {
+  readonly f: typeof ENVELOPE_FORMAT;
+  readonly v: T | null;
+  readonly s: number;
+  readonly x: number;
+  readonly ver?: number;
+  readonly d?: number;
+  readonly t?: 1;
+}
+
+export function encodeEnvelope<T>(entry: Omit<Envelope<T>, 'f'>): string {
+  // Field order is fixed and `v` comes last, so the metadata stays readable in `redis-cli GET`.
+  const head: Record<string, unknown> = { f: ENVELOPE_FORMAT, s: entry.s, x: entry.x };
+  if (entry.ver !== undefined) head.ver = entry.ver;
+  if (entry.d !== undefined) head.d = entry.d;
+  if (entry.t) head.t = 1;
+  head.v = entry.v;
+  return JSON.stringify(head);
+}
+
+/** The envelope in `raw`, or `undefined` when `raw` is absent, not JSON, or not this format. */
+export function decodeEnvelope<T = unknown>(raw: string | null | undefined): Envelope<T> | undefined {
+  if (typeof raw !== 'string' || raw.length === 0 || raw[0] !== '{') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  const entry = parsed as Record<string, unknown>;
+  if (entry.f !== ENVELOPE_FORMAT || !('v' in entry)) return undefined;
+  if (!isFiniteNumber(entry.s) || !isFiniteNumber(entry.x)) return undefined;
+  if (entry.ver !== undefined && !isFiniteNumber(entry.ver)) return undefined;
+  if (entry.d !== undefined && !isFiniteNumber(entry.d)) return undefined;
+  if (entry.t !== undefined && entry.t !== 1) return undefined;
+  return entry as unknown as Envelope<T>;
+}
+
+export function isTombstone(entry: Envelope): boolean {
+  return entry.t === 1;
+}
+
+function isFiniteNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}

@@ -1,0 +1,24 @@
+/** The application cache's public API (read path, client, configuration, observability interfaces). */
+export { CacheClient, luaScript } from './cache-client';
+export type { CacheClientOptions, LuaScript } from './cache-client';
+export { CircuitBreaker, CircuitState, DEFAULT_CIRCUIT_BREAKER } from './circuit-breaker';
+export type { CircuitBreakerDeps, CircuitBreakerOptions } from './circuit-breaker';
+export { decodeEnvelope, encodeEnvelope, ENVELOPE_FORMAT, isTombstone } from './envelope';
+export type { Envelope } from './envelope';
+export { hashSlot, hashTagOf } from './hash-slot';
+export { LocalCache } from './local-cache';
+export type { LocalCacheOptions } from './local-cache';
+export { CacheMetric, InMemoryCacheMetrics, noopCacheLogger, noopCacheMetrics } from './metrics';
+export type { CacheLogger, CacheMetrics } from './metrics';
+export { DEFAULT_EARLY_REFRESH_BETA, DEFAULT_L1, DEFAULT_LOCK, DEFAULT_STALE_TTL_SECONDS, ReadThroughCache } from './read-through';
+export type { CacheRead, CacheSource, CacheStats, L1Options, Loaded, Loader, LockOptions, ReadOptions, ReadThroughCacheDeps } from './read-through';
+export {
+  createRedis,
+  DEFAULT_COMMAND_TIMEOUT_MS,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  parseAuthSecret,
+  parseRedisUrl,
+  resolveCacheConfig,
+  secretFromSecretsManager,
+} from './redis-client';
+export type { CacheClientConfig, CacheNode, SecretReader } from './redis-client';

@@ -1,0 +1,578 @@
+/**
+ * The read path of the application cache: L1 (in-process LRU) → L2 (Redis) → origin, with request
+ * coalescing, stale-while-revalidate, XFetch early refresh, negative caching and version-guarded
+ * fills. The cache is an optimisation only: a failing, slow or absent Redis makes reads go to the
+ * origin, it never makes them fail.
+ *
+ * Staleness bounds:
+ * - L2 (Redis), after `invalidate`/`tombstone` returns: no later read is served data older than the
+ *   write, because both drop the coalescing lock so that a fill already in flight is refused
+ *   (`FILL_LOCK_LOST`), and a tombstone also refuses any fill of an older or unknown version. The one
+ *   exception is an unversioned fill by a reader that gave up waiting for a lost lock holder
+ *   (`lock.waitMs`) and loaded before the write: after a plain `invalidate` it may write old data,
+ *   which then lives until its TTL. Use `tombstone` with versions where that matters.
+ * - L1 (in-process): `invalidate` clears this process's L1 at once; other processes keep their copy
+ *   for at most `l1.ttlSeconds` (≤ 60 s). That is the cross-process staleness bound of the cache.
+ * - Stale-while-revalidate serves an entry at most `staleTtlSeconds` past its soft expiry.
+ */
+import { randomUUID } from 'node:crypto';
+import { CacheUnavailableError } from '../errors';
+import type { CacheKeys } from '../keys';
+import { TtlClass, TtlTable, withJitter } from '../ttl';
+import type { CacheClient } from './cache-client';
+import { decodeEnvelope, encodeEnvelope, Envelope, ENVELOPE_FORMAT, isTombstone } from './envelope';
+import { LocalCache } from './local-cache';
+import { CacheLogger, CacheMetric, CacheMetrics, noopCacheLogger, noopCacheMetrics } from './metrics';
+import { ACQUIRE, FILL, FILL_LOCK_LOST, FILL_WRITTEN, FillMode, RELEASE_LOCK, TOMBSTONE } from './scripts';
+
+/** Where a read was answered from. `stale` is a value past its soft expiry (SWR or stale-if-error). */
+export type CacheSource = 'l1' | 'redis' | 'origin' | 'stale';
+
+export interface CacheRead<T> {
+  /** The value; `null` means the origin does not have it (negatively cached). */
+  readonly value: T | null;
+  readonly source: CacheSource;
+  /** When the value was read from the origin (epoch ms, by the writer's clock). */
+  readonly storedAtMs: number;
+  /** The origin's version of the value, when the loader gave one. */
+  readonly version?: number;
+}
+
+/** What an origin loader returns: the value and its version, or `null` when it does not exist. */
+export type Loaded<T> = { readonly value: T; readonly version?: number } | null;
+
+export type Loader<T> = () => Promise<Loaded<T>>;
+
+export interface ReadOptions {
+  /** Past the soft TTL, answer with the stale value at once and refresh it in the background. @default false */
+  readonly staleWhileRevalidate?: boolean;
+  /** How long past the soft TTL a value stays in Redis (served by SWR, and by stale-if-error always). @default the cache's staleTtlSeconds */
+  readonly staleTtlSeconds?: number;
+}
+
+export interface L1Options {
+  /** Upper bound on the in-process cache's size in bytes. */
+  readonly maxBytes: number;
+  /** Longest life of an in-process entry (≤ 60): the cross-process staleness bound. */
+  readonly ttlSeconds: number;
+}
+
+export interface LockOptions {
+  /** Life of the cross-process coalescing lock; an origin load slower than this loses it (its fill is refused). */
+  readonly ttlMs: number;
+  /** How long a reader waits for another process's load before loading itself. */
+  readonly waitMs: number;
+  /** First poll interval while waiting; it grows ×1.5 per poll up to 8×, with ±50 % jitter. */
+  readonly pollMs: number;
+}
+
+export interface ReadThroughCacheDeps {
+  /** L2. Without it the cache is L1 + in-process coalescing only. */
+  readonly client?: CacheClient;
+  /** Key builders; `clusterMode` must match the client. */
+  readonly keys: CacheKeys;
+  /** Soft TTLs per class, in seconds (jittered ±10 % on every write). */
+  readonly ttls: TtlTable;
+  /** Epoch milliseconds. @default Date.now */
+  readonly clock?: () => number;
+  /** [0, 1). Jitter and XFetch draw from it. @default Math.random */
+  readonly random?: () => number;
+  readonly metrics?: CacheMetrics;
+  readonly logger?: CacheLogger;
+  /** The in-process layer, or `false` for none. @default DEFAULT_L1 */
+  readonly l1?: L1Options | false;
+  /** @default DEFAULT_LOCK */
+  readonly lock?: Partial<LockOptions>;
+  /**
+   * XFetch β: a fresh entry is refreshed early with probability rising as its soft expiry nears,
+   * weighted by how long its load took (`now − loadMs·β·ln(rand) ≥ softExpiry`). 0 turns it off.
+   * @default 1 (the value the XFetch paper recommends: refreshes start roughly one load-time early)
+   */
+  readonly earlyRefreshBeta?: number;
+  /** Default stale window past the soft TTL, in seconds. @default 300 */
+  readonly staleTtlSeconds?: number;
+}
+
+/** 16 MiB and 10 s: hot keys are absorbed in-process while another process's write shows within 10 s. */
+export const DEFAULT_L1: L1Options = { maxBytes: 16 * 1024 * 1024, ttlSeconds: 10 };
+/** A load may take 3 s before its lock is considered lost; waiters give up after 1 s. */
+export const DEFAULT_LOCK: LockOptions = { ttlMs: 3_000, waitMs: 1_000, pollMs: 20 };
+export const DEFAULT_STALE_TTL_SECONDS = 300;
+export const DEFAULT_EARLY_REFRESH_BETA = 1;
+const MAX_POLL_GROWTH = 8;
+
+export interface CacheStats {
+  /** Calls to `get`. */
+  readonly reads: number;
+  /** Reads answered per source (coalesced readers count under their leader's source). */
+  readonly served: Readonly<Record<CacheSource, number>>;
+  /** L1 lookups. */
+  readonly l1: { readonly hits: number; readonly misses: number; readonly bytes: number; readonly entries: number };
+  /** Redis lookups (including a waiter's final read of another process's fill). */
+  readonly redis: { readonly hits: number; readonly misses: number };
+  /** Reads that joined another read of the same key in this process. */
+  readonly coalesced: number;
+  readonly originLoads: number;
+  readonly originErrors: number;
+  /** Cache operations that failed or were skipped by an open circuit; each read went on without the cache. */
+  readonly cacheErrors: number;
+  readonly backgroundRefreshes: number;
+  /** Share of reads answered without waiting for the origin (l1 + redis + stale) / reads; 0 before any read. */
+  readonly hitRate: number;
+}
+
+interface Counters {
+  reads: number;
+  served: Record<CacheSource, number>;
+  l1Hits: number;
+  l1Misses: number;
+  redisHits: number;
+  redisMisses: number;
+  coalesced: number;
+  originLoads: number;
+  originErrors: number;
+  cacheErrors: number;
+  backgroundRefreshes: number;
+}
+
+type WaitOutcome<T> =
+  | { readonly kind: 'filled'; readonly entry: Envelope<T>; readonly raw: string }
+  | { readonly kind: 'acquired' }
+  | { readonly kind: 'waiting' }
+  | { readonly kind: 'gave-up' }
+  | { readonly kind: 'unavailable' };
+
+interface LoadPlan<T> {
+  readonly key: string;
+  readonly ttlClass: TtlClass;
+  readonly load: Loader<T>;
+  readonly options: ReadOptions;
+  readonly mode: FillMode | 'none';
+  readonly token?: string;
+  /** A value past its soft expiry, served if the origin fails (stale-if-error). */
+  readonly stale?: Envelope<T>;
+  /** The invalidation generation when the read began; a change means L1 must not keep the result. */
+  readonly generation: number;
+}
+
+export class ReadThroughCache {
+  readonly lock: LockOptions;
+  readonly earlyRefreshBeta: number;
+  readonly staleTtlSeconds: number;
+  private readonly client?: CacheClient;
+  private readonly keys: CacheKeys;
+  private readonly ttls: TtlTable;
+  private readonly clock: () => number;
+  private readonly random: () => number;
+  private readonly metrics: CacheMetrics;
+  private readonly logger: CacheLogger;
+  private readonly l1?: LocalCache;
+  private readonly inflight = new Map<string, Promise<CacheRead<unknown>>>();
+  private readonly refreshing = new Set<string>();
+  private readonly background = new Set<Promise<void>>();
+  private generation = 0;
+  private readonly counters: Counters = {
+    reads: 0,
+    served: { l1: 0, redis: 0, origin: 0, stale: 0 },
+    l1Hits: 0,
+    l1Misses: 0,
+    redisHits: 0,
+    redisMisses: 0,
+    coalesced: 0,
+    originLoads: 0,
+    originErrors: 0,
+    cacheErrors: 0,
+    backgroundRefreshes: 0,
+  };
+
+  constructor(deps: ReadThroughCacheDeps) {
+    if (deps.client && deps.client.isCluster !== deps.keys.clusterMode) {
+      throw new Error(
+        `keys.clusterMode must match the cache client (a ${deps.client.isCluster ? 'cluster' : 'standalone'} client), got ${deps.keys.clusterMode}`,
+      );
+    }
+    this.client = deps.client;
+    this.keys = deps.keys;
+    this.ttls = deps.ttls;
+    this.clock = deps.clock ?? Date.now;
+    this.random = deps.random ?? Math.random;
+    this.metrics = deps.metrics ?? noopCacheMetrics;
+    this.logger = deps.logger ?? noopCacheLogger;
+    const l1 = deps.l1 === undefined ? DEFAULT_L1 : deps.l1;
+    if (l1) this.l1 = new LocalCache({ ...l1, clock: deps.clock });
+    this.lock = { ...DEFAULT_LOCK, ...deps.lock };
+    for (const [name, value] of Object.entries(this.lock)) {
+      if (!Number.isFinite(value) || value <= 0) throw new RangeError(`lock.${name} must be a positive number of milliseconds, got ${value}`);
+    }
+    this.earlyRefreshBeta = deps.earlyRefreshBeta ?? DEFAULT_EARLY_REFRESH_BETA;
+    if (!(this.earlyRefreshBeta >= 0)) throw new RangeError(`earlyRefreshBeta must be ≥ 0, got ${deps.earlyRefreshBeta}`);
+    this.staleTtlSeconds = checkStaleTtl(deps.staleTtlSeconds ?? DEFAULT_STALE_TTL_SECONDS);
+  }
+
+  /**
+   * The value of `key`: from L1, else Redis, else `load()` (once per key across every process that
+   * shares the Redis, thanks to coalescing). `null` = not found, cached for the `not_found` TTL.
+   * Origin errors propagate unless a stale value can be served instead. The returned value may be
+   * shared with other readers; treat it as read-only.
+   */
+  async get<T>(key: string, ttlClass: TtlClass, load: Loader<T>, options: ReadOptions = {}): Promise<CacheRead<T>> {
+    if (options.staleTtlSeconds !== undefined) checkStaleTtl(options.staleTtlSeconds);
+    this.counters.reads += 1;
+    const local = this.l1?.get<T>(key);
+    if (local) {
+      this.counters.l1Hits += 1;
+      this.metrics.count(CacheMetric.L1_HIT);
+      return this.served(readOf(local, 'l1'));
+    }
+    if (this.l1) {
+      this.counters.l1Misses += 1;
+      this.metrics.count(CacheMetric.L1_MISS);
+    }
+    const joined = this.inflight.get(key) as Promise<CacheRead<T>> | undefined;
+    if (joined) {
+      this.counters.coalesced += 1;
+      return joined.then((read) => this.served(read));
+    }
+    const read = this.readThrough(key, ttlClass, load, options).finally(() => {
+      if (this.inflight.get(key) === read) this.inflight.delete(key);
+    });
+    this.inflight.set(key, read);
+    return read.then((result) => this.served(result));
+  }
+
+  /**
+   * Write-through: stores `value` (with the write's `version`) in Redis and L1 unless Redis holds a
+   * strictly newer version. Returns whether it was stored. Cache errors propagate, so that the write
+   * path can fall back to invalidation.
+   */
+  async put<T>(key: string, ttlClass: TtlClass, value: T | null, options: { version?: number; staleTtlSeconds?: number } = {}): Promise<boolean> {
+    this.forgetLocally([key]);
+    const now = this.clock();
+    const { entry, ttlMs } = this.buildEntry<T>(value === null ? null : { value, version: options.version }, ttlClass, now, 0, options);
+    const raw = encodeEnvelope(entry);
+    if (!this.client) {
+      this.remember(key, entry, raw, this.generation);
+      return true;
+    }
+    const reply = await this.client.eval(FILL, [key, this.keys.lock(key)], [raw, ttlMs, options.version ?? '', FillMode.WRITE, '']);
+    const written = Number(reply) === FILL_WRITTEN;
+    if (written) this.remember(key, entry, raw, this.generation);
+    return written;
+  }
+
+  /**
+   * Removes `keys` from L1 and Redis (UNLINK, one command per slot in cluster mode), together with
+   * their coalescing locks so that a fill already in flight is refused. Reads in flight in this
+   * process are detached: later reads start afresh. Cache errors propagate (the caller retries).
+   */
+  async invalidate(...keys: string[]): Promise<void> {
+    this.forgetLocally(keys);
+    if (!this.client || keys.length === 0) return;
+    await this.client.unlink([...keys, ...keys.map((key) => this.keys.lock(key))]);
+  }
+
+  /**
+   * Replaces `key` with a short-lived tombstone carrying `version` (the version a write just
+   * committed): until it expires, fills of an older or unknown version are refused, so a read that
+   * began before the write cannot put the old value back. `ttlMs` must cover the slowest fill, so it
+   * is at least `lock.ttlMs` (@default 2 × lock.ttlMs). Returns false when Redis already holds that
+   * version or a newer one. Cache errors propagate.
+   */
+  async tombstone(key: string, version: number, ttlMs: number = 2 * this.lock.ttlMs): Promise<boolean> {
+    if (!Number.isFinite(version)) throw new RangeError(`tombstone version must be a finite number, got ${version}`);
+    if (!(ttlMs >= this.lock.ttlMs)) {
+      throw new RangeError(`tombstone ttlMs must be at least lock.ttlMs (${this.lock.ttlMs}) so no fill can outlive it, got ${ttlMs}`);
+    }
+    this.forgetLocally([key]);
+    if (!this.client) return true;
+    const now = this.clock();
+    const raw = encodeEnvelope({ v: null, s: now, x: 0, ver: version, t: 1 });
+    const reply = await this.client.eval(TOMBSTONE, [key, this.keys.lock(key)], [raw, Math.ceil(ttlMs), version]);
+    return Number(reply) === FILL_WRITTEN;
+  }
+
+  /** Clears this process's L1 (all of it). */
+  clearLocal(): void {
+    this.generation += 1;
+    this.l1?.clear();
+    this.inflight.clear();
+  }
+
+  /** Resolves when every background refresh started so far has finished (tests, graceful shutdown). */
+  async drain(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  }
+
+  stats(): CacheStats {
+    const c = this.counters;
+    const cached = c.served.l1 + c.served.redis + c.served.stale;
+    return {
+      reads: c.reads,
+      served: { ...c.served },
+      l1: { hits: c.l1Hits, misses: c.l1Misses, bytes: this.l1?.sizeBytes ?? 0, entries: this.l1?.entryCount ?? 0 },
+      redis: { hits: c.redisHits, misses: c.redisMisses },
+      coalesced: c.coalesced,
+      originLoads: c.originLoads,
+      originErrors: c.originErrors,
+      cacheErrors: c.cacheErrors,
+      backgroundRefreshes: c.backgroundRefreshes,
+      hitRate: c.reads === 0 ? 0 : cached / c.reads,
+    };
+  }
+
+  private async readThrough<T>(key: string, ttlClass: TtlClass, load: Loader<T>, options: ReadOptions): Promise<CacheRead<T>> {
+    const generation = this.generation;
+    const client = this.client;
+    if (!client) return this.loadFromOrigin({ key, ttlClass, load, options, mode: 'none', generation });
+    let stale: Envelope<T> | undefined;
+    try {
+      const raw = await client.get(key);
+      const entry = decodeEnvelope<T>(raw);
+      if (raw !== null && entry === undefined) this.logger.debug('cache entry not in a known format; treated as a miss', { key });
+      if (entry && !isTombstone(entry)) {
+        const now = this.clock();
+        if (now < entry.x) {
+          this.redisHit();
+          this.remember(key, entry, raw!, generation);
+          if (this.dueForEarlyRefresh(entry, now)) this.refreshInBackground(key, ttlClass, load, options, entry);
+          return readOf(entry, 'redis');
+        }
+        if (options.staleWhileRevalidate) {
+          this.redisHit();
+          this.metrics.count(CacheMetric.STALE_SERVED);
+          this.refreshInBackground(key, ttlClass, load, options, entry);
+          return readOf(entry, 'stale');
+        }
+        stale = entry;
+      }
+      this.counters.redisMisses += 1;
+      this.metrics.count(CacheMetric.REDIS_MISS);
+    } catch (error) {
+      this.cacheFailed('read', key, error);
+      return this.loadFromOrigin({ key, ttlClass, load, options, mode: 'none', generation });
+    }
+    return this.coalesceAcrossProcesses(client, { key, ttlClass, load, options, mode: 'none', stale, generation });
+  }
+
+  /** One process loads under the lock (`SET NX PX`); the others poll for its fill, or load after `waitMs`. */
+  private async coalesceAcrossProcesses<T>(client: CacheClient, plan: LoadPlan<T>): Promise<CacheRead<T>> {
+    const token = randomUUID();
+    let outcome: WaitOutcome<T>;
+    try {
+      outcome = await this.tryAcquire<T>(client, plan.key, token);
+    } catch (error) {
+      this.cacheFailed('lock', plan.key, error);
+      return this.loadFromOrigin(plan);
+    }
+    if (outcome.kind === 'waiting') outcome = await this.waitForHolder<T>(client, plan.key, token);
+    switch (outcome.kind) {
+      case 'filled':
+        this.redisHit();
+        this.remember(plan.key, outcome.entry, outcome.raw, plan.generation);
+        return readOf(outcome.entry, 'redis');
+      case 'acquired':
+        return this.loadFromOrigin({ ...plan, mode: FillMode.LOCKED, token });
+      case 'gave-up':
+        this.logger.warn('gave up waiting for another process to load; loading without the lock', { key: plan.key, waitMs: this.lock.waitMs });
+        return this.loadFromOrigin({ ...plan, mode: FillMode.UNLOCKED });
+      case 'waiting':
+      case 'unavailable':
+        return this.loadFromOrigin(plan);
+    }
+  }
+
+  /**
+   * Takes the lock unless an entry fresh beyond `freshAfterMs` (default now) is stored meanwhile; one
+   * round trip (the ACQUIRE script). An early refresh passes the soft expiry of the entry it saw, so
+   * that only a newer fill stops it.
+   */
+  private async tryAcquire<T>(client: CacheClient, key: string, token: string, freshAfterMs = this.clock()): Promise<WaitOutcome<T>> {
+    const reply = await client.eval(ACQUIRE, [key, this.keys.lock(key)], [token, this.lock.ttlMs, freshAfterMs]);
+    const [acquired, raw] = reply as [number, string | null];
+    if (acquired === 1) return { kind: 'acquired' };
+    const entry = decodeEnvelope<T>(raw);
+    if (raw && entry && !isTombstone(entry) && entry.x > freshAfterMs) return { kind: 'filled', entry, raw };
+    return { kind: 'waiting' };
+  }
+
+  /**
+   * Polls with growing, jittered intervals until the entry is filled fresh, or the lock is free (then
+   * takes it), or `waitMs` has passed. Elapsed time is the larger of the clock and the time slept, so
+   * a frozen test clock cannot make it wait forever.
+   */
+  private async waitForHolder<T>(client: CacheClient, key: string, token: string): Promise<WaitOutcome<T>> {
+    const started = this.clock();
+    let slept = 0;
+    for (let poll = 0; ; poll++) {
+      const remaining = this.lock.waitMs - Math.max(this.clock() - started, slept);
+      if (remaining <= 0) return { kind: 'gave-up' };
+      const interval = this.lock.pollMs * Math.min(1.5 ** poll, MAX_POLL_GROWTH) * (0.5 + this.random());
+      const delay = Math.max(1, Math.min(remaining, Math.round(interval)));
+      await sleep(delay);
+      slept += delay;
+      try {
+        const outcome = await this.tryAcquire<T>(client, key, token);
+        if (outcome.kind !== 'waiting') return outcome;
+      } catch (error) {
+        this.cacheFailed('wait', key, error);
+        return { kind: 'unavailable' };
+      }
+    }
+  }
+
+  private async loadFromOrigin<T>(plan: LoadPlan<T>): Promise<CacheRead<T>> {
+    const { key, ttlClass, options } = plan;
+    const started = this.clock();
+    this.counters.originLoads += 1;
+    this.metrics.count(CacheMetric.ORIGIN_LOAD);
+    let loaded: Loaded<T>;
+    try {
+      loaded = await plan.load();
+    } catch (error) {
+      this.counters.originErrors += 1;
+      if (plan.mode === FillMode.LOCKED) await this.releaseLock(key, plan.token!);
+      if (plan.stale) {
+        this.logger.warn('origin failed; serving the stale value (stale-if-error)', { key, error: errorMessage(error) });
+        this.metrics.count(CacheMetric.STALE_SERVED);
+        return readOf(plan.stale, 'stale');
+      }
+      throw error;
+    }
+    const now = this.clock();
+    const loadMs = Math.max(0, now - started);
+    this.metrics.timing(CacheMetric.ORIGIN_LOAD_LATENCY, loadMs);
+    const { entry, ttlMs } = this.buildEntry(loaded, ttlClass, now, loadMs, options);
+    const result = readOf(entry, 'origin');
+    let raw: string;
+    try {
+      raw = encodeEnvelope(entry);
+    } catch (error) {
+      this.logger.error('loaded value cannot be serialised; not cached', { key, error: errorMessage(error) });
+      if (plan.mode === FillMode.LOCKED) await this.releaseLock(key, plan.token!);
+      return result;
+    }
+    if (plan.mode === 'none') {
+      this.remember(key, entry, raw, plan.generation);
+      return result;
+    }
+    try {
+      const reply = Number(
+        await this.client!.eval(FILL, [key, this.keys.lock(key)], [raw, ttlMs, entry.ver ?? '', plan.mode, plan.token ?? '']),
+      );
+      if (reply === FILL_WRITTEN) this.remember(key, entry, raw, plan.generation);
+      else if (reply === FILL_LOCK_LOST) this.logger.debug('fill refused: the lock was lost or invalidated during the load', { key, loadMs });
+      else this.logger.debug('fill refused: a newer entry or a tombstone is stored', { key, version: entry.ver });
+    } catch (error) {
+      this.cacheFailed('fill', key, error);
+      this.remember(key, entry, raw, plan.generation);
+    }
+    return result;
+  }
+
+  /** At most one refresh per key per process; across processes the lock lets one of them run. */
+  private refreshInBackground<T>(key: string, ttlClass: TtlClass, load: Loader<T>, options: ReadOptions, seen: Envelope<T>): void {
+    const client = this.client;
+    if (!client || this.refreshing.has(key)) return;
+    this.refreshing.add(key);
+    const generation = this.generation;
+    const task = (async () => {
+      const token = randomUUID();
+      if ((await this.tryAcquire(client, key, token, Math.max(this.clock(), seen.x))).kind !== 'acquired') return;
+      this.counters.backgroundRefreshes += 1;
+      await this.loadFromOrigin({ key, ttlClass, load, options, mode: FillMode.LOCKED, token, generation });
+    })()
+      .catch((error: unknown) => {
+        if (error instanceof CacheUnavailableError) this.cacheFailed('refresh', key, error);
+        else this.logger.warn('background refresh failed; the stale value stays until its stale window ends', { key, error: errorMessage(error) });
+      })
+      .finally(() => {
+        this.refreshing.delete(key);
+        this.background.delete(task);
+      });
+    this.background.add(task);
+  }
+
+  private dueForEarlyRefresh(entry: Envelope, now: number): boolean {
+    if (this.earlyRefreshBeta === 0 || !entry.d) return false;
+    const draw = Math.max(this.random(), Number.MIN_VALUE);
+    return now - entry.d * this.earlyRefreshBeta * Math.log(draw) >= entry.x;
+  }
+
+  private buildEntry<T>(
+    loaded: Loaded<T>,
+    ttlClass: TtlClass,
+    now: number,
+    loadMs: number,
+    options: { staleTtlSeconds?: number },
+  ): { entry: Envelope<T>; ttlMs: number } {
+    const found = loaded !== null;
+    const softMs = withJitter(this.ttls[found ? ttlClass : TtlClass.NOT_FOUND], 0.1, this.random) * 1000;
+    const staleMs = found ? (options.staleTtlSeconds ?? this.staleTtlSeconds) * 1000 : 0;
+    const entry: Envelope<T> = {
+      f: ENVELOPE_FORMAT,
+      v: found ? loaded.value : null,
+      s: now,
+      x: now + softMs,
+      ...(found && loaded.version !== undefined ? { ver: loaded.version } : {}),
+      ...(loadMs > 0 ? { d: loadMs } : {}),
+    };
+    return { entry, ttlMs: softMs + staleMs };
+  }
+
+  /** Keeps `entry` in L1 until its soft expiry at the latest, unless an invalidation happened since `generation`. */
+  private remember(key: string, entry: Envelope, raw: string, generation: number): void {
+    if (!this.l1 || generation !== this.generation) return;
+    this.l1.set(key, entry, Buffer.byteLength(raw), entry.x - this.clock());
+  }
+
+  private forgetLocally(keys: readonly string[]): void {
+    this.generation += 1;
+    for (const key of keys) {
+      this.l1?.delete(key);
+      this.inflight.delete(key);
+    }
+  }
+
+  private async releaseLock(key: string, token: string): Promise<void> {
+    try {
+      await this.client!.eval(RELEASE_LOCK, [this.keys.lock(key)], [token]);
+    } catch (error) {
+      this.cacheFailed('unlock', key, error);
+    }
+  }
+
+  private redisHit(): void {
+    this.counters.redisHits += 1;
+    this.metrics.count(CacheMetric.REDIS_HIT);
+  }
+
+  private cacheFailed(operation: string, key: string, error: unknown): void {
+    this.counters.cacheErrors += 1;
+    this.metrics.count(CacheMetric.CACHE_ERROR);
+    this.logger.debug('cache unavailable; continuing without it', { operation, key, error: errorMessage(error) });
+  }
+
+  private served<T>(read: CacheRead<T>): CacheRead<T> {
+    this.counters.served[read.source] += 1;
+    return read;
+  }
+}
+
+function readOf<T>(entry: Envelope<T>, source: CacheSource): CacheRead<T> {
+  return entry.ver === undefined
+    ? { value: entry.v, source, storedAtMs: entry.s }
+    : { value: entry.v, source, storedAtMs: entry.s, version: entry.ver };
+}
+
+function checkStaleTtl(seconds: number): number {
+  if (!Number.isFinite(seconds) || seconds < 0) throw new RangeError(`staleTtlSeconds must be a non-negative number, got ${seconds}`);
+  return seconds;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
