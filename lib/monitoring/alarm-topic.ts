@@ -6,6 +6,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { restrictKmsGrantsToAwsServices } from '../validation/kms-grants-for-aws-services-only';
 
 /** Props for {@link AlarmTopic}. */
 export interface AlarmTopicProps {
@@ -65,16 +66,7 @@ export class AlarmTopic extends Construct {
       'kms:Decrypt',
       'kms:GenerateDataKey*',
     );
-    // Control Tower CT.KMS.PR.3: only AWS services may create grants on the key.
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['kms:CreateGrant'],
-        resources: ['*'],
-        conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
-      }),
-    );
+    restrictKmsGrantsToAwsServices(key);
     return key;
   }
 }
