@@ -2,24 +2,26 @@
  * The write-behind writes to PostgreSQL: a whole flush batch in ONE statement (one round trip,
  * atomic), and the single-change write used when the queue path cannot run.
  *
- * Ordering rule, enforced inside the statement rather than in JavaScript: for each user, only the
- * changes whose version is above the row's `profile_version` — read under `FOR UPDATE`, so a
- * concurrent writer is waited for and then seen — are merged, in version order, and the row takes
- * the highest of their versions. Hence
+ * Ordering rule, enforced inside the statement rather than in JavaScript: a change sets a field only
+ * when its version is above the version of the change that last set that field
+ * (`users.profile_field_versions`, read under `FOR UPDATE`, so a concurrent writer is waited for and
+ * then seen); among the changes of one batch the highest version wins each field. Hence
  *   - a duplicate (same version, redelivered or sent twice) is applied once;
- *   - a late older change never overwrites any field of a newer one, in the same batch or in a later one;
- *   - partial changes compose: `{displayName}` v5 then `{bio}` v6 leaves both.
- * Merging in JavaScript before the statement would get the second case wrong: a batch holding v2
- * (late) and v4 over a row already at v3 must apply only v4, which only the row knows.
+ *   - a late older change never overwrites a field a newer change set, in the same batch or later;
+ *   - it still sets the fields no newer change touched: `{bio}` v4 arriving after `{displayName}` v5
+ *     is not lost;
+ *   - `profile_version` is the highest version applied to the row, whatever the arrival order.
+ * Merging in JavaScript before the statement would get the late cases wrong: only the row knows
+ * which versions it already holds.
  */
 import type { Queryable } from '../db/repositories';
 import type { ProfileChange, ProfileFields } from './profile-change';
 
 /** What happened to one change of a batch. */
 export enum ProfileChangeOutcome {
-  /** Written (alone, or merged with the user's other newer changes of the batch). */
+  /** At least one of its fields was written (alone, or merged with the user's other changes of the batch). */
   APPLIED = 'applied',
-  /** The row already held this version or a newer one: a duplicate or a late older change. */
+  /** Every field it sets was already set by this version or a newer one: a duplicate or a late older change. */
   SUPERSEDED = 'superseded',
   /** No user has this id (deleted after the change was accepted). */
   UNKNOWN_USER = 'unknown_user',
@@ -38,35 +40,47 @@ with incoming as (
     from jsonb_to_recordset($1::jsonb) as c(ord int, user_id bigint, version bigint, fields jsonb)
 ),
 locked as (
-  select u.id, u.profile_version
+  select u.id, u.profile_field_versions
     from users u
    where u.id in (select user_id from incoming)
    order by u.id
      for update
 ),
-newer_fields as (
-  select i.user_id, i.version, f.key, f.value
+candidates as (
+  select i.ord, i.user_id, i.version, f.key, f.value
     from incoming i
-    join locked l on l.id = i.user_id and i.version > l.profile_version
+    join locked l on l.id = i.user_id
    cross join lateral jsonb_each(i.fields) f
+   where i.version > coalesce((l.profile_field_versions ->> f.key)::bigint, 0)
+),
+winners as (
+  select distinct on (user_id, key) ord, user_id, version, key, value
+    from candidates
+   order by user_id, key, version desc
 ),
 merged as (
-  select user_id, max(version) as version, jsonb_object_agg(key, value order by version) as fields
-    from newer_fields
+  select user_id, max(version) as version,
+         jsonb_object_agg(key, value) as fields,
+         jsonb_object_agg(key, to_jsonb(version)) as field_versions
+    from winners
    group by user_id
 ),
 applied as (
   update users u
-     set display_name    = case when m.fields ? 'displayName' then m.fields ->> 'displayName' else u.display_name end,
-         bio             = case when m.fields ? 'bio' then m.fields ->> 'bio' else u.bio end,
-         avatar_url      = case when m.fields ? 'avatarUrl' then m.fields ->> 'avatarUrl' else u.avatar_url end,
-         profile_version = m.version,
-         updated_at      = now()
+     set display_name           = case when m.fields ? 'displayName' then m.fields ->> 'displayName' else u.display_name end,
+         bio                    = case when m.fields ? 'bio' then m.fields ->> 'bio' else u.bio end,
+         avatar_url             = case when m.fields ? 'avatarUrl' then m.fields ->> 'avatarUrl' else u.avatar_url end,
+         profile_field_versions = u.profile_field_versions || m.field_versions,
+         profile_version        = greatest(u.profile_version, m.version),
+         updated_at             = now()
     from merged m
-   where u.id = m.user_id and u.profile_version < m.version
+   where u.id = m.user_id
   returning u.id, u.profile_version
 )
-select i.ord, (l.id is not null) as user_exists, (i.version > l.profile_version) as newer, a.profile_version as applied_version
+select i.ord,
+       (l.id is not null) as user_exists,
+       exists (select 1 from winners w where w.ord = i.ord) as won,
+       a.profile_version as applied_version
   from incoming i
   left join locked l on l.id = i.user_id
   left join applied a on a.id = i.user_id
@@ -75,7 +89,7 @@ select i.ord, (l.id is not null) as user_exists, (i.version > l.profile_version)
 interface ApplyRow {
   ord: number;
   user_exists: boolean;
-  newer: boolean | null;
+  won: boolean;
   applied_version: string | null;
 }
 
@@ -93,7 +107,7 @@ export async function applyProfileChanges(db: Queryable, changes: readonly Profi
     const change = changes[row.ord];
     if (!row.user_exists) {
       outcomes.push(ProfileChangeOutcome.UNKNOWN_USER);
-    } else if (row.newer && row.applied_version !== null) {
+    } else if (row.won) {
       outcomes.push(ProfileChangeOutcome.APPLIED);
       versions.set(change.userId, Number(row.applied_version));
     } else {
@@ -111,21 +125,28 @@ export interface WrittenProfile {
 
 /**
  * Writes one change straight to PostgreSQL, choosing its version in the same statement as
- * `greatest(profile_version + 1, now in µs)`: the hybrid-clock rule of the Redis version clock,
- * evaluated under the row lock. Used when the version clock (Redis) is unavailable, so that a PATCH
- * still lands durably and reads — which fall back to PostgreSQL while Redis is down — see it.
+ * `greatest(profile_version + 1, now in µs)`: the hybrid-clock rule of the Redis sequencer,
+ * evaluated under the row lock. Used when Redis is unavailable, so that a PATCH still lands durably
+ * and reads — which fall back to PostgreSQL while Redis is down — see it. Changes still queued from
+ * before carry lower versions; when they arrive they set only the fields this write did not.
  * Returns null when the user does not exist.
  */
 export async function writeProfileChangeNow(db: Queryable, userId: number, fields: ProfileFields): Promise<WrittenProfile | null> {
-  const { rows } = await db.query<{ id: string; profile_version: string }>(
-    `update users u
-        set display_name    = case when $2::jsonb ? 'displayName' then $2::jsonb ->> 'displayName' else u.display_name end,
-            bio             = case when $2::jsonb ? 'bio' then $2::jsonb ->> 'bio' else u.bio end,
-            avatar_url      = case when $2::jsonb ? 'avatarUrl' then $2::jsonb ->> 'avatarUrl' else u.avatar_url end,
-            profile_version = greatest(u.profile_version + 1, floor(extract(epoch from clock_timestamp()) * 1000000)::bigint),
-            updated_at      = now()
-      where u.id = $1
-  returning u.id, u.profile_version`,
+  const { rows } = await db.query<{ profile_version: string }>(
+    `with next as (
+       select u.id, greatest(u.profile_version + 1, floor(extract(epoch from clock_timestamp()) * 1000000)::bigint) as version
+         from users u where u.id = $1 for update
+     )
+     update users u
+        set display_name           = case when $2::jsonb ? 'displayName' then $2::jsonb ->> 'displayName' else u.display_name end,
+            bio                    = case when $2::jsonb ? 'bio' then $2::jsonb ->> 'bio' else u.bio end,
+            avatar_url             = case when $2::jsonb ? 'avatarUrl' then $2::jsonb ->> 'avatarUrl' else u.avatar_url end,
+            profile_field_versions = u.profile_field_versions || (select jsonb_object_agg(key, to_jsonb(next.version)) from jsonb_object_keys($2::jsonb) as key),
+            profile_version        = next.version,
+            updated_at             = now()
+       from next
+      where u.id = next.id
+  returning u.profile_version`,
     [userId, JSON.stringify(fields)],
   );
   if (rows.length === 0) return null;

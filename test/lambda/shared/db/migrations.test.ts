@@ -24,6 +24,9 @@ async function freshPool(): Promise<Pool> {
   return pool;
 }
 
+/** Every migration file of the project, in the order they apply. */
+const PROJECT_MIGRATIONS = fs.readdirSync(MIGRATIONS_DIR).filter((f) => f.endsWith('.sql')).sort();
+
 function migrationsDir(files: Record<string, string>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cache-pyramid-migrations-'));
   for (const [name, sql] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), sql);
@@ -33,10 +36,10 @@ function migrationsDir(files: Record<string, string>): string {
 describe('runMigrations', () => {
   test('applies every migration of the project once and records it', async () => {
     const pool = await freshPool();
-    expect(await runMigrations(pool, MIGRATIONS_DIR)).toEqual(['001_init.sql']);
+    expect(await runMigrations(pool, MIGRATIONS_DIR)).toEqual(PROJECT_MIGRATIONS);
     expect(await runMigrations(pool, MIGRATIONS_DIR)).toEqual([]);
     const { rows } = await pool.query('select name from schema_migrations order by name');
-    expect(rows.map((r) => r.name)).toEqual(['001_init.sql']);
+    expect(rows.map((r) => r.name)).toEqual(PROJECT_MIGRATIONS);
     const tables = await pool.query(`select table_name from information_schema.tables where table_schema = 'public' order by 1`);
     expect(tables.rows.map((r) => r.table_name)).toEqual(['categories', 'config', 'order_items', 'orders', 'products', 'schema_migrations', 'users']);
   });
@@ -75,7 +78,7 @@ describe('runMigrations', () => {
     await client.connect();
     await other.connect();
     try {
-      expect(await runMigrations(client, MIGRATIONS_DIR)).toEqual(['001_init.sql']);
+      expect(await runMigrations(client, MIGRATIONS_DIR)).toEqual(PROJECT_MIGRATIONS);
       const { rows } = await other.query('select pg_try_advisory_lock($1) as free', [MIGRATION_LOCK_KEY]);
       expect(rows[0].free).toBe(true);
     } finally {

@@ -3,7 +3,7 @@ import { ProfileChangeOutcome, applyProfileChanges, writeProfileChangeNow } from
 import { PostgresServer } from '../../../support/servers';
 import { CountingDb, change, profileOf, usersDatabase } from './support';
 
-describe('applyProfileChanges (one statement per batch, guarded by users.profile_version)', () => {
+describe('applyProfileChanges (one statement per batch, guarded by per-field versions)', () => {
   let server: PostgresServer;
   let pool: Pool;
 
@@ -43,13 +43,23 @@ describe('applyProfileChanges (one statement per batch, guarded by users.profile
     expect(await profileOf(pool, 5)).toMatchObject({ displayName: 'Newer', bio: 'newer bio', version: 20 });
   });
 
+  it('still applies the fields of a late older change that no newer change set', async () => {
+    await applyProfileChanges(pool, [change(15, 50, { displayName: 'newer name' })]);
+    const late = await applyProfileChanges(pool, [change(15, 49, { displayName: 'older name', bio: 'only the older change set this' })]);
+    expect(late.outcomes).toEqual([ProfileChangeOutcome.APPLIED]);
+    expect(await profileOf(pool, 15)).toMatchObject({ displayName: 'newer name', bio: 'only the older change set this', version: 50 });
+    const again = await applyProfileChanges(pool, [change(15, 49, { displayName: 'older name', bio: 'only the older change set this' })]);
+    expect(again.outcomes).toEqual([ProfileChangeOutcome.SUPERSEDED]);
+  });
+
   it('merges the changes of one user within a batch in version order, whatever their order in the batch', async () => {
     const result = await applyProfileChanges(pool, [
       change(6, 3, { displayName: 'third' }),
       change(6, 1, { displayName: 'first', bio: 'first bio' }),
       change(6, 2, { avatarUrl: 'https://img.example/2.png', bio: 'second bio' }),
     ]);
-    expect(result.outcomes).toEqual([ProfileChangeOutcome.APPLIED, ProfileChangeOutcome.APPLIED, ProfileChangeOutcome.APPLIED]);
+    // v1's two fields are both set again by newer changes of the batch: it has nothing left to write.
+    expect(result.outcomes).toEqual([ProfileChangeOutcome.APPLIED, ProfileChangeOutcome.SUPERSEDED, ProfileChangeOutcome.APPLIED]);
     expect(result.versions.get(6)).toBe(3);
     expect(await profileOf(pool, 6)).toEqual({ displayName: 'third', bio: 'second bio', avatarUrl: 'https://img.example/2.png', version: 3 });
   });
@@ -78,7 +88,7 @@ describe('applyProfileChanges (one statement per batch, guarded by users.profile
     const holder = await pool.connect();
     try {
       await holder.query('begin');
-      await holder.query("update users set profile_version = 30, bio = 'held bio' where id = 10");
+      await holder.query(`update users set profile_version = 30, bio = 'held bio', profile_field_versions = '{"bio": 30}' where id = 10`);
       const pending = applyProfileChanges(pool, [change(10, 20, { bio: 'older bio' }), change(10, 40, { displayName: 'newer name' })]);
       await new Promise((resolve) => setTimeout(resolve, 100));
       await holder.query('commit');
@@ -87,7 +97,7 @@ describe('applyProfileChanges (one statement per batch, guarded by users.profile
     } finally {
       holder.release();
     }
-    // Without the row lock the batch would have merged v20 on the version it read before (0).
+    // Without the row lock the batch would have judged v20 against the field versions it read before (none).
     expect(await profileOf(pool, 10)).toMatchObject({ displayName: 'newer name', bio: 'held bio', version: 40 });
   });
 
@@ -132,12 +142,14 @@ describe('writeProfileChangeNow (the path used when the Redis version clock is d
     expect(written!.version).toBe(ahead + 1);
   });
 
-  it('a queued change older than the direct write is then superseded', async () => {
+  it('a change queued before the direct write then sets only the fields the direct write did not', async () => {
     const queuedVersion = Date.now() * 1000 - 1_000_000;
     await writeProfileChangeNow(pool, 3, { displayName: 'direct' });
-    const late = await applyProfileChanges(pool, [change(3, queuedVersion, { displayName: 'queued earlier' })]);
-    expect(late.outcomes).toEqual([ProfileChangeOutcome.SUPERSEDED]);
-    expect((await profileOf(pool, 3)).displayName).toBe('direct');
+    const late = await applyProfileChanges(pool, [change(3, queuedVersion, { displayName: 'queued earlier', bio: 'queued bio' })]);
+    expect(late.outcomes).toEqual([ProfileChangeOutcome.APPLIED]);
+    expect(await profileOf(pool, 3)).toMatchObject({ displayName: 'direct', bio: 'queued bio' });
+    const sameFieldOnly = await applyProfileChanges(pool, [change(3, queuedVersion + 1, { displayName: 'also earlier' })]);
+    expect(sameFieldOnly.outcomes).toEqual([ProfileChangeOutcome.SUPERSEDED]);
   });
 
   it('returns null for a user that does not exist', async () => {
