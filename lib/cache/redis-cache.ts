@@ -7,7 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { allowLogsToUseKey } from '../network/cache-pyramid-network';
+import { allowLogsToUseKey, denyKmsGrantsExceptForAwsServices } from '../network/cache-pyramid-network';
 import { CacheEngine, ICacheCluster } from './cache-cluster';
 import { CacheEngineVersion } from './cache-engine-version';
 import { aggregateNodes, aggregationFor, hitRateOverNodes, NodeAggregation, nodeMetric } from './cache-metrics';
@@ -86,7 +86,7 @@ export interface RedisCacheProps {
   readonly snapshotWindow?: string;
   /** Weekly maintenance window, UTC `ddd:hh:mm-ddd:hh:mm`. @default 'sun:05:00-sun:06:00' */
   readonly maintenanceWindow?: string;
-  /** How long slow-log and engine-log entries are kept. @default logs.RetentionDays.ONE_MONTH */
+  /** How long slow-log and engine-log entries are kept (Control Tower asks for at least a year). @default logs.RetentionDays.ONE_YEAR */
   readonly logRetention?: logs.RetentionDays;
   /** What deleting the stack does: SNAPSHOT keeps a final snapshot (and the key and logs). @default RemovalPolicy.SNAPSHOT */
   readonly removalPolicy?: RemovalPolicy;
@@ -162,13 +162,17 @@ export class RedisCache extends Construct implements ICacheCluster {
     // Keys and logs outlive a SNAPSHOT/RETAIN deletion: the final snapshot is encrypted with the key.
     const supportingRemovalPolicy = removalPolicy === RemovalPolicy.DESTROY ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
 
-    this.encryptionKey =
-      props.encryptionKey ??
-      new kms.Key(this, 'Key', {
+    if (props.encryptionKey) {
+      this.encryptionKey = props.encryptionKey;
+    } else {
+      const key = new kms.Key(this, 'Key', {
         description: `Encrypts ElastiCache ${props.replicationGroupId}: data at rest, snapshots, AUTH token, logs`,
         enableKeyRotation: true,
         removalPolicy: supportingRemovalPolicy,
       });
+      denyKmsGrantsExceptForAwsServices(key);
+      this.encryptionKey = key;
+    }
     allowLogsToUseKey(this, this.encryptionKey);
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
@@ -332,7 +336,7 @@ export class RedisCache extends Construct implements ICacheCluster {
 
   private logGroup(id: string, retention: logs.RetentionDays | undefined, removalPolicy: RemovalPolicy): logs.LogGroup {
     return new logs.LogGroup(this, id, {
-      retention: retention ?? logs.RetentionDays.ONE_MONTH,
+      retention: retention ?? logs.RetentionDays.ONE_YEAR,
       encryptionKey: this.encryptionKey,
       removalPolicy,
     });

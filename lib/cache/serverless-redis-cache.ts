@@ -6,6 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { denyKmsGrantsExceptForAwsServices } from '../network/cache-pyramid-network';
 import { CacheEngine, ICacheCluster } from './cache-cluster';
 import { CacheEngineVersion } from './cache-engine-version';
 import { DEFAULT_METRIC_PERIOD, ELASTICACHE_NAMESPACE } from './cache-metrics';
@@ -95,13 +96,17 @@ export class ServerlessRedisCache extends Construct implements ICacheCluster {
     this.maxDataStorageGb = props.maxDataStorageGb ?? 10;
     this.maxEcpuPerSecond = props.maxEcpuPerSecond ?? 100_000;
 
-    this.encryptionKey =
-      props.encryptionKey ??
-      new kms.Key(this, 'Key', {
+    if (props.encryptionKey) {
+      this.encryptionKey = props.encryptionKey;
+    } else {
+      const key = new kms.Key(this, 'Key', {
         description: `Encrypts ElastiCache Serverless ${props.cacheName}: data at rest, snapshots, user password`,
         enableKeyRotation: true,
         removalPolicy,
       });
+      denyKmsGrantsExceptForAwsServices(key);
+      this.encryptionKey = key;
+    }
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,

@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -19,7 +19,7 @@ export interface CachePyramidNetworkProps {
   readonly cidr?: string;
   /** Interface endpoints (for the services functions in the VPC call without a NAT gateway). @default - Secrets Manager, SQS and EventBridge */
   readonly interfaceEndpoints?: ec2.InterfaceVpcEndpointAwsService[];
-  /** How long the VPC flow logs are kept. @default logs.RetentionDays.ONE_MONTH */
+  /** How long the VPC flow logs are kept (Control Tower asks for at least a year). @default logs.RetentionDays.ONE_YEAR */
   readonly flowLogRetention?: logs.RetentionDays;
   /** Key that encrypts the flow log group. @default - a new key with rotation */
   readonly flowLogKey?: kms.IKey;
@@ -81,18 +81,30 @@ export class CachePyramidNetwork extends Construct {
     });
     this.vpc = vpc;
     this.subnetSelection = { subnetType: privateType };
+    // restrictDefaultSecurityGroup adds aws-cdk-lib's stack-wide provider (a fixed construct id).
+    const restrictDefaultSg = Stack.of(this).node.tryFindChild('Custom::VpcRestrictDefaultSGCustomResourceProvider');
+    if (restrictDefaultSg) {
+      Validations.of(restrictDefaultSg).acknowledge({
+        id: 'cdk-validator-cfnguard::lambda_inside_vpc_check',
+        reason:
+          "aws-cdk-lib's deploy-time function that strips the default security group's rules calls the EC2 API; in the isolated subnets it would need an EC2 endpoint that nothing else uses. It runs only during deployments.",
+      });
+    }
 
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    const key =
-      props.flowLogKey ??
-      new kms.Key(this, 'FlowLogKey', {
+    let key = props.flowLogKey;
+    if (!key) {
+      const created = new kms.Key(this, 'FlowLogKey', {
         description: `Encrypts the VPC flow logs of ${this.node.path}`,
         enableKeyRotation: true,
         removalPolicy,
       });
+      denyKmsGrantsExceptForAwsServices(created);
+      key = created;
+    }
     allowLogsToUseKey(this, key);
     const flowLogGroup = new logs.LogGroup(this, 'FlowLogGroup', {
-      retention: props.flowLogRetention ?? logs.RetentionDays.ONE_MONTH,
+      retention: props.flowLogRetention ?? logs.RetentionDays.ONE_YEAR,
       encryptionKey: key,
       removalPolicy,
     });
@@ -175,6 +187,26 @@ export function allowLogsToUseKey(scope: Construct, key: kms.IKey): void {
       conditions: {
         ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:*` },
       },
+    }),
+  );
+}
+
+/**
+ * Control Tower CT.KMS.PR.3: nobody may create a grant on `key` unless the grant is for an AWS
+ * resource or the caller is an AWS service (ElastiCache, RDS, Secrets Manager and CloudWatch Logs
+ * make their own grants; no principal of the pyramid needs to pass its use of a key on). The
+ * statement is the one AWS recommends, with a fixed Sid, so a second copy added by a stack-wide
+ * aspect is an identical statement that the policy document merges.
+ */
+export function denyKmsGrantsExceptForAwsServices(key: kms.Key): void {
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'DenyGrantsExceptForAwsServices',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['kms:CreateGrant'],
+      resources: ['*'],
+      conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
     }),
   );
 }

@@ -52,7 +52,8 @@ describe('OriginDatabase', () => {
         CopyTagsToSnapshot: true,
       });
       template.hasResourceProperties('AWS::RDS::DBClusterParameterGroup', { Parameters: { 'rds.force_ssl': '1' } });
-      template.hasResourceProperties('Custom::LogRetention', { RetentionInDays: 30 });
+      template.hasResourceProperties('Custom::LogRetention', { RetentionInDays: 365 });
+      template.allResourcesProperties('AWS::RDS::DBInstance', Match.objectLike({ MonitoringInterval: 60, MonitoringRoleArn: Match.anyValue() }));
     });
 
     test('generates its credentials in a secret encrypted with the same key', () => {
