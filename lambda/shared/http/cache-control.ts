@@ -41,12 +41,10 @@ function checkSeconds(name: string, value: number): number {
 
 /** `public, max-age=<maxAge>, stale-while-revalidate=<n>, stale-if-error=<n>` */
 export function publicCacheControl(maxAgeSeconds: number, windows: StaleWindows = DEFAULT_STALE_WINDOWS): string {
-  return [
-    'public',
-    `max-age=${checkSeconds('maxAgeSeconds', maxAgeSeconds)}`,
-    `stale-while-revalidate=${checkSeconds('staleWhileRevalidateSeconds', windows.staleWhileRevalidateSeconds)}`,
-    `stale-if-error=${checkSeconds('staleIfErrorSeconds', windows.staleIfErrorSeconds)}`,
-  ].join(', ');
+  checkSeconds('maxAgeSeconds', maxAgeSeconds);
+  checkSeconds('staleWhileRevalidateSeconds', windows.staleWhileRevalidateSeconds);
+  checkSeconds('staleIfErrorSeconds', windows.staleIfErrorSeconds);
+  return `public, max-age=${maxAgeSeconds}, stale-while-revalidate=${windows.staleWhileRevalidateSeconds}, stale-if-error=${windows.staleIfErrorSeconds}`;
 }
 
 /**
@@ -63,29 +61,25 @@ type Headers = Readonly<Record<string, string | undefined>>;
 
 /**
  * True when the request carries credentials: an `Authorization` header or any cookie (payload v2
- * moves cookies out of `headers` into `cookies`). A response to it must not be stored by a shared
- * cache (RFC 9111 §3.5), whatever route answers. Every cookie counts, because this code cannot
- * know which cookie names an application uses for sessions.
+ * moves cookies out of `headers` into `cookies`, and lower-cases header names). A response to it
+ * must not be stored by a shared cache (RFC 9111 §3.5), whatever route answers. Every cookie
+ * counts, because this code cannot know which cookie names an application uses for sessions.
  */
 export function carriesCredentials(headers: Headers | undefined, cookies: readonly string[] | undefined): boolean {
-  if (cookies !== undefined && cookies.length > 0) return true;
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    if (value === undefined || value === '') continue;
-    const lower = name.toLowerCase();
-    if (lower === 'authorization' || lower === 'cookie') return true;
-  }
-  return false;
+  return (cookies !== undefined && cookies.length > 0) || Boolean(headers?.authorization) || Boolean(headers?.cookie);
 }
 
-/** The Cache-Control (and Vary) of a successful response. */
-export function cacheHeaders(cacheability: Cacheability, maxAgeSeconds: number, windows: StaleWindows = DEFAULT_STALE_WINDOWS): Record<string, string> {
+/** The Cache-Control of a successful response. */
+export function cacheControlFor(cacheability: Cacheability, maxAgeSeconds: number, windows: StaleWindows = DEFAULT_STALE_WINDOWS): string {
   switch (cacheability) {
     case Cacheability.PUBLIC:
-      // CloudFront compresses per Accept-Encoding; the encodings must not be served to each other.
-      return { 'cache-control': publicCacheControl(maxAgeSeconds, windows), vary: 'Accept-Encoding' };
+      return publicCacheControl(maxAgeSeconds, windows);
     case Cacheability.PRIVATE:
-      return { 'cache-control': PRIVATE_CACHE_CONTROL };
+      return PRIVATE_CACHE_CONTROL;
     case Cacheability.SECRET:
-      return { 'cache-control': NO_STORE };
+      return NO_STORE;
   }
 }
+
+/** CloudFront compresses per Accept-Encoding: a shared cache must not serve one encoding for another. */
+export const PUBLIC_VARY = 'Accept-Encoding';

@@ -1,11 +1,14 @@
 /**
  * Strong entity tags over the exact body bytes, and `If-None-Match` evaluation (RFC 9110 §13.1.2).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
-/** A strong ETag: the first 128 bits of the body's SHA-256, base64url, quoted. */
+/**
+ * A strong ETag: the first 22 base64url characters (132 bits) of the body's SHA-256, quoted. The
+ * one-shot `crypto.hash` avoids a Hash object per response on the hit path.
+ */
 export function strongETag(body: string | Uint8Array): string {
-  return `"${createHash('sha256').update(body).digest().subarray(0, 16).toString('base64url')}"`;
+  return `"${hash('sha256', body, 'base64url').slice(0, 22)}"`;
 }
 
 /** One entity-tag of a list: optional `W/`, then a quoted string of etagc characters (commas allowed). */

@@ -91,12 +91,7 @@ export function parseCategory(raw: string | undefined): string | undefined {
   return raw;
 }
 
-/** A header's value whatever the case of its name (API Gateway lower-cases them; other callers may not). */
-export function headerValue(headers: Readonly<Record<string, string | undefined>> | undefined, name: string): string | undefined {
-  if (!headers) return undefined;
-  const wanted = name.toLowerCase();
-  for (const [key, value] of Object.entries(headers)) {
-    if (key.toLowerCase() === wanted) return value;
-  }
-  return undefined;
+/** A header's value. Payload v2 (API Gateway, and the dev server after it) lower-cases every header name. */
+export function headerValue(headers: Readonly<Record<string, string | undefined>> | undefined, lowerCaseName: string): string | undefined {
+  return headers?.[lowerCaseName];
 }

@@ -4,7 +4,7 @@
  */
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { ConflictError, ForbiddenError, NotFoundError, OriginUnavailableError, UnauthorizedError, ValidationError } from '../errors';
-import { Cacheability, cacheHeaders, NO_STORE, StaleWindows } from './cache-control';
+import { Cacheability, cacheControlFor, NO_STORE, PUBLIC_VARY, StaleWindows } from './cache-control';
 import { ifNoneMatchMatches, strongETag } from './etag';
 
 export type ApiResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number; headers: Record<string, string>; body: string };
@@ -34,9 +34,14 @@ export interface EntityResponseOptions {
  */
 export function entityResponse(options: EntityResponseOptions): ApiResponse {
   const etag = strongETag(options.body);
-  const headers = { ...BASE_HEADERS, ...cacheHeaders(options.cacheability, options.maxAgeSeconds, options.staleWindows), etag, ...options.headers };
+  // Built field by field rather than by spreading: this runs on every cache hit.
+  const headers: Record<string, string> = { 'x-content-type-options': 'nosniff', 'cache-control': cacheControlFor(options.cacheability, options.maxAgeSeconds, options.staleWindows) };
+  if (options.cacheability === Cacheability.PUBLIC) headers.vary = PUBLIC_VARY;
+  headers.etag = etag;
+  if (options.headers) for (const name in options.headers) headers[name] = options.headers[name];
   if (ifNoneMatchMatches(options.ifNoneMatch, etag)) return { statusCode: 304, headers, body: '' };
-  return { statusCode: 200, headers: { ...headers, 'content-type': JSON_CONTENT_TYPE }, body: options.method === 'HEAD' ? '' : options.body };
+  headers['content-type'] = JSON_CONTENT_TYPE;
+  return { statusCode: 200, headers, body: options.method === 'HEAD' ? '' : options.body };
 }
 
 /** A JSON response that must never be stored (health, and the like). */

@@ -35,6 +35,11 @@ describe('entityResponse', () => {
     const res = entityResponse({ body, cacheability: Cacheability.PRIVATE, maxAgeSeconds: 0, method: 'HEAD' });
     expect(res).toMatchObject({ statusCode: 200, body: '', headers: { etag: strongETag(body), 'cache-control': 'private, max-age=0, no-cache' } });
   });
+
+  test('only a public response varies on Accept-Encoding; a secret one is never stored', () => {
+    expect(entityResponse({ body, cacheability: Cacheability.PRIVATE, maxAgeSeconds: 0, method: 'GET' }).headers).not.toHaveProperty('vary');
+    expect(entityResponse({ body, cacheability: Cacheability.SECRET, maxAgeSeconds: 0, method: 'GET' }).headers).toMatchObject({ 'cache-control': 'no-store' });
+  });
 });
 
 describe('responseForError', () => {
