@@ -1,8 +1,51 @@
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+/**
+ * The API function: API Gateway HTTP API (payload v2) in, response out. A thin adapter over
+ * `createApi` (lambda/shared/api): clients are built once per sandbox, on the first invocation, and
+ * reused by every later one; Powertools logs and EMF metrics are flushed after each invocation.
+ */
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import type { ApiEvent } from '../shared/api/api';
+import { CacheLogger, secretFromSecretsManager } from '../shared/cache';
+import { ApiResponse, errorResponse } from '../shared/http/response';
+import { createObservability } from '../shared/observability';
+import { ApiRuntime, createApiRuntime } from './runtime';
 
-export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
-  if (event.rawPath === '/health') {
-    return { statusCode: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: '{"status":"ok"}' };
+const { logger, metrics, cacheMetrics } = createObservability({ serviceName: 'api' });
+// Powertools takes attributes as a rest parameter; the core's narrow logger passes one object.
+const coreLogger: CacheLogger = {
+  debug: (message, attributes) => logger.debug(message, attributes ?? {}),
+  info: (message, attributes) => logger.info(message, attributes ?? {}),
+  warn: (message, attributes) => logger.warn(message, attributes ?? {}),
+  error: (message, attributes) => logger.error(message, attributes ?? {}),
+};
+const secretsManager = new SecretsManagerClient({});
+let runtime: Promise<ApiRuntime> | undefined;
+
+function ensureRuntime(): Promise<ApiRuntime> {
+  runtime ??= createApiRuntime({ env: process.env, readSecret: secretFromSecretsManager(secretsManager), logger: coreLogger, cacheMetrics }).catch((error: unknown) => {
+    // A failed start (Secrets Manager throttled, a bad variable) is retried by the next invocation.
+    runtime = undefined;
+    throw error;
+  });
+  return runtime;
+}
+
+export async function handler(event: ApiEvent, context?: Context): Promise<ApiResponse> {
+  if (context) logger.addContext(context);
+  metrics.captureColdStartMetric();
+  try {
+    const api = await ensureRuntime().catch((error: unknown) => {
+      logger.error('API failed to start', { error: error instanceof Error ? error.message : String(error) });
+      return undefined;
+    });
+    if (!api) return errorResponse(503, 'unavailable', 'the service is starting or misconfigured, retry later', { headers: { 'retry-after': '5' } });
+    const response = await api.handle(event);
+    if (response.statusCode === 503) metrics.addMetric('ApiOriginUnavailable', MetricUnit.Count, 1);
+    else if (response.statusCode >= 500) metrics.addMetric('ApiServerError', MetricUnit.Count, 1);
+    return response;
+  } finally {
+    metrics.publishStoredMetrics();
   }
-  return { statusCode: 404, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: '{"error":"not found"}' };
 }

@@ -1,0 +1,78 @@
+/**
+ * Builds the API from an environment: the Redis client and read-through cache, the PostgreSQL pool
+ * and repositories, the origin lock. The Lambda adapter calls it once per sandbox with `process.env`;
+ * the local dev server calls it with its own environment.
+ *
+ * Environment (see README "Local development"): `REDIS_URL` or `CACHE_ENDPOINT`/`CACHE_TLS`/
+ * `CACHE_CLUSTER_MODE`/`CACHE_AUTH_SECRET_ARN`; `DATABASE_URL` or `DB_HOST`/`DB_NAME`/`DB_SECRET_ARN`
+ * (plus `DB_POOL_MAX`, `DB_CONNECT_TIMEOUT_MS`, `DB_STATEMENT_TIMEOUT_MS`); `CACHE_TTLS`;
+ * `ORIGIN_VERIFY_SECRET_ARN`.
+ */
+import type { Pool } from 'pg';
+import { createApi, ApiHandler } from '../shared/api/api';
+import { CacheClient, CacheLogger, CacheMetrics, ReadThroughCache, resolveCacheConfig, SecretReader } from '../shared/cache';
+import { createPool, resolveDbPoolConfig } from '../shared/db/pool';
+import { ConfigRepository, ProductRepository, UserRepository } from '../shared/db/repositories';
+import { OriginVerifier } from '../shared/http/origin-verify';
+import { CacheKeys } from '../shared/keys';
+import { parseTtlTable } from '../shared/ttl';
+
+/** How long a cold start waits for the cache connection before serving without it. */
+export const COLD_START_CACHE_WAIT_MS = 1000;
+
+export interface ApiRuntimeOptions {
+  /** The environment (the adapter passes `process.env`). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Reads a Secrets Manager secret by ARN; only called when an `*_SECRET_ARN` variable is set. */
+  readonly readSecret: SecretReader;
+  readonly logger: CacheLogger;
+  readonly cacheMetrics?: CacheMetrics;
+  /** `application_name` of the PostgreSQL connections. @default 'cache-pyramid-api' */
+  readonly applicationName?: string;
+}
+
+export interface ApiRuntime {
+  readonly handle: ApiHandler;
+  readonly cache: ReadThroughCache;
+  readonly cacheClient: CacheClient;
+  readonly pool: Pool;
+  /** Closes the Redis connection(s) and the pool (dev server shutdown, tests). */
+  close(): Promise<void>;
+}
+
+export async function createApiRuntime(options: ApiRuntimeOptions): Promise<ApiRuntime> {
+  const { env, readSecret, logger } = options;
+  const ttls = parseTtlTable(env.CACHE_TTLS);
+  const originVerifier = env.ORIGIN_VERIFY_SECRET_ARN ? new OriginVerifier(() => readSecret(env.ORIGIN_VERIFY_SECRET_ARN!)) : undefined;
+  const [cacheConfig, poolConfig] = await Promise.all([
+    resolveCacheConfig(env, readSecret),
+    resolveDbPoolConfig({ env, readSecret, applicationName: options.applicationName ?? 'cache-pyramid-api' }),
+    // Read at cold start, so that no request waits for Secrets Manager.
+    originVerifier?.load(),
+  ]);
+  const cacheClient = CacheClient.connect(cacheConfig, { logger });
+  const pool = createPool(poolConfig, (error) => logger.warn('idle PostgreSQL connection failed; the pool replaces it', { error: error.message }));
+  const keys = new CacheKeys({ clusterMode: cacheClient.isCluster });
+  const cache = new ReadThroughCache({ client: cacheClient, keys, ttls, logger, metrics: options.cacheMetrics });
+  // The first requests of a sandbox find the connection up instead of all going to the origin.
+  // Bounded: with Redis unreachable a cold start costs at most this much more.
+  await cacheClient.ready(COLD_START_CACHE_WAIT_MS);
+  const handle = createApi({
+    cache,
+    keys,
+    ttls,
+    origin: { products: new ProductRepository(pool), users: new UserRepository(pool), config: new ConfigRepository(pool) },
+    originVerifier,
+    logger,
+  });
+  return {
+    handle,
+    cache,
+    cacheClient,
+    pool,
+    close: async () => {
+      await cache.drain();
+      await Promise.all([cacheClient.quit(), pool.end()]);
+    },
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * The Lambda function as deployed: lambda/api/index.ts bundled as CDK bundles it, loaded in a fresh
+ * Node process per sandbox, configured only through the environment, its clients built on the first
+ * invocation and reused by later ones. Secrets Manager (an AWS API that cannot run here) is the one
+ * part mocked.
+ */
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import type { ApiEvent } from '../../../lambda/shared/api/api';
+import type { ApiResponse } from '../../../lambda/shared/http/response';
+import { PostgresServer } from '../../support/servers';
+import { describeEachTopology } from '../../support/topologies';
+import { seededDatabase } from '../shared/db/support';
+import { bundleLikeCdk, NODE_PATH, REPO_ROOT } from './bundle';
+import { apiEvent } from './support';
+
+const run = promisify(execFile);
+const ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:origin-verify';
+
+interface SandboxResult {
+  responses: ApiResponse[];
+  printed: string[];
+  secretReads: number;
+}
+
+const buildDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cache-pyramid-api-bundle-'));
+const FUNCTION_BUNDLE = path.join(buildDir, 'api', 'index.js');
+const DRIVER_BUNDLE = path.join(buildDir, 'sandbox.js');
+
+beforeAll(async () => {
+  await bundleLikeCdk(path.join(REPO_ROOT, 'lambda', 'api', 'index.ts'), FUNCTION_BUNDLE);
+  await bundleLikeCdk(path.join(__dirname, 'fixtures', 'sandbox.ts'), DRIVER_BUNDLE, ['aws-sdk-client-mock']);
+});
+
+afterAll(() => {
+  fs.rmSync(buildDir, { recursive: true, force: true });
+});
+
+/** Runs `events` through the bundled handler in a new sandbox process. */
+async function sandbox(env: Record<string, string>, events: ApiEvent[], secrets: Record<string, string> = {}): Promise<SandboxResult> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cache-pyramid-sandbox-'));
+  try {
+    const input = path.join(dir, 'input.json');
+    const output = path.join(dir, 'output.json');
+    fs.writeFileSync(input, JSON.stringify({ env: { POWERTOOLS_LOG_LEVEL: 'SILENT', AWS_REGION: 'eu-west-1', ...env }, secrets, events }));
+    await run(process.execPath, ['--enable-source-maps', DRIVER_BUNDLE, input, output, FUNCTION_BUNDLE], { env: { ...process.env, NODE_PATH } });
+    return JSON.parse(fs.readFileSync(output, 'utf8')) as SandboxResult;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describeEachTopology('API Lambda handler', (topology) => {
+  let server: PostgresServer;
+  let databaseUrl: string;
+
+  beforeAll(async () => {
+    server = await PostgresServer.start();
+    const seeded = await seededDatabase(server, { products: 20, users: 3 });
+    databaseUrl = seeded.url;
+    await seeded.pool.end();
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  function env(extra: Record<string, string> = {}): Record<string, string> {
+    const t = topology.current();
+    const cache: Record<string, string> = t.kind === 'standalone' ? { REDIS_URL: t.url } : { REDIS_URL: `redis://${t.startupNodes[0].host}:${t.startupNodes[0].port}`, CACHE_CLUSTER_MODE: 'true' };
+    return { ...cache, DATABASE_URL: databaseUrl, ...extra };
+  }
+
+  test("serves from the origin, then from the sandbox's L1, another sandbox from Redis, with EMF metrics", async () => {
+    const first = await sandbox(env(), [apiEvent('/api/products/3'), apiEvent('/api/products/3')]);
+    expect(first.responses.map((r) => [r.statusCode, r.headers['x-cache']])).toEqual([
+      [200, 'origin'],
+      [200, 'l1'],
+    ]);
+    const second = await sandbox(env(), [apiEvent('/api/products/3')]);
+    expect(second.responses[0]).toMatchObject({ statusCode: 200, body: first.responses[0].body, headers: { 'x-cache': 'redis' } });
+
+    const metrics = first.printed.flatMap((chunk) => chunk.split('\n')).filter((line) => line.includes('"_aws"')).map((line) => JSON.parse(line));
+    expect(metrics).toHaveLength(2);
+    expect(metrics.map((m) => m._aws.CloudWatchMetrics[0].Namespace)).toEqual(['CachePyramid', 'CachePyramid']);
+    expect(metrics[0]).toMatchObject({ OriginLoad: 1, service: 'api' });
+    expect(metrics[1]).toMatchObject({ L1Hit: 1 });
+  });
+
+  test('with ORIGIN_VERIFY_SECRET_ARN, refuses requests without the header and reads the secret once per sandbox', async () => {
+    const verified = { headers: { 'x-origin-verify': 'cf-only' } };
+    const result = await sandbox(
+      env({ ORIGIN_VERIFY_SECRET_ARN: ARN }),
+      [apiEvent('/health'), apiEvent('/health', { headers: { 'x-origin-verify': 'nope' } }), apiEvent('/health', verified), apiEvent('/api/products/1', verified)],
+      { [ARN]: 'cf-only' },
+    );
+    expect(result.responses.map((r) => r.statusCode)).toEqual([403, 403, 200, 200]);
+    expect(result.secretReads).toBe(1);
+  });
+
+  test('a start that fails answers 503 with Retry-After and is retried by the next invocation', async () => {
+    const verified = { headers: { 'x-origin-verify': 'cf-only' } };
+    const result = await sandbox(env({ ORIGIN_VERIFY_SECRET_ARN: ARN }), [apiEvent('/health', verified), apiEvent('/health', verified)], { [ARN]: 'THROTTLE_ONCE:cf-only' });
+    expect(result.responses[0]).toMatchObject({ statusCode: 503, headers: { 'retry-after': '5', 'cache-control': 'no-store' } });
+    expect(result.responses[1].statusCode).toBe(200);
+  });
+});
+
+test('a misconfigured environment answers 503 without detail', async () => {
+  const result = await sandbox({ REDIS_URL: 'redis://127.0.0.1:1', DATABASE_URL: 'postgres://u@127.0.0.1:1/d', CACHE_TTLS: '{"product": -1}' }, [apiEvent('/health')]);
+  expect(result.responses[0].statusCode).toBe(503);
+  expect(JSON.parse(result.responses[0].body)).toEqual({ error: { code: 'unavailable', message: 'the service is starting or misconfigured, retry later' } });
+});
