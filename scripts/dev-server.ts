@@ -1,0 +1,226 @@
+/**
+ * `npm run dev`: the API on http://localhost:$PORT (default 3000), using $REDIS_URL and
+ * $DATABASE_URL. Each HTTP request becomes the API Gateway HTTP API payload-v2 event the Lambda
+ * function receives, and goes through the same core with the same wiring (lambda/api/runtime.ts).
+ *
+ * Like API Gateway's JWT authorizer, routes marked `jwt` in lambda/shared/api/routes.ts require a
+ * valid bearer token (HS256, see scripts/dev-auth.ts; get one with `npm run token -- --sub 42`):
+ * without one the request is refused with 401 before it reaches the function; with one, its claims
+ * and scopes fill `requestContext.authorizer.jwt`. `GET /_stats` shows the cache's counters and hit rate.
+ */
+import { randomUUID } from 'node:crypto';
+import * as http from 'node:http';
+import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
+import { ApiRuntime, createApiRuntime } from '../lambda/api/runtime';
+import type { ApiEvent } from '../lambda/shared/api/api';
+import { matchRoute } from '../lambda/shared/api/routes';
+import type { CacheLogger } from '../lambda/shared/cache';
+import { DevJwtSettings, devJwtSettings, VerifiedJwt, verifyBearer } from './dev-auth';
+
+/** API Gateway refuses larger payloads with 413 before invoking the function. */
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+export interface IncomingRequest {
+  readonly method: string;
+  /** Path and query, as on the request line. */
+  readonly url: string;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: Buffer;
+  readonly sourceIp: string;
+}
+
+/**
+ * The payload-v2 event API Gateway would build: lower-case headers with repeated ones joined by
+ * commas, cookies moved out of the headers into `cookies`, query parameters decoded with repeated
+ * ones joined by commas, a text body as is and anything else base64-encoded.
+ */
+export function toApiEvent(request: IncomingRequest, jwt?: VerifiedJwt, now = new Date()): ApiEvent {
+  const url = new URL(request.url, 'http://localhost');
+  const headers: Record<string, string> = {};
+  let cookies: string[] | undefined;
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined) continue;
+    const joined = Array.isArray(value) ? value.join(',') : value;
+    if (name === 'cookie') cookies = joined.split(/;\s*/).filter((c) => c !== '');
+    else headers[name] = joined;
+  }
+  const queryStringParameters: Record<string, string> = {};
+  for (const [name, value] of url.searchParams) {
+    queryStringParameters[name] = name in queryStringParameters ? `${queryStringParameters[name]},${value}` : value;
+  }
+  const contentType = headers['content-type'] ?? '';
+  const isText = /^(text\/|application\/(json|xml|x-www-form-urlencoded))/.test(contentType);
+  const rawQueryString = url.search.replace(/^\?/, '');
+  const base: APIGatewayProxyEventV2 = {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: url.pathname,
+    rawQueryString,
+    headers,
+    ...(cookies ? { cookies } : {}),
+    ...(rawQueryString ? { queryStringParameters } : {}),
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: (headers.host ?? 'localhost').split('.')[0],
+      http: { method: request.method, path: url.pathname, protocol: 'HTTP/1.1', sourceIp: request.sourceIp, userAgent: headers['user-agent'] ?? '' },
+      requestId: randomUUID(),
+      routeKey: '$default',
+      stage: '$default',
+      time: now.toISOString(),
+      timeEpoch: now.getTime(),
+    },
+    isBase64Encoded: request.body.length > 0 && !isText,
+    ...(request.body.length > 0 ? { body: isText ? request.body.toString('utf8') : request.body.toString('base64') } : {}),
+  };
+  if (!jwt) return base;
+  const authorized: APIGatewayProxyEventV2WithJWTAuthorizer = {
+    ...base,
+    requestContext: { ...base.requestContext, authorizer: { principalId: '', integrationLatency: 0, jwt: { claims: jwt.claims, scopes: jwt.scopes } } },
+  };
+  return authorized;
+}
+
+function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        resolve(undefined);
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function send(res: http.ServerResponse, status: number, headers: Record<string, string>, body: string | Buffer): void {
+  res.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(body)) });
+  res.end(body);
+}
+
+export interface DevServerOptions {
+  readonly port: number;
+  /** Interface to listen on. @default '127.0.0.1' */
+  readonly host?: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly logger: CacheLogger;
+}
+
+export interface DevServer {
+  readonly url: string;
+  readonly runtime: ApiRuntime;
+  close(): Promise<void>;
+}
+
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  const jwtSettings: DevJwtSettings = devJwtSettings(options.env);
+  const runtime = await createApiRuntime({
+    env: options.env,
+    readSecret: async (arn) => {
+      throw new Error(`the dev server reads no secrets (asked for ${arn}); set REDIS_URL and DATABASE_URL instead`);
+    },
+    logger: options.logger,
+    applicationName: 'cache-pyramid-dev',
+  });
+
+  const server = http.createServer((req, res) => {
+    const started = process.hrtime.bigint();
+    handle(req, res)
+      .catch((error: Error) => {
+        options.logger.error('dev server failed to answer', { error: error.message });
+        if (!res.headersSent) send(res, 500, { 'content-type': 'application/json' }, '{"message":"Internal Server Error"}');
+      })
+      .finally(() => {
+        const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        const cache = res.getHeader('x-cache');
+        options.logger.info(`${req.method} ${req.url} ${res.statusCode}${cache ? ` x-cache=${cache}` : ''} ${ms.toFixed(1)} ms`);
+      });
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    if (body === undefined) return send(res, 413, { 'content-type': 'application/json' }, '{"message":"Request Entity Too Large"}');
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path === '/_stats' && req.method === 'GET') {
+      return send(res, 200, { 'content-type': 'application/json', 'cache-control': 'no-store' }, JSON.stringify(runtime.cache.stats(), null, 2) + '\n');
+    }
+    let jwt: VerifiedJwt | undefined;
+    if (matchRoute(path)?.route.jwt) {
+      try {
+        jwt = await verifyBearer(jwtSettings, req.headers.authorization);
+      } catch (error) {
+        options.logger.info(`JWT refused: ${(error as Error).message}`);
+        return send(res, 401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' }, '{"message":"Unauthorized"}');
+      }
+    }
+    const event = toApiEvent({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body, sourceIp: req.socket.remoteAddress ?? '127.0.0.1' }, jwt);
+    const response = await runtime.handle(event);
+    const payload = response.isBase64Encoded ? Buffer.from(response.body, 'base64') : response.body;
+    send(res, response.statusCode, response.headers, payload);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as { port: number };
+  return {
+    url: `http://${options.host ?? '127.0.0.1'}:${address.port}`,
+    runtime,
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await runtime.close();
+    },
+  };
+}
+
+/** Plain lines on stdout/stderr; `LOG_LEVEL=debug` shows the cache's debug messages. */
+function consoleLogger(level: string): CacheLogger {
+  const order = ['debug', 'info', 'warn', 'error'];
+  const min = Math.max(0, order.indexOf(level.toLowerCase()));
+  const line = (lvl: string, message: string, attributes?: Record<string, unknown>): void => {
+    if (order.indexOf(lvl) < min) return;
+    const text = `${new Date().toISOString()} ${lvl.toUpperCase().padEnd(5)} ${message}${attributes && Object.keys(attributes).length > 0 ? ' ' + JSON.stringify(attributes) : ''}\n`;
+    (lvl === 'warn' || lvl === 'error' ? process.stderr : process.stdout).write(text);
+  };
+  return {
+    debug: (m, a) => line('debug', m, a),
+    info: (m, a) => line('info', m, a),
+    warn: (m, a) => line('warn', m, a),
+    error: (m, a) => line('error', m, a),
+  };
+}
+
+async function main(): Promise<void> {
+  const rawPort = process.env.PORT ?? '3000';
+  const port = Number(rawPort);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be an integer between 0 and 65535, got ${JSON.stringify(rawPort)}`);
+  if (!process.env.REDIS_URL) throw new Error('REDIS_URL is not set (e.g. redis://127.0.0.1:6379)');
+  if (!process.env.DATABASE_URL) throw new Error('DATABASE_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/postgres); run npm run db:setup first');
+  const logger = consoleLogger(process.env.LOG_LEVEL ?? 'info');
+  const server = await startDevServer({ port, host: process.env.HOST, env: process.env, logger });
+  logger.info(`cache-pyramid API listening on ${server.url} (GET /_stats for the hit rate)`);
+  const stop = (signal: string): void => {
+    logger.info(`${signal}: closing`);
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+if (require.main === module) {
+  main().catch((error: Error) => {
+    process.stderr.write(`dev server failed to start: ${error.message}\n`);
+    process.exit(1);
+  });
+}
