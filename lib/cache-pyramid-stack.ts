@@ -1,24 +1,169 @@
-import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import * as path from 'node:path';
+import { Aspects, CfnOutput, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
 import { CachePyramidFunction } from './api/api-function';
+import { CacheApi } from './api/cache-api';
+import { ICacheCluster } from './cache/cache-cluster';
+import { ClusterMode, RedisCache } from './cache/redis-cache';
+import { ServerlessRedisCache } from './cache/serverless-redis-cache';
+import { EdgeDistribution } from './cdn/edge-distribution';
+import { DatabaseStage, OriginDatabase } from './database/origin-database';
+import { CachePyramidNetwork } from './network/cache-pyramid-network';
+import { CacheKind, StageConfig } from './stages';
+import { KmsGrantsForAwsServicesOnly } from './validation/kms-grants-for-aws-services-only';
+
+/** The project root, against which `staticAssetsPath` of a stage is resolved. */
+const PROJECT_ROOT = path.join(__dirname, '..');
 
 /** Props for {@link CachePyramidStack}. */
 export interface CachePyramidStackProps extends StackProps {
-  /** Deployment stage name, used in resource names and defaults. @default 'dev' */
-  readonly stage?: string;
+  /** The stage: sizes, TTLs, identity provider, domain (see `lib/stages.ts`). */
+  readonly stage: StageConfig;
+  /** Viewer certificate in us-east-1 for `stage.domain` (from {@link EdgeSecurityStack}). @default - imported from `stage.domain.certificateArn`, or none */
+  readonly certificate?: acm.ICertificate;
+  /** WAFv2 web ACL (CLOUDFRONT scope) for the distribution. @default - `stage.webAclArn`, or none */
+  readonly webAclArn?: string;
 }
 
-/** The reference stack: every layer of the caching pyramid, composed from this package's constructs. */
+/**
+ * The reference stack: every layer of the caching pyramid for one stage, composed from this
+ * package's constructs. CloudFront (edge) → HTTP API and functions (application cache, L1 + Redis)
+ * → ElastiCache → Aurora PostgreSQL, in a VPC without internet egress.
+ *
+ * Add constructs (monitoring, invalidation) after the layers below; they are public for that.
+ */
 export class CachePyramidStack extends Stack {
+  readonly stage: StageConfig;
+  readonly network: CachePyramidNetwork;
+  readonly cache: ICacheCluster;
+  readonly database: OriginDatabase;
+  readonly api: CacheApi;
   /** The API function (cache-aside reads over ElastiCache and PostgreSQL). */
   readonly apiFunction: CachePyramidFunction;
+  readonly edge: EdgeDistribution;
 
-  constructor(scope: Construct, id: string, props: CachePyramidStackProps = {}) {
-    super(scope, id, props);
-    this.apiFunction = new CachePyramidFunction(this, 'ApiFunction', {
-      codeDir: 'api',
-      description: 'cache-pyramid API: cache-aside reads through an in-process LRU and Redis',
+  constructor(scope: Construct, id: string, props: CachePyramidStackProps) {
+    super(scope, id, {
+      crossRegionReferences: true,
+      description: `cache-pyramid ${props.stage.name}: CloudFront, HTTP API + Lambda, ElastiCache, Aurora PostgreSQL`,
+      ...props,
     });
-    new CfnOutput(this, 'ApiFunctionName', { value: this.apiFunction.functionName });
+    const stage = props.stage;
+    this.stage = stage;
+    const removalPolicy = stage.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+    this.network = new CachePyramidNetwork(this, 'Network', { removalPolicy });
+    const vpc = this.network.vpc;
+    const vpcSubnets = this.network.subnetSelection;
+
+    this.cache = this.createCache(stage, removalPolicy);
+    this.database = new OriginDatabase(this, 'Database', {
+      vpc,
+      vpcSubnets,
+      stage: stage.retainData ? DatabaseStage.PROD : DatabaseStage.DEV,
+      minCapacityAcu: stage.database.minCapacityAcu,
+      maxCapacityAcu: stage.database.maxCapacityAcu,
+      readers: stage.database.readers,
+    });
+
+    this.api = new CacheApi(this, 'Api', {
+      vpc,
+      vpcSubnets,
+      cache: this.cache,
+      database: this.database,
+      jwtIssuer: stage.auth.issuer,
+      jwtAudience: stage.auth.audience,
+      cacheTtlSeconds: Object.keys(stage.ttlSeconds).length > 0 ? stage.ttlSeconds : undefined,
+      flusherReservedConcurrency: stage.api.flusherReservedConcurrency,
+      throttlingRateLimitPerSecond: stage.api.throttlingRateLimitPerSecond,
+      throttlingBurstLimit: stage.api.throttlingBurstLimit,
+      removalPolicy,
+    });
+    this.apiFunction = this.api.apiFunction;
+
+    const certificate =
+      props.certificate ??
+      (stage.domain?.certificateArn === undefined ? undefined : acm.Certificate.fromCertificateArn(this, 'Certificate', stage.domain.certificateArn));
+    this.edge = new EdgeDistribution(this, 'Edge', {
+      apiDomainName: this.api.apiDomainName,
+      originVerifySecret: this.api.originVerifySecret,
+      originShieldRegion: stage.region,
+      domainNames: stage.domain?.names,
+      certificate,
+      webAclArn: props.webAclArn ?? stage.webAclArn,
+      priceClass: stage.priceClass,
+      sourceAssetsPath: stage.staticAssetsPath === undefined ? undefined : path.resolve(PROJECT_ROOT, stage.staticAssetsPath),
+      removalPolicy,
+      autoDeleteObjects: !stage.retainData,
+    });
+    if (stage.domain?.hostedZoneId !== undefined && stage.domain.hostedZoneName !== undefined) {
+      this.addAliasRecords(stage.domain.names, { hostedZoneId: stage.domain.hostedZoneId, zoneName: stage.domain.hostedZoneName });
+    }
+
+    Aspects.of(this).add(new KmsGrantsForAwsServicesOnly());
+    this.addOutputs();
+  }
+
+  private createCache(stage: StageConfig, removalPolicy: RemovalPolicy): ICacheCluster {
+    const name = `cache-pyramid-${stage.name}`;
+    const vpc = this.network.vpc;
+    const vpcSubnets = this.network.subnetSelection;
+    if (stage.cache.kind === CacheKind.SERVERLESS) {
+      return new ServerlessRedisCache(this, 'Cache', {
+        vpc,
+        vpcSubnets,
+        cacheName: name,
+        maxDataStorageGb: stage.cache.maxDataStorageGb,
+        maxEcpuPerSecond: stage.cache.maxEcpuPerSecond,
+        removalPolicy: stage.retainData ? RemovalPolicy.SNAPSHOT : removalPolicy,
+      });
+    }
+    const cache = new RedisCache(this, 'Cache', {
+      vpc,
+      vpcSubnets,
+      replicationGroupId: name,
+      nodeType: stage.cache.nodeType,
+      clusterMode: stage.cache.clusterMode ? ClusterMode.ENABLED : ClusterMode.DISABLED,
+      numShards: stage.cache.shards,
+      replicasPerShard: stage.cache.replicasPerShard,
+      removalPolicy: stage.retainData ? RemovalPolicy.SNAPSHOT : removalPolicy,
+    });
+    if (stage.cache.replicasPerShard === 0) {
+      Validations.of(cache).acknowledge({
+        id: 'AwsSolutions-AEC4',
+        reason: `Stage ${stage.name} runs its cache without replicas to keep its cost down; the cache is an optimisation (reads fall back to PostgreSQL when it is down). Stages with replicasPerShard ≥ 1 get Multi-AZ with automatic failover.`,
+      });
+    }
+    return cache;
+  }
+
+  private addAliasRecords(names: string[], zone: route53.HostedZoneAttributes): void {
+    const hostedZone = route53.HostedZone.fromHostedZoneAttributes(this, 'Zone', zone);
+    const target = route53.RecordTarget.fromAlias(new route53Targets.CloudFrontTarget(this.edge.distribution));
+    names.forEach((name, i) => {
+      new route53.ARecord(this, `AliasA${i}`, { zone: hostedZone, recordName: name, target });
+      new route53.AaaaRecord(this, `AliasAaaa${i}`, { zone: hostedZone, recordName: name, target });
+    });
+  }
+
+  private addOutputs(): void {
+    const distribution = this.edge.distribution;
+    new CfnOutput(this, 'DistributionDomainName', { value: distribution.distributionDomainName, description: 'CloudFront host name' });
+    new CfnOutput(this, 'DistributionId', { value: distribution.distributionId, description: 'CloudFront distribution id (invalidations, metrics)' });
+    new CfnOutput(this, 'SiteUrl', {
+      value: `https://${this.stage.domain?.names[0] ?? distribution.distributionDomainName}`,
+      description: 'Where viewers reach assets and the API (/api/*)',
+    });
+    new CfnOutput(this, 'ApiUrl', { value: this.api.httpApi.apiEndpoint, description: 'HTTP API endpoint; it answers only requests that come through CloudFront' });
+    new CfnOutput(this, 'CacheEndpoint', { value: `${this.cache.endpointAddress}:${this.cache.endpointPort}`, description: 'ElastiCache primary/configuration endpoint' });
+    new CfnOutput(this, 'DatabaseEndpoint', { value: `${this.database.endpointAddress}:${this.database.port}`, description: 'Aurora PostgreSQL writer endpoint' });
+    if (this.cache instanceof RedisCache) {
+      new CfnOutput(this, 'ReplicationGroupId', { value: this.cache.replicationGroupId, description: 'ElastiCache replication group' });
+    } else if (this.cache instanceof ServerlessRedisCache) {
+      new CfnOutput(this, 'ServerlessCacheName', { value: this.cache.cacheName, description: 'ElastiCache serverless cache' });
+    }
   }
 }

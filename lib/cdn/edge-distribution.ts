@@ -160,6 +160,7 @@ export class EdgeDistribution extends Construct {
       autoDeleteObjects,
     });
     acknowledgeAssetsBucket(this.assetsBucket);
+    if (autoDeleteObjects) acknowledgeAutoDeleteHandler(this);
 
     this.publicApiCachePolicy = new cloudfront.CachePolicy(this, 'PublicApiCachePolicy', {
       comment: 'cache-pyramid public API: TTL from the origin Cache-Control, keyed on the public query parameters only',
@@ -246,8 +247,9 @@ export class EdgeDistribution extends Construct {
       defaultRootObject: props.defaultRootObject ?? 'index.html',
       domainNames: props.domainNames,
       certificate,
-      minimumProtocolVersion: cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
-      sslSupportMethod: cloudfront.SSLMethod.SNI,
+      // Only a custom certificate takes a security policy; the default one is fixed by CloudFront.
+      minimumProtocolVersion: certificate ? cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021 : undefined,
+      sslSupportMethod: certificate ? cloudfront.SSLMethod.SNI : undefined,
       httpVersion: cloudfront.HttpVersion.HTTP2_AND_3,
       priceClass: props.priceClass ?? cloudfront.PriceClass.PRICE_CLASS_ALL,
       webAclId: props.webAclArn,
@@ -428,6 +430,16 @@ function acknowledgeDistribution(distribution: cloudfront.Distribution, options:
       reason: 'No web ACL is configured for this stage (a WAF web ACL costs a monthly fee plus per-request charges); the prod stage attaches one through `waf: true` in the stage config.',
     });
   }
+}
+
+/** `autoDeleteObjects` adds one provider per stack (its id is fixed by aws-cdk-lib). */
+function acknowledgeAutoDeleteHandler(scope: Construct): void {
+  const provider = Stack.of(scope).node.tryFindChild('Custom::S3AutoDeleteObjectsCustomResourceProvider');
+  if (provider === undefined) return;
+  Validations.of(provider).acknowledge({
+    id: 'cdk-validator-cfnguard::lambda_inside_vpc_check',
+    reason: 'aws-cdk-lib auto-delete provider: runs only when the stack is deleted, to empty its buckets through the S3 API; inside the VPC it would need an S3 gateway endpoint for no isolation gain.',
+  });
 }
 
 /**

@@ -1,0 +1,303 @@
+import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import { Construct } from 'constructs';
+import { parseTtlTable, TtlClass } from '../lambda/shared/ttl';
+
+/** Context key of the stage table in `cdk.json`. */
+export const STAGES_CONTEXT_KEY = 'cache-pyramid:stages';
+/** The stage `cdk synth` builds without `-c stage=…`. */
+export const DEFAULT_STAGE = 'dev';
+
+/** Which ElastiCache offering holds the cache. */
+export enum CacheKind {
+  /** A replication group ({@link RedisCache}): fixed nodes, per-node metrics, cluster mode optional. */
+  NODE_BASED = 'node-based',
+  /** A serverless cache ({@link ServerlessRedisCache}): scales itself within usage limits. */
+  SERVERLESS = 'serverless',
+}
+
+export interface NodeBasedCacheStageConfig {
+  readonly kind: CacheKind.NODE_BASED;
+  /** e.g. `cache.t4g.micro`. */
+  readonly nodeType: string;
+  /** Shard the keyspace (the cluster protocol). */
+  readonly clusterMode: boolean;
+  /** Shards (more than 1 needs cluster mode). */
+  readonly shards: number;
+  /** Read replicas per shard (Multi-AZ failover from 1). */
+  readonly replicasPerShard: number;
+}
+
+export interface ServerlessCacheStageConfig {
+  readonly kind: CacheKind.SERVERLESS;
+  /** Cost ceiling: most data the cache holds. */
+  readonly maxDataStorageGb: number;
+  /** Cost ceiling: most ElastiCache Processing Units per second. */
+  readonly maxEcpuPerSecond: number;
+}
+
+/** A custom domain for the distribution. */
+export interface DomainStageConfig {
+  /** Host names viewers use, e.g. `shop.example.com`. */
+  readonly names: string[];
+  /** An existing ACM certificate in us-east-1 covering `names` (excludes `hostedZoneId`). */
+  readonly certificateArn?: string;
+  /** A Route 53 public zone for the names: a DNS-validated certificate and alias records are created. */
+  readonly hostedZoneId?: string;
+  /** The zone's domain name (with `hostedZoneId`). */
+  readonly hostedZoneName?: string;
+}
+
+/** Everything that differs between stages, read from `cdk.json` (`cache-pyramid:stages.<name>`). */
+export interface StageConfig {
+  /** The stage name (`dev`, `prod`, ...): stack names and resource names derive from it. */
+  readonly name: string;
+  /** AWS account; undefined leaves the stacks account-agnostic (synth needs no credentials). */
+  readonly account?: string;
+  /** Region of the main stack (the edge companions are always in us-east-1). */
+  readonly region: string;
+  readonly cache: NodeBasedCacheStageConfig | ServerlessCacheStageConfig;
+  readonly database: {
+    /** Lowest Aurora capacity (0 pauses when idle). */
+    readonly minCapacityAcu: number;
+    readonly maxCapacityAcu: number;
+    /** Serverless v2 readers. */
+    readonly readers: number;
+  };
+  readonly api: {
+    /** Concurrency reserved for the write-behind flusher (its database connections). */
+    readonly flusherReservedConcurrency: number;
+    readonly throttlingRateLimitPerSecond: number;
+    readonly throttlingBurstLimit: number;
+  };
+  /** The identity provider whose JWTs the API accepts. */
+  readonly auth: { readonly issuer: string; readonly audience: string[] };
+  /** TTL overrides per class (`CACHE_TTLS`), over the seed's table. */
+  readonly ttlSeconds: Partial<Record<TtlClass, number>>;
+  /** Where alarms are mailed. */
+  readonly alarmEmail?: string;
+  readonly domain?: DomainStageConfig;
+  /** Create a WAF web ACL (AWS managed rules and a rate limit) for the distribution, in us-east-1. */
+  readonly waf: boolean;
+  /** Attach this existing WAFv2 web ACL (CLOUDFRONT scope) instead (excludes `waf`). */
+  readonly webAclArn?: string;
+  readonly priceClass: cloudfront.PriceClass;
+  /** Keep data on stack deletion (buckets, queues, logs, database snapshot, deletion protection). */
+  readonly retainData: boolean;
+  /** Folder of static files uploaded to the distribution's bucket, relative to the project root. */
+  readonly staticAssetsPath?: string;
+}
+
+/** `-c region=…` and `-c account=…` win over the stage table; `CDK_DEFAULT_ACCOUNT` fills in the account. */
+export interface StageOverrides {
+  readonly region?: string;
+  readonly account?: string;
+}
+
+/** Reads the stage named by `-c stage=…` (default `dev`) from the app's context and checks it. */
+export function loadStageConfig(scope: Construct): StageConfig {
+  const node = scope.node;
+  const name = (node.tryGetContext('stage') as string | undefined) ?? DEFAULT_STAGE;
+  const table = node.tryGetContext(STAGES_CONTEXT_KEY) as unknown;
+  if (!isObject(table)) {
+    throw new StageConfigError(`cdk.json context '${STAGES_CONTEXT_KEY}' must be an object of stages, got ${describe(table)}`);
+  }
+  if (!Object.prototype.hasOwnProperty.call(table, name)) {
+    throw new StageConfigError(`unknown stage ${JSON.stringify(name)} (-c stage=…); '${STAGES_CONTEXT_KEY}' defines: ${Object.keys(table).join(', ')}`);
+  }
+  return parseStageConfig(name, table[name], {
+    region: node.tryGetContext('region') as string | undefined,
+    account: (node.tryGetContext('account') as string | undefined) ?? process.env.CDK_DEFAULT_ACCOUNT,
+  });
+}
+
+/** A stage configuration that cannot be used, with the path of the bad value in the message. */
+export class StageConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StageConfigError';
+  }
+}
+
+const STAGE_NAME = /^[a-z][a-z0-9-]{0,19}$/;
+const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
+const ACCOUNT = /^\d{12}$/;
+const NODE_TYPE = /^cache\.[a-z0-9]+\.[a-z0-9]+$/;
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+const HOST_NAME = /^(?=.{1,253}$)(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate\/[\w-]+$/;
+const WEB_ACL_ARN = /^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global\/webacl\/[\w-]+\/[\w-]+$/;
+const PRICE_CLASSES = Object.values(cloudfront.PriceClass) as string[];
+
+/** Checks one stage's raw configuration; every error names the path of the value, the rule and what it got. */
+export function parseStageConfig(name: string, raw: unknown, overrides: StageOverrides = {}): StageConfig {
+  const at = new ConfigPath(`${STAGES_CONTEXT_KEY}.${name}`);
+  if (!STAGE_NAME.test(name)) {
+    throw new StageConfigError(`stage name ${JSON.stringify(name)} must be 1-20 lowercase letters, digits or hyphens, starting with a letter (it names stacks and caches)`);
+  }
+  const stage = at.object(raw);
+
+  const region = overrides.region ?? at.child('region').string(stage.region);
+  if (!REGION.test(region)) throw at.child('region').error('must be an AWS region code like eu-west-1', region);
+  const account = overrides.account ?? at.child('account').optionalString(stage.account);
+  if (account !== undefined && !ACCOUNT.test(account)) throw at.child('account').error('must be a 12-digit AWS account id', account);
+
+  const cache = parseCache(at.child('cache'), stage.cache);
+  const databasePath = at.child('database');
+  const database = databasePath.object(stage.database);
+  const minCapacityAcu = databasePath.child('minCapacityAcu').number(database.minCapacityAcu, 0, 256, 0.5);
+  const maxCapacityAcu = databasePath.child('maxCapacityAcu').number(database.maxCapacityAcu, 1, 256, 0.5);
+  if (maxCapacityAcu < minCapacityAcu) throw databasePath.child('maxCapacityAcu').error(`must not be below minCapacityAcu (${minCapacityAcu})`, maxCapacityAcu);
+  const readers = databasePath.child('readers').number(database.readers, 0, 15, 1);
+
+  const apiPath = at.child('api');
+  const api = apiPath.object(stage.api);
+  const authPath = at.child('auth');
+  const auth = authPath.object(stage.auth);
+  const issuer = authPath.child('issuer').string(auth.issuer);
+  if (!/^https:\/\/[^/\s]+/.test(issuer)) throw authPath.child('issuer').error('must be the https URL of the identity provider (the tokens\' iss)', issuer);
+  const audience = authPath.child('audience').stringList(auth.audience);
+  if (audience.length === 0) throw authPath.child('audience').error('must list at least one audience', audience);
+
+  const ttlSeconds = parseTtls(at.child('ttlSeconds'), stage.ttlSeconds);
+  const alarmEmail = at.child('alarmEmail').optionalString(stage.alarmEmail);
+  if (alarmEmail !== undefined && !EMAIL.test(alarmEmail)) throw at.child('alarmEmail').error('must be an email address', alarmEmail);
+
+  const domain = stage.domain === undefined || stage.domain === null ? undefined : parseDomain(at.child('domain'), stage.domain);
+  const waf = at.child('waf').boolean(stage.waf);
+  const webAclArn = at.child('webAclArn').optionalString(stage.webAclArn);
+  if (webAclArn !== undefined && !WEB_ACL_ARN.test(webAclArn)) {
+    throw at.child('webAclArn').error('must be the ARN of a WAFv2 web ACL with CLOUDFRONT scope (arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>)', webAclArn);
+  }
+  if (waf && webAclArn !== undefined) throw at.child('webAclArn').error('excludes waf: true (create a web ACL or attach one, not both)', webAclArn);
+  const priceClass = at.child('priceClass').string(stage.priceClass);
+  if (!PRICE_CLASSES.includes(priceClass)) throw at.child('priceClass').error(`must be one of ${PRICE_CLASSES.join(', ')}`, priceClass);
+
+  return {
+    name,
+    account,
+    region,
+    cache,
+    database: { minCapacityAcu, maxCapacityAcu, readers },
+    api: {
+      flusherReservedConcurrency: apiPath.child('flusherReservedConcurrency').number(api.flusherReservedConcurrency, 2, 1000, 1),
+      throttlingRateLimitPerSecond: apiPath.child('throttlingRateLimitPerSecond').number(api.throttlingRateLimitPerSecond, 1, 10_000, 1),
+      throttlingBurstLimit: apiPath.child('throttlingBurstLimit').number(api.throttlingBurstLimit, 1, 5000, 1),
+    },
+    auth: { issuer, audience },
+    ttlSeconds,
+    alarmEmail,
+    domain,
+    waf,
+    webAclArn,
+    priceClass: priceClass as cloudfront.PriceClass,
+    retainData: at.child('retainData').boolean(stage.retainData),
+    staticAssetsPath: at.child('staticAssetsPath').optionalString(stage.staticAssetsPath),
+  };
+}
+
+function parseCache(at: ConfigPath, raw: unknown): NodeBasedCacheStageConfig | ServerlessCacheStageConfig {
+  const cache = at.object(raw);
+  const kind = at.child('kind').string(cache.kind);
+  if (kind === CacheKind.SERVERLESS) {
+    return {
+      kind: CacheKind.SERVERLESS,
+      maxDataStorageGb: at.child('maxDataStorageGb').number(cache.maxDataStorageGb, 1, 5000, 1),
+      maxEcpuPerSecond: at.child('maxEcpuPerSecond').number(cache.maxEcpuPerSecond, 1000, 15_000_000, 1),
+    };
+  }
+  if (kind !== CacheKind.NODE_BASED) throw at.child('kind').error(`must be ${CacheKind.NODE_BASED} or ${CacheKind.SERVERLESS}`, kind);
+  const nodeType = at.child('nodeType').string(cache.nodeType);
+  if (!NODE_TYPE.test(nodeType)) throw at.child('nodeType').error('must be an ElastiCache node type like cache.t4g.micro', nodeType);
+  const clusterMode = at.child('clusterMode').boolean(cache.clusterMode);
+  const shards = at.child('shards').number(cache.shards, 1, 500, 1);
+  if (shards > 1 && !clusterMode) throw at.child('shards').error('must be 1 unless clusterMode is true', shards);
+  return { kind: CacheKind.NODE_BASED, nodeType, clusterMode, shards, replicasPerShard: at.child('replicasPerShard').number(cache.replicasPerShard, 0, 5, 1) };
+}
+
+function parseDomain(at: ConfigPath, raw: unknown): DomainStageConfig {
+  const domain = at.object(raw);
+  const names = at.child('names').stringList(domain.names);
+  if (names.length === 0) throw at.child('names').error('must list at least one host name', names);
+  names.forEach((n, i) => {
+    if (!HOST_NAME.test(n)) throw at.child(`names[${i}]`).error('must be a lowercase host name', n);
+  });
+  const certificateArn = at.child('certificateArn').optionalString(domain.certificateArn);
+  const hostedZoneId = at.child('hostedZoneId').optionalString(domain.hostedZoneId);
+  const hostedZoneName = at.child('hostedZoneName').optionalString(domain.hostedZoneName);
+  if (certificateArn !== undefined && !CERTIFICATE_ARN.test(certificateArn)) {
+    throw at.child('certificateArn').error('must be an ACM certificate ARN in us-east-1 (CloudFront reads viewer certificates only there)', certificateArn);
+  }
+  if ((certificateArn === undefined) === (hostedZoneId === undefined)) {
+    throw at.error('needs exactly one of certificateArn (an existing certificate) or hostedZoneId (a certificate validated in that zone)', domain);
+  }
+  if ((hostedZoneId === undefined) !== (hostedZoneName === undefined)) {
+    throw at.error('needs hostedZoneName together with hostedZoneId', domain);
+  }
+  if (hostedZoneName !== undefined && names.some((n) => n !== hostedZoneName && !n.endsWith(`.${hostedZoneName}`))) {
+    throw at.child('names').error(`must all be in the hosted zone ${hostedZoneName}`, names);
+  }
+  return { names, certificateArn, hostedZoneId, hostedZoneName };
+}
+
+function parseTtls(at: ConfigPath, raw: unknown): Partial<Record<TtlClass, number>> {
+  if (raw === undefined || raw === null) return {};
+  const table = at.object(raw);
+  try {
+    parseTtlTable(JSON.stringify(table));
+  } catch (error) {
+    throw new StageConfigError(`${at.path}: ${(error as Error).message.replace(/^CACHE_TTLS\.?/, '')}`);
+  }
+  return table as Partial<Record<TtlClass, number>>;
+}
+
+/** Reads typed values at a path of the configuration, failing with the path in the message. */
+class ConfigPath {
+  constructor(readonly path: string) {}
+
+  child(key: string): ConfigPath {
+    return new ConfigPath(key.startsWith('[') ? `${this.path}${key}` : `${this.path}.${key}`);
+  }
+
+  error(rule: string, got: unknown): StageConfigError {
+    return new StageConfigError(`${this.path} ${rule}, got ${describe(got)}`);
+  }
+
+  object(value: unknown): Record<string, unknown> {
+    if (!isObject(value)) throw this.error('must be an object', value);
+    return value;
+  }
+
+  string(value: unknown): string {
+    if (typeof value !== 'string' || value.trim() === '') throw this.error('must be a non-empty string', value);
+    return value;
+  }
+
+  optionalString(value: unknown): string | undefined {
+    return value === undefined || value === null ? undefined : this.string(value);
+  }
+
+  stringList(value: unknown): string[] {
+    if (!Array.isArray(value)) throw this.error('must be a list of strings', value);
+    return value.map((item, i) => this.child(`[${i}]`).string(item));
+  }
+
+  boolean(value: unknown): boolean {
+    if (typeof value !== 'boolean') throw this.error('must be true or false', value);
+    return value;
+  }
+
+  number(value: unknown, min: number, max: number, step: number): number {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || Math.round(value / step) * step !== value) {
+      throw this.error(`must be a number from ${min} to ${max}${step === 1 ? ' (whole)' : ` in steps of ${step}`}`, value);
+    }
+    return value;
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  return value === undefined ? 'nothing' : JSON.stringify(value);
+}
