@@ -25,12 +25,12 @@ export interface CacheMetrics {
   timing(metric: CacheMetric, milliseconds: number): void;
 }
 
-/** The logging the cache core needs; Powertools `Logger` satisfies it. */
+/** The logging the cache core needs (a message and structured attributes); Powertools `Logger` satisfies it. */
 export interface CacheLogger {
-  debug(message: string, attributes?: Record<string, unknown>): void;
-  info(message: string, attributes?: Record<string, unknown>): void;
-  warn(message: string, attributes?: Record<string, unknown>): void;
-  error(message: string, attributes?: Record<string, unknown>): void;
+  debug(message: string, ...attributes: Record<string, unknown>[]): void;
+  info(message: string, ...attributes: Record<string, unknown>[]): void;
+  warn(message: string, ...attributes: Record<string, unknown>[]): void;
+  error(message: string, ...attributes: Record<string, unknown>[]): void;
 }
 
 export const noopCacheMetrics: CacheMetrics = {
