@@ -12,7 +12,7 @@ import { ServerlessRedisCache } from './cache/serverless-redis-cache';
 import { EdgeDistribution } from './cdn/edge-distribution';
 import { DatabaseStage, OriginDatabase } from './database/origin-database';
 import { CachePyramidNetwork } from './network/cache-pyramid-network';
-import { CacheKind, StageConfig } from './stages';
+import { StageCacheKind, StageConfig } from './stages';
 import { KmsGrantsForAwsServicesOnly } from './validation/kms-grants-for-aws-services-only';
 
 /** The project root, against which `staticAssetsPath` of a stage is resolved. */
@@ -111,7 +111,7 @@ export class CachePyramidStack extends Stack {
     const name = `cache-pyramid-${stage.name}`;
     const vpc = this.network.vpc;
     const vpcSubnets = this.network.subnetSelection;
-    if (stage.cache.kind === CacheKind.SERVERLESS) {
+    if (stage.cache.kind === StageCacheKind.SERVERLESS) {
       return new ServerlessRedisCache(this, 'Cache', {
         vpc,
         vpcSubnets,

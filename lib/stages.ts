@@ -8,7 +8,7 @@ export const STAGES_CONTEXT_KEY = 'cache-pyramid:stages';
 export const DEFAULT_STAGE = 'dev';
 
 /** Which ElastiCache offering holds the cache. */
-export enum CacheKind {
+export enum StageCacheKind {
   /** A replication group ({@link RedisCache}): fixed nodes, per-node metrics, cluster mode optional. */
   NODE_BASED = 'node-based',
   /** A serverless cache ({@link ServerlessRedisCache}): scales itself within usage limits. */
@@ -16,7 +16,7 @@ export enum CacheKind {
 }
 
 export interface NodeBasedCacheStageConfig {
-  readonly kind: CacheKind.NODE_BASED;
+  readonly kind: StageCacheKind.NODE_BASED;
   /** e.g. `cache.t4g.micro`. */
   readonly nodeType: string;
   /** Shard the keyspace (the cluster protocol). */
@@ -28,7 +28,7 @@ export interface NodeBasedCacheStageConfig {
 }
 
 export interface ServerlessCacheStageConfig {
-  readonly kind: CacheKind.SERVERLESS;
+  readonly kind: StageCacheKind.SERVERLESS;
   /** Cost ceiling: most data the cache holds. */
   readonly maxDataStorageGb: number;
   /** Cost ceiling: most ElastiCache Processing Units per second. */
@@ -198,20 +198,20 @@ export function parseStageConfig(name: string, raw: unknown, overrides: StageOve
 function parseCache(at: ConfigPath, raw: unknown): NodeBasedCacheStageConfig | ServerlessCacheStageConfig {
   const cache = at.object(raw);
   const kind = at.child('kind').string(cache.kind);
-  if (kind === CacheKind.SERVERLESS) {
+  if (kind === StageCacheKind.SERVERLESS) {
     return {
-      kind: CacheKind.SERVERLESS,
+      kind: StageCacheKind.SERVERLESS,
       maxDataStorageGb: at.child('maxDataStorageGb').number(cache.maxDataStorageGb, 1, 5000, 1),
       maxEcpuPerSecond: at.child('maxEcpuPerSecond').number(cache.maxEcpuPerSecond, 1000, 15_000_000, 1),
     };
   }
-  if (kind !== CacheKind.NODE_BASED) throw at.child('kind').error(`must be ${CacheKind.NODE_BASED} or ${CacheKind.SERVERLESS}`, kind);
+  if (kind !== StageCacheKind.NODE_BASED) throw at.child('kind').error(`must be ${StageCacheKind.NODE_BASED} or ${StageCacheKind.SERVERLESS}`, kind);
   const nodeType = at.child('nodeType').string(cache.nodeType);
   if (!NODE_TYPE.test(nodeType)) throw at.child('nodeType').error('must be an ElastiCache node type like cache.t4g.micro', nodeType);
   const clusterMode = at.child('clusterMode').boolean(cache.clusterMode);
   const shards = at.child('shards').number(cache.shards, 1, 500, 1);
   if (shards > 1 && !clusterMode) throw at.child('shards').error('must be 1 unless clusterMode is true', shards);
-  return { kind: CacheKind.NODE_BASED, nodeType, clusterMode, shards, replicasPerShard: at.child('replicasPerShard').number(cache.replicasPerShard, 0, 5, 1) };
+  return { kind: StageCacheKind.NODE_BASED, nodeType, clusterMode, shards, replicasPerShard: at.child('replicasPerShard').number(cache.replicasPerShard, 0, 5, 1) };
 }
 
 function parseDomain(at: ConfigPath, raw: unknown): DomainStageConfig {
@@ -245,7 +245,7 @@ function parseTtls(at: ConfigPath, raw: unknown): Partial<Record<TtlClass, numbe
   try {
     parseTtlTable(JSON.stringify(table));
   } catch (error) {
-    throw new StageConfigError(`${at.path}: ${(error as Error).message.replace(/^CACHE_TTLS\.?/, '')}`);
+    throw new StageConfigError(`${at.path}: ${(error as Error).message.replace(/^CACHE_TTLS\.? ?/, '')}`);
   }
   return table as Partial<Record<TtlClass, number>>;
 }

@@ -19,6 +19,11 @@ export function testApp(context: Record<string, unknown> = {}): App {
   return new App({ context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [], ...context } });
 }
 
+/** An App with `cdk.json`'s context that bundles function code as `cdk synth` does (slow: use once per run). */
+export function bundlingApp(context: Record<string, unknown> = {}): App {
+  return new App({ context: { ...CDK_JSON_CONTEXT, ...context } });
+}
+
 /** A fresh stack in a fresh {@link testApp}, in {@link TEST_ENV} unless `props.env` says otherwise. */
 export function testStack(props: StackProps = {}, app: App = testApp()): Stack {
   return new Stack(app, 'Test', { env: TEST_ENV, ...props });

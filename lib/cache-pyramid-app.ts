@@ -1,0 +1,54 @@
+import { Construct } from 'constructs';
+import { CachePyramidStack } from './cache-pyramid-stack';
+import { EdgeMonitoringStack } from './edge-monitoring-stack';
+import { EdgeSecurityStack } from './edge-security-stack';
+import { StageConfig } from './stages';
+
+/** The stacks of one stage of the reference app. */
+export interface CachePyramidStacks {
+  /** `CachePyramid-<stage>` in the stage's region: every layer of the pyramid. */
+  readonly pyramid: CachePyramidStack;
+  /** `CachePyramid-<stage>-EdgeSecurity` in us-east-1, when the stage has a hosted-zone domain or `waf: true`. */
+  readonly edgeSecurity?: EdgeSecurityStack;
+  /** `CachePyramid-<stage>-EdgeMonitoring` in us-east-1: CloudFront's alarms. */
+  readonly edgeMonitoring: EdgeMonitoringStack;
+}
+
+/**
+ * Adds the stacks of `stage` to `scope` (an App or a Stage): the us-east-1 certificate/WAF stack
+ * when needed, the main stack, and the us-east-1 monitoring stack, in deployment order. Stacks are
+ * named `CachePyramid-<stage>[-EdgeSecurity|-EdgeMonitoring]`.
+ */
+export function addCachePyramidStacks(scope: Construct, stage: StageConfig): CachePyramidStacks {
+  const name = `CachePyramid-${stage.name}`;
+  const edgeEnv = { account: stage.account, region: 'us-east-1' };
+  const zone = stage.domain?.hostedZoneId === undefined ? undefined : { hostedZoneId: stage.domain.hostedZoneId, zoneName: stage.domain.hostedZoneName! };
+
+  const edgeSecurity =
+    zone !== undefined || stage.waf
+      ? new EdgeSecurityStack(scope, `${name}-EdgeSecurity`, {
+          env: edgeEnv,
+          description: `cache-pyramid ${stage.name}: CloudFront certificate and web ACL (us-east-1)`,
+          namePrefix: name,
+          domainNames: zone === undefined ? undefined : stage.domain!.names,
+          hostedZone: zone,
+          webAcl: stage.waf,
+        })
+      : undefined;
+
+  const pyramid = new CachePyramidStack(scope, name, {
+    env: { account: stage.account, region: stage.region },
+    stage,
+    certificate: edgeSecurity?.certificate,
+    webAclArn: edgeSecurity?.webAclArn,
+  });
+
+  const edgeMonitoring = new EdgeMonitoringStack(scope, `${name}-EdgeMonitoring`, {
+    env: edgeEnv,
+    description: `cache-pyramid ${stage.name}: CloudFront alarms (us-east-1, where CloudFront publishes its metrics)`,
+    distribution: pyramid.edge.distribution,
+    alarmNamePrefix: name,
+    alarmEmail: stage.alarmEmail,
+  });
+  return { pyramid, edgeSecurity, edgeMonitoring };
+}
