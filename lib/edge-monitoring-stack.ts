@@ -1,6 +1,7 @@
 import { Stack, StackProps, Token } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { Construct } from 'constructs';
+import { CachePyramidEdgeMonitoring } from './monitoring/cache-pyramid-edge-monitoring';
 
 /** Props for {@link EdgeMonitoringStack}. */
 export interface EdgeMonitoringStackProps extends StackProps {
@@ -15,13 +16,15 @@ export interface EdgeMonitoringStackProps extends StackProps {
 /**
  * The us-east-1 stack that watches the edge: CloudFront publishes its metrics (requests, error
  * rates, cache hit rate) only in us-east-1, and an alarm must be in the region of its metric. It
- * deploys after the main stack and reads the distribution id through a cross-region reference; it
- * holds nothing until alarms are added to it (CDK skips deploying an empty stack).
+ * deploys after the main stack and reads the distribution id through a cross-region reference, and
+ * holds the CloudFront alarms ({@link CachePyramidEdgeMonitoring}) with an alarm topic of its own.
  */
 export class EdgeMonitoringStack extends Stack {
   readonly distribution: cloudfront.IDistribution;
   readonly alarmNamePrefix: string;
   readonly alarmEmail?: string;
+  /** The CloudFront alarms (`<prefix>-edge-cache-hit-rate`, `<prefix>-edge-5xx-rate`) and their topic. */
+  readonly monitoring: CachePyramidEdgeMonitoring;
 
   constructor(scope: Construct, id: string, props: EdgeMonitoringStackProps) {
     super(scope, id, { crossRegionReferences: true, ...props });
@@ -31,5 +34,10 @@ export class EdgeMonitoringStack extends Stack {
     this.distribution = props.distribution;
     this.alarmNamePrefix = props.alarmNamePrefix;
     this.alarmEmail = props.alarmEmail;
+    this.monitoring = new CachePyramidEdgeMonitoring(this, 'Monitoring', {
+      alarmNamePrefix: props.alarmNamePrefix,
+      distributionId: props.distribution.distributionId,
+      alarmEmail: props.alarmEmail,
+    });
   }
 }
