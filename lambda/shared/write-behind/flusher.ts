@@ -21,7 +21,7 @@
  * - a dead-letter send that fails: the record is reported failed (it returns, SQS's redrive is the
  *   net) and, as above, holds back the rest of its group.
  */
-import type { Queryable } from '../db/repositories';
+import type { Queryable, UserSummary } from '../db/repositories';
 import { isOriginUnavailable } from '../db/origin-errors';
 import { ValidationError } from '../errors';
 import { DeadLetter, DeadLetterKind, DeadLetterSink, FlushRecord } from './dead-letters';
@@ -40,6 +40,12 @@ export interface FlushDependencies {
   /** Receives after which a record failing for a transient reason is dead-lettered. Match the queue's redrive policy. @default 5 */
   readonly maxReceiveCount?: number;
   readonly log?: FlushLog;
+  /**
+   * Told the profiles a write changed, as they now are in PostgreSQL (the Lambda refreshes the
+   * cached profiles with them). A failure here is logged and changes nothing about the batch: the
+   * rows are committed. @default - nothing
+   */
+  readonly onUpdated?: (profiles: readonly UserSummary[]) => Promise<void>;
 }
 
 export interface FlushReport {
@@ -152,7 +158,10 @@ export async function flushProfileChanges(records: readonly FlushRecord[], deps:
     });
     if (runnable.length === 0) return;
     try {
-      const { outcomes } = await applyProfileChanges(deps.db, runnable.map((c) => c.change));
+      const { outcomes, updated } = await applyProfileChanges(deps.db, runnable.map((c) => c.change));
+      if (deps.onUpdated && updated.length > 0) {
+        await deps.onUpdated(updated).catch((error: unknown) => log.warn('profiles written but their cache entries not refreshed', { error: describe(error), users: updated.length }));
+      }
       for (const outcome of outcomes) {
         if (outcome === ProfileChangeOutcome.APPLIED) counts.applied++;
         else if (outcome === ProfileChangeOutcome.SUPERSEDED) counts.superseded++;

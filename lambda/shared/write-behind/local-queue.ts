@@ -11,7 +11,7 @@
 import type { Queryable } from '../db/repositories';
 import { QueueSendError } from '../errors';
 import { DeadLetterSink, FlushRecord, InMemoryDeadLetterSink } from './dead-letters';
-import { FlushLog, FlushReport, flushProfileChanges } from './flusher';
+import { FlushDependencies, FlushLog, FlushReport, flushProfileChanges } from './flusher';
 import { ProfileChange, profileMessageGroupId, serializeProfileChange } from './profile-change';
 import type { ProfileChangeQueue } from './queue';
 
@@ -28,6 +28,8 @@ export interface LocalWriteBehindQueueOptions {
   /** @default 5 */
   readonly maxReceiveCount?: number;
   readonly log?: FlushLog;
+  /** As for the Lambda flusher: refreshes the cached profiles after a write. @default - nothing */
+  readonly onUpdated?: FlushDependencies['onUpdated'];
 }
 
 interface LocalMessage {
@@ -118,6 +120,7 @@ export class LocalWriteBehindQueue implements ProfileChangeQueue {
         deadLetters: this.deadLetters,
         maxReceiveCount: this.options.maxReceiveCount,
         log: this.options.log,
+        onUpdated: this.options.onUpdated,
       });
     } catch (error) {
       this.pending.unshift(...batch);

@@ -14,7 +14,7 @@
  * Merging in JavaScript before the statement would get the late cases wrong: only the row knows
  * which versions it already holds.
  */
-import type { Queryable } from '../db/repositories';
+import type { Queryable, UserSummary } from '../db/repositories';
 import type { ProfileChange, ProfileFields } from './profile-change';
 
 /** What happened to one change of a batch. */
@@ -30,8 +30,8 @@ export enum ProfileChangeOutcome {
 export interface AppliedProfileChanges {
   /** One outcome per input change, in input order. */
   readonly outcomes: ProfileChangeOutcome[];
-  /** The `profile_version` each updated user now has. */
-  readonly versions: ReadonlyMap<number, number>;
+  /** Each updated user as it now is, in the shape the API caches (`UserSummary`). */
+  readonly updated: readonly UserSummary[];
 }
 
 const APPLY_BATCH_SQL = `
@@ -75,12 +75,12 @@ applied as (
          updated_at             = now()
     from merged m
    where u.id = m.user_id
-  returning u.id, u.profile_version
+  returning u.id, u.display_name, u.bio, u.avatar_url, u.profile_version
 )
 select i.ord,
        (l.id is not null) as user_exists,
        exists (select 1 from winners w where w.ord = i.ord) as won,
-       a.profile_version as applied_version
+       a.id as updated_id, a.display_name, a.bio, a.avatar_url, a.profile_version
   from incoming i
   left join locked l on l.id = i.user_id
   left join applied a on a.id = i.user_id
@@ -90,7 +90,11 @@ interface ApplyRow {
   ord: number;
   user_exists: boolean;
   won: boolean;
-  applied_version: string | null;
+  updated_id: string | null;
+  display_name: string | null;
+  bio: string | null;
+  avatar_url: string | null;
+  profile_version: string | null;
 }
 
 /**
@@ -98,29 +102,20 @@ interface ApplyRow {
  * trip. Throws what PostgreSQL throws; nothing is written then (the statement is atomic).
  */
 export async function applyProfileChanges(db: Queryable, changes: readonly ProfileChange[]): Promise<AppliedProfileChanges> {
-  if (changes.length === 0) return { outcomes: [], versions: new Map() };
+  if (changes.length === 0) return { outcomes: [], updated: [] };
   const payload = changes.map((c, ord) => ({ ord, user_id: c.userId, version: c.version, fields: c.fields }));
   const { rows } = await db.query<ApplyRow>(APPLY_BATCH_SQL, [JSON.stringify(payload)]);
   const outcomes: ProfileChangeOutcome[] = [];
-  const versions = new Map<number, number>();
+  const updated = new Map<number, UserSummary>();
   for (const row of rows) {
-    const change = changes[row.ord];
-    if (!row.user_exists) {
-      outcomes.push(ProfileChangeOutcome.UNKNOWN_USER);
-    } else if (row.won) {
-      outcomes.push(ProfileChangeOutcome.APPLIED);
-      versions.set(change.userId, Number(row.applied_version));
-    } else {
-      outcomes.push(ProfileChangeOutcome.SUPERSEDED);
+    if (!row.user_exists) outcomes.push(ProfileChangeOutcome.UNKNOWN_USER);
+    else outcomes.push(row.won ? ProfileChangeOutcome.APPLIED : ProfileChangeOutcome.SUPERSEDED);
+    if (row.updated_id !== null) {
+      const id = Number(row.updated_id);
+      updated.set(id, { id, displayName: row.display_name!, bio: row.bio!, avatarUrl: row.avatar_url, version: Number(row.profile_version) });
     }
   }
-  return { outcomes, versions };
-}
-
-/** The user's profile after a direct write. */
-export interface WrittenProfile {
-  readonly userId: number;
-  readonly version: number;
+  return { outcomes, updated: [...updated.values()] };
 }
 
 /**
@@ -131,8 +126,8 @@ export interface WrittenProfile {
  * before carry lower versions; when they arrive they set only the fields this write did not.
  * Returns null when the user does not exist.
  */
-export async function writeProfileChangeNow(db: Queryable, userId: number, fields: ProfileFields): Promise<WrittenProfile | null> {
-  const { rows } = await db.query<{ profile_version: string }>(
+export async function writeProfileChangeNow(db: Queryable, userId: number, fields: ProfileFields): Promise<UserSummary | null> {
+  const { rows } = await db.query<{ display_name: string; bio: string; avatar_url: string | null; profile_version: string }>(
     `with next as (
        select u.id, greatest(u.profile_version + 1, floor(extract(epoch from clock_timestamp()) * 1000000)::bigint) as version
          from users u where u.id = $1 for update
@@ -146,9 +141,10 @@ export async function writeProfileChangeNow(db: Queryable, userId: number, field
             updated_at             = now()
        from next
       where u.id = next.id
-  returning u.profile_version`,
+  returning u.display_name, u.bio, u.avatar_url, u.profile_version`,
     [userId, JSON.stringify(fields)],
   );
   if (rows.length === 0) return null;
-  return { userId, version: Number(rows[0].profile_version) };
+  const row = rows[0];
+  return { id: userId, displayName: row.display_name, bio: row.bio, avatarUrl: row.avatar_url, version: Number(row.profile_version) };
 }

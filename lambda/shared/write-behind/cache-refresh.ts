@@ -1,0 +1,23 @@
+/**
+ * After the flusher commits profile changes, the cached profiles (what `GET /api/users/{id}`
+ * serves) are replaced by the rows as PostgreSQL now holds them. The store is version-guarded: a
+ * profile cached by a newer PATCH (a higher version) is left alone, an equal or older one is
+ * replaced by the row. So any difference between the cache and the database — a lost race, a
+ * profile rebuilt from PostgreSQL while older changes were still queued — lasts only until the
+ * flush.
+ */
+import type { ReadThroughCache } from '../cache';
+import type { UserSummary } from '../db/repositories';
+import { CacheUnavailableError } from '../errors';
+import type { CacheKeys } from '../keys';
+import { TtlClass } from '../ttl';
+
+export function refreshCachedProfiles(cache: Pick<ReadThroughCache, 'put'>, keys: CacheKeys): (profiles: readonly UserSummary[]) => Promise<void> {
+  return async (profiles) => {
+    const results = await Promise.allSettled(profiles.map((p) => cache.put(keys.userSummary(p.id), TtlClass.USER_PROFILE, p, { version: p.version })));
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed.length > 0) {
+      throw new CacheUnavailableError(`${failed.length} of ${profiles.length} cached profiles not refreshed: ${String(failed[0].reason)}`);
+    }
+  };
+}

@@ -1,0 +1,207 @@
+/**
+ * `PUT /api/products/{id}` — cache-aside write: update PostgreSQL first, with optimistic
+ * concurrency on `products.version`, then take the old value out of every cache layer.
+ *
+ * After the commit:
+ * 1. the product key is replaced by a short-lived tombstone carrying the new version (L1 of this
+ *    process cleared at once). A plain delete is not enough: a reader that loaded the old row just
+ *    before the commit would write it back after the delete and it would be served for an hour. The
+ *    tombstone refuses any fill of an older version, and drops the coalescing lock so that a fill
+ *    already in flight is refused too (ReadThroughCache.tombstone);
+ * 2. every cached list page showing the product, found through its tag set (and the pages of the
+ *    category it moved into), is unlinked with its lock;
+ * 3. a `CacheInvalidation` event names the CDN paths of the product and of those pages, so the edge
+ *    drops them too. When step 1 or 2 failed (Redis down or failing over), the event also carries
+ *    the Redis keys (or, if the tags could not be read, every list key by pattern): the purge
+ *    pipeline retries them until Redis answers, then dead-letters them — never silently drops them.
+ *
+ * With Redis down the write still commits; the stale product entry cannot outlive its TTL (every
+ * entry has one: soft TTL + stale window), the purge pipeline usually removes it much sooner, and
+ * other processes' L1 copies live at most the L1 TTL. If publishing fails, the CDN copy lives at
+ * most its `max-age`, which the API derives from the same TTL.
+ */
+import type { InvalidationPublisher } from '../invalidation/publisher';
+import type { ReadThroughCache } from '../cache';
+import type { Product, Queryable } from '../db/repositories';
+import { ConflictError, NotFoundError, ValidationError } from '../errors';
+import type { CacheKeys } from '../keys';
+import { hasControlCharacters } from '../write-behind/profile-change';
+import { ProductListTags, listPaths } from './list-tags';
+
+/** The editable representation of a product: PUT replaces all of it. */
+export interface ProductUpdate {
+  readonly name: string;
+  readonly description: string;
+  readonly priceCents: number;
+  readonly stock: number;
+  /** Category slug. */
+  readonly category: string;
+  /** The version the client read; the write is refused (409) if the product has moved on. */
+  readonly version: number;
+}
+
+export const PRODUCT_LIMITS = { nameMaxChars: 200, descriptionMaxChars: 5000, maxInt: 2_147_483_647 } as const;
+
+const FIELDS = ['name', 'description', 'priceCents', 'stock', 'category', 'version'] as const;
+const CATEGORY_SLUG = /^[a-z0-9-]{1,64}$/;
+
+function nonNegativeInt(field: string, value: unknown, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
+    throw new ValidationError(field, `${field} must be an integer between 0 and ${max}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** The PUT body, or a ValidationError naming the first offending field. */
+export function parseProductUpdate(input: unknown): ProductUpdate {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ValidationError('body', 'body must be a JSON object');
+  const body = input as Record<string, unknown>;
+  for (const key of Object.keys(body)) {
+    if (!(FIELDS as readonly string[]).includes(key)) throw new ValidationError(key, `unknown field ${JSON.stringify(key)}; allowed: ${FIELDS.join(', ')}`);
+  }
+  for (const field of FIELDS) {
+    if (!(field in body)) throw new ValidationError(field, `${field} is required (PUT replaces the whole product)`);
+  }
+  const { name, description, category } = body;
+  if (typeof name !== 'string' || name.trim() === '' || name.length > PRODUCT_LIMITS.nameMaxChars || hasControlCharacters(name)) {
+    throw new ValidationError('name', `name must be a non-blank string of at most ${PRODUCT_LIMITS.nameMaxChars} characters without control characters`);
+  }
+  if (typeof description !== 'string' || description.length > PRODUCT_LIMITS.descriptionMaxChars || description.includes('\u0000')) {
+    throw new ValidationError('description', `description must be a string of at most ${PRODUCT_LIMITS.descriptionMaxChars} characters`);
+  }
+  if (typeof category !== 'string' || !CATEGORY_SLUG.test(category)) {
+    throw new ValidationError('category', `category must be a slug of 1 to 64 lower-case letters, digits or hyphens, got ${JSON.stringify(category)}`);
+  }
+  const version = body.version;
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) {
+    throw new ValidationError('version', `version must be the positive integer version you read, got ${JSON.stringify(version)}`);
+  }
+  return {
+    name,
+    description,
+    category,
+    version,
+    priceCents: nonNegativeInt('priceCents', body.priceCents, PRODUCT_LIMITS.maxInt),
+    stock: nonNegativeInt('stock', body.stock, PRODUCT_LIMITS.maxInt),
+  };
+}
+
+/** What the write did to the caches, for the response log and the tests. */
+export interface ProductInvalidation {
+  /** The tombstone (or the product key's removal) reached Redis. */
+  readonly tombstoned: boolean;
+  /** The list keys found through the tag sets; undefined when they could not be read. */
+  readonly lists: readonly string[] | undefined;
+  /** Those list keys were unlinked from Redis. */
+  readonly listsPurged: boolean;
+  /** The CacheInvalidation event was published. */
+  readonly published: boolean;
+}
+
+export interface ProductWriterDependencies {
+  readonly db: Queryable;
+  readonly cache: Pick<ReadThroughCache, 'tombstone' | 'invalidate'>;
+  readonly keys: CacheKeys;
+  /** Without it (no Redis at all) no list is found, and the event names every list by pattern. */
+  readonly tags?: ProductListTags;
+  readonly publisher: InvalidationPublisher;
+  /** Failures after the commit are logged here; they never fail the write. @default - not logged */
+  readonly log?: { warn(message: string, attributes: Record<string, unknown>): void; error(message: string, attributes: Record<string, unknown>): void };
+}
+
+interface UpdateRow {
+  current_version: string | null;
+  previous_category: string | null;
+  category_exists: boolean;
+  id: string | null;
+  sku: string;
+  name: string;
+  description: string;
+  price_cents: number;
+  stock: number;
+  version: string;
+  updated_at: Date;
+}
+
+/** One statement: the update (if the version matches and the category exists) and what to say if it did not apply. */
+const UPDATE_SQL = `
+with target as (
+  select p.id, p.version, c.slug as category from products p join categories c on c.id = p.category_id where p.id = $1
+),
+wanted as (select id from categories where slug = $6),
+updated as (
+  update products p
+     set name = $2, description = $3, price_cents = $4, stock = $5, category_id = (select id from wanted),
+         version = p.version + 1, updated_at = now()
+   where p.id = $1 and p.version = $7 and exists (select 1 from wanted)
+  returning p.id, p.sku, p.name, p.description, p.price_cents, p.stock, p.version, p.updated_at
+)
+select (select version from target) as current_version,
+       (select category from target) as previous_category,
+       exists (select 1 from wanted) as category_exists,
+       u.*
+  from (select 1) as one
+  left join updated u on true`;
+
+/** Updates product `id` and invalidates it everywhere; throws NotFound (404), Validation (400) or Conflict (409). */
+export async function updateProduct(deps: ProductWriterDependencies, id: number, update: ProductUpdate): Promise<{ product: Product; invalidation: ProductInvalidation }> {
+  const { rows } = await deps.db.query<UpdateRow>(UPDATE_SQL, [id, update.name, update.description, update.priceCents, update.stock, update.category, update.version]);
+  const row = rows[0];
+  if (row.current_version === null) throw new NotFoundError(`product ${id} does not exist`);
+  if (!row.category_exists) throw new ValidationError('category', `category ${JSON.stringify(update.category)} does not exist`);
+  if (row.id === null) {
+    throw new ConflictError(`product ${id} was changed by someone else: you sent version ${update.version}, it is at version ${row.current_version} or later; read it again and retry`);
+  }
+  const product: Product = {
+    id,
+    sku: row.sku,
+    name: row.name,
+    description: row.description,
+    category: update.category,
+    priceCents: row.price_cents,
+    stock: row.stock,
+    version: Number(row.version),
+    updatedAt: row.updated_at.toISOString(),
+  };
+  const movedInto = row.previous_category !== update.category ? [update.category] : [];
+  return { product, invalidation: await invalidateProduct(deps, product, movedInto) };
+}
+
+async function invalidateProduct(deps: ProductWriterDependencies, product: Product, movedInto: string[]): Promise<ProductInvalidation> {
+  const { keys, log } = deps;
+  const productKey = keys.product(product.id);
+  let tombstoned = true;
+  try {
+    await deps.cache.tombstone(productKey, product.version);
+  } catch (error) {
+    tombstoned = false;
+    log?.warn('product written but its cache entry not tombstoned; the purge pipeline retries', { key: productKey, error: String(error) });
+  }
+  let lists: string[] | undefined;
+  let listsPurged = false;
+  if (deps.tags) {
+    try {
+      lists = await deps.tags.listsOf(product.id, movedInto);
+      if (lists.length > 0) await deps.cache.invalidate(...lists);
+      listsPurged = true;
+    } catch (error) {
+      log?.warn('product written but its cached lists not invalidated; the purge pipeline retries', { productId: product.id, error: String(error) });
+    }
+  }
+  const unpurged = [...(tombstoned ? [] : [productKey]), ...(lists !== undefined && !listsPurged ? lists : [])];
+  // Without the tag sets the affected pages are unknown: every list, at the edge and in Redis.
+  const paths = [`/api/products/${product.id}`, ...(lists === undefined ? ['/api/products', '/api/products?*'] : lists.flatMap((key) => listPaths(keys, key)))];
+  let published = true;
+  try {
+    await deps.publisher.publishInvalidation({
+      paths,
+      ...(unpurged.length > 0 ? { keys: unpurged } : {}),
+      ...(lists === undefined ? { keyPatterns: [keys.entityPattern('products:list')] } : {}),
+      reason: `product ${product.id} updated to version ${product.version}`,
+    });
+  } catch (error) {
+    published = false;
+    log?.error('product written but the CacheInvalidation event not published; the CDN copy lives until its max-age', { productId: product.id, error: String(error) });
+  }
+  return { tombstoned, lists, listsPurged, published };
+}
