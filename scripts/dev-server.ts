@@ -14,6 +14,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer } 
 import { ApiRuntime, createApiRuntime } from '../lambda/api/runtime';
 import type { ApiEvent } from '../lambda/shared/api/api';
 import { matchRoute } from '../lambda/shared/api/routes';
+import { matchWriteRoute } from '../lambda/shared/api/write-routes';
 import type { CacheLogger } from '../lambda/shared/cache';
 import { DevJwtSettings, devJwtSettings, VerifiedJwt, verifyBearer } from './dev-auth';
 
@@ -152,7 +153,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       return send(res, 200, { 'content-type': 'application/json', 'cache-control': 'no-store' }, JSON.stringify(runtime.cache.stats(), null, 2) + '\n');
     }
     let jwt: VerifiedJwt | undefined;
-    if (matchRoute(path)?.route.jwt) {
+    if (matchRoute(path)?.route.jwt || matchWriteRoute(req.method ?? 'GET', path)?.kind === 'route') {
       try {
         jwt = await verifyBearer(jwtSettings, req.headers.authorization);
       } catch (error) {

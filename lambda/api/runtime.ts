@@ -6,7 +6,8 @@
  * Environment (see README "Local development"): `REDIS_URL` or `CACHE_ENDPOINT`/`CACHE_TLS`/
  * `CACHE_CLUSTER_MODE`/`CACHE_AUTH_SECRET_ARN`; `DATABASE_URL` or `DB_HOST`/`DB_NAME`/`DB_SECRET_ARN`
  * (plus `DB_POOL_MAX`, `DB_CONNECT_TIMEOUT_MS`, `DB_STATEMENT_TIMEOUT_MS`); `CACHE_TTLS`;
- * `ORIGIN_VERIFY_SECRET_ARN`.
+ * `ORIGIN_VERIFY_SECRET_ARN`; for the write routes `WRITE_BEHIND_QUEUE_URL` and `INVALIDATION_BUS_NAME`
+ * (see lambda/api/write-runtime.ts).
  */
 import type { Pool } from 'pg';
 import { createApi, ApiHandler } from '../shared/api/api';
@@ -16,6 +17,7 @@ import { ConfigRepository, ProductRepository, UserRepository } from '../shared/d
 import { OriginVerifier } from '../shared/http/origin-verify';
 import { CacheKeys } from '../shared/keys';
 import { parseTtlTable } from '../shared/ttl';
+import { createWriteRuntime, WriteRuntime } from './write-runtime';
 
 /** How long a cold start waits for the cache connection before serving without it. */
 export const COLD_START_CACHE_WAIT_MS = 1000;
@@ -36,6 +38,8 @@ export interface ApiRuntime {
   readonly cache: ReadThroughCache;
   readonly cacheClient: CacheClient;
   readonly pool: Pool;
+  /** The write routes' clients (lambda/api/write-runtime.ts). */
+  readonly write: WriteRuntime;
   /** Closes the Redis connection(s) and the pool (dev server shutdown, tests). */
   close(): Promise<void>;
 }
@@ -57,6 +61,7 @@ export async function createApiRuntime(options: ApiRuntimeOptions): Promise<ApiR
   // The first requests of a sandbox find the connection up instead of all going to the origin.
   // Bounded: with Redis unreachable a cold start costs at most this much more.
   await cacheClient.ready(COLD_START_CACHE_WAIT_MS);
+  const write = createWriteRuntime({ env, logger, cacheMetrics: options.cacheMetrics, cacheClient, cache, keys, ttls, pool });
   const handle = createApi({
     cache,
     keys,
@@ -64,13 +69,18 @@ export async function createApiRuntime(options: ApiRuntimeOptions): Promise<ApiR
     origin: { products: new ProductRepository(pool), users: new UserRepository(pool), config: new ConfigRepository(pool) },
     originVerifier,
     logger,
+    personalCache: write.personalCache,
+    listTags: write.listTags,
+    writes: write.writes,
   });
   return {
     handle,
     cache,
     cacheClient,
     pool,
+    write,
     close: async () => {
+      await write.close();
       await cache.drain();
       await Promise.all([cacheClient.quit(), pool.end()]);
     },

@@ -17,7 +17,9 @@ import { Cacheability, carriesCredentials, DEFAULT_STALE_WINDOWS, remainingFresh
 import { ORIGIN_VERIFY_HEADER, OriginVerifier } from '../http/origin-verify';
 import { checkRequestSize, headerValue, parseCategory, parseId, parsePage, parseQuery } from '../http/request';
 import { ApiResponse, entityResponse, errorResponse, responseForError, uncachedResponse } from '../http/response';
+import { ProductListTags, trackedListLoader } from '../write-path/list-tags';
 import { ALLOWED_METHODS, matchRoute, RouteMatch, RouteName } from './routes';
+import { matchWriteRoute, methodNotAllowed, WriteRouteHandler } from './write-routes';
 
 /** The event as API Gateway delivers it: with JWT claims on authorized routes, without on the others. */
 export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer | APIGatewayProxyEventV2;
@@ -51,6 +53,12 @@ export interface ApiDependencies {
   readonly logger?: Pick<CacheLogger, 'warn' | 'error'>;
   /** Epoch milliseconds. @default Date.now */
   readonly clock?: () => number;
+  /** Cache of per-user data, without L1 so that a user reads their own writes on any instance. @default - `cache` */
+  readonly personalCache?: ApiCache;
+  /** Tags cached list pages with their products, for the write path's invalidation. @default - lists are not tagged */
+  readonly listTags?: ProductListTags;
+  /** The write routes (lambda/shared/api/write-routes.ts). @default - none: writes get 405 */
+  readonly writes?: WriteRouteHandler;
 }
 
 export type ApiHandler = (event: ApiEvent) => Promise<ApiResponse>;
@@ -101,10 +109,14 @@ export function createApi(deps: ApiDependencies): ApiHandler {
   async function productList(ctx: RequestContext): Promise<ApiResponse> {
     const category = parseCategory(ctx.query.category);
     const page = parsePage(ctx.query.page);
-    const read = await deps.cache.get<ProductPage>(deps.keys.productList(category, page), TtlClass.PRODUCT_LIST, async () => {
-      const found = await deps.origin.products.listPage(category, page);
-      return found && { value: found };
-    });
+    const key = deps.keys.productList(category, page);
+    const read = await deps.cache.get<ProductPage>(
+      key,
+      TtlClass.PRODUCT_LIST,
+      trackedListLoader(deps.listTags, key, () => deps.origin.products.listPage(category, page), (error) =>
+        deps.logger?.warn('list page not tagged; a product write may leave it stale until its TTL', { key, error: String(error) }),
+      ),
+    );
     return respond(ctx, read, TtlClass.PRODUCT_LIST, Cacheability.PUBLIC, `category ${category}`);
   }
 
@@ -112,7 +124,7 @@ export function createApi(deps: ApiDependencies): ApiHandler {
     const subject = subjectOf(ctx.event as APIGatewayProxyEventV2WithJWTAuthorizer);
     const id = parseId('id', ctx.match.id);
     if (subject !== String(id)) throw new ForbiddenError('a user may read only their own record');
-    const read = await deps.cache.get<UserSummary>(deps.keys.userSummary(id), TtlClass.USER_PROFILE, async () => {
+    const read = await (deps.personalCache ?? deps.cache).get<UserSummary>(deps.keys.userSummary(id), TtlClass.USER_PROFILE, async () => {
       const found = await deps.origin.users.findSummary(id);
       return found && { value: found, version: found.version };
     });
@@ -139,6 +151,9 @@ export function createApi(deps: ApiDependencies): ApiHandler {
         return errorResponse(403, 'forbidden', 'requests must come through the CDN', { method });
       }
       const rawPath = event.rawPath ?? '/';
+      const write = deps.writes && matchWriteRoute(method, rawPath);
+      if (write?.kind === 'method-not-allowed') return methodNotAllowed(method, write.allow);
+      if (write) return await deps.writes!(event, method, write);
       checkRequestSize(rawPath, event.rawQueryString ?? '', event.body, event.isBase64Encoded ?? false);
       if (!(ALLOWED_METHODS as readonly string[]).includes(method)) {
         return errorResponse(405, 'method_not_allowed', `${method} is not allowed; use ${ALLOWED_METHODS.join(' or ')}`, { headers: { allow: ALLOWED_METHODS.join(', ') } });

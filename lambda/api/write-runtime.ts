@@ -1,0 +1,86 @@
+/**
+ * The write side of the API runtime: the clients and cores behind the write routes, built from the
+ * same environment as the read side (lambda/api/runtime.ts calls it once per sandbox).
+ *
+ * Environment: `WRITE_BEHIND_QUEUE_URL` (the SQS FIFO queue of profile changes) and
+ * `INVALIDATION_BUS_NAME` (the EventBridge bus of the invalidation pipeline). Without them — as in
+ * `npm run dev` — profile changes go to an in-process queue flushed by the same core as the Lambda
+ * flusher, and invalidations purge the local Redis in-process (no CDN).
+ */
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Pool } from 'pg';
+import { createWriteRoutes, WriteRouteHandler } from '../shared/api/write-routes';
+import { CacheClient, CacheLogger, CacheMetrics, ReadThroughCache } from '../shared/cache';
+import { UserRepository } from '../shared/db/repositories';
+import { EventBridgeInvalidationPublisher, InvalidationPublisher, LocalInvalidationPublisher } from '../shared/invalidation/publisher';
+import type { CacheKeys } from '../shared/keys';
+import type { TtlTable } from '../shared/ttl';
+import { refreshCachedProfiles } from '../shared/write-behind/cache-refresh';
+import { LocalWriteBehindQueue } from '../shared/write-behind/local-queue';
+import { ProfileSequencer } from '../shared/write-behind/profile-sequencer';
+import { ProfileChangeQueue, SqsProfileChangeQueue } from '../shared/write-behind/queue';
+import { ProductListTags } from '../shared/write-path/list-tags';
+
+export interface WriteRuntimeOptions {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly logger: CacheLogger;
+  readonly cacheMetrics?: CacheMetrics;
+  readonly cacheClient: CacheClient;
+  /** The shared read-through cache of the read routes. */
+  readonly cache: ReadThroughCache;
+  readonly keys: CacheKeys;
+  readonly ttls: TtlTable;
+  readonly pool: Pool;
+}
+
+export interface WriteRuntime {
+  /** Per-user data (profiles, orders): Redis only, so a user reads their own writes on any instance. */
+  readonly personalCache: ReadThroughCache;
+  readonly listTags: ProductListTags;
+  readonly writes: WriteRouteHandler;
+  /** The in-process write-behind queue, when there is no SQS queue (npm run dev). */
+  readonly localQueue?: LocalWriteBehindQueue;
+  /** Drains the in-process queue (what PostgreSQL can take) and waits for background refreshes. */
+  close(): Promise<void>;
+}
+
+export function createWriteRuntime(options: WriteRuntimeOptions): WriteRuntime {
+  const { env, logger, cacheClient, cache, keys, ttls, pool } = options;
+  const personalCache = new ReadThroughCache({ client: cacheClient, keys, ttls, logger, metrics: options.cacheMetrics, l1: false });
+  const listTags = new ProductListTags(cacheClient, keys, ProductListTags.ttlMsFor(ttls, cache.staleTtlSeconds));
+  const publisher: InvalidationPublisher = env.INVALIDATION_BUS_NAME
+    ? new EventBridgeInvalidationPublisher({ client: new EventBridgeClient({}), eventBusName: env.INVALIDATION_BUS_NAME, cacheKeys: keys })
+    : new LocalInvalidationPublisher({ redis: cacheClient.redis, cacheKeys: keys, logger });
+  let localQueue: LocalWriteBehindQueue | undefined;
+  let profileQueue: ProfileChangeQueue;
+  if (env.WRITE_BEHIND_QUEUE_URL) {
+    profileQueue = new SqsProfileChangeQueue(new SQSClient({}), env.WRITE_BEHIND_QUEUE_URL);
+  } else {
+    localQueue = new LocalWriteBehindQueue({ db: pool, log: logger, onUpdated: refreshCachedProfiles(personalCache, keys) });
+    localQueue.start();
+    profileQueue = localQueue;
+  }
+  const writes = createWriteRoutes({
+    db: pool,
+    cache,
+    personalCache,
+    keys,
+    users: new UserRepository(pool),
+    tags: listTags,
+    publisher,
+    profileQueue,
+    sequencer: new ProfileSequencer(cacheClient, keys),
+    log: logger,
+  });
+  return {
+    personalCache,
+    listTags,
+    writes,
+    localQueue,
+    close: async () => {
+      await localQueue?.stop();
+      await personalCache.drain();
+    },
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * Helpers of the write-route tests: the API wired as lambda/api/runtime.ts wires it (shared cache
+ * with L1, personal cache without, list tags, profile sequencer), over real Redis and PostgreSQL,
+ * with the SQS and EventBridge clients mocked by aws-sdk-client-mock — and the messages the API
+ * sent turned back into SQS FIFO event records for the flusher.
+ */
+import { randomUUID } from 'node:crypto';
+import { EventBridgeClient, PutEventsCommand, PutEventsCommandInput } from '@aws-sdk/client-eventbridge';
+import { SendMessageBatchCommand, SendMessageBatchCommandInput, SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
+import type { AwsClientStub } from 'aws-sdk-client-mock';
+import type { Pool } from 'pg';
+import { ApiDependencies, ApiHandler, createApi } from '../../../lambda/shared/api/api';
+import { createWriteRoutes, WriteRoutesDependencies } from '../../../lambda/shared/api/write-routes';
+import { CacheClient, ReadThroughCache, ReadThroughCacheDeps } from '../../../lambda/shared/cache';
+import { ConfigRepository, ProductRepository, UserRepository } from '../../../lambda/shared/db/repositories';
+import { EventBridgeInvalidationPublisher } from '../../../lambda/shared/invalidation/publisher';
+import type { CacheKeys } from '../../../lambda/shared/keys';
+import { ProfileSequencer } from '../../../lambda/shared/write-behind/profile-sequencer';
+import { SqsProfileChangeQueue } from '../../../lambda/shared/write-behind/queue';
+import { ProductListTags } from '../../../lambda/shared/write-path/list-tags';
+import { CountingPool, TEST_TTLS } from './support';
+
+export const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/cache-pyramid-write-behind.fifo';
+export const BUS_NAME = 'cache-pyramid-invalidation';
+
+export interface WriteApi {
+  readonly handle: ApiHandler;
+  readonly cache: ReadThroughCache;
+  readonly personalCache: ReadThroughCache;
+  readonly db: CountingPool;
+  readonly keys: CacheKeys;
+}
+
+export interface WriteApiOptions {
+  readonly cache?: Partial<ReadThroughCacheDeps>;
+  readonly api?: Partial<ApiDependencies>;
+  readonly writes?: Partial<WriteRoutesDependencies>;
+}
+
+/** The API with its write routes, as the runtime builds it, over `client` and `pool`. */
+export function buildWriteApi(pool: Pool, keys: CacheKeys, client: CacheClient, options: WriteApiOptions = {}): WriteApi {
+  const db = new CountingPool(pool);
+  const cache = new ReadThroughCache({ client, keys, ttls: TEST_TTLS, earlyRefreshBeta: 0, ...options.cache });
+  const personalCache = new ReadThroughCache({ client, keys, ttls: TEST_TTLS, earlyRefreshBeta: 0, ...options.cache, l1: false });
+  const listTags = new ProductListTags(client, keys, ProductListTags.ttlMsFor(TEST_TTLS, cache.staleTtlSeconds));
+  const users = new UserRepository(db);
+  const writes = createWriteRoutes({
+    db,
+    cache,
+    personalCache,
+    keys,
+    users,
+    tags: listTags,
+    publisher: new EventBridgeInvalidationPublisher({ client: new EventBridgeClient({ region: 'eu-west-1' }), eventBusName: BUS_NAME, cacheKeys: keys, sleep: async () => undefined }),
+    profileQueue: new SqsProfileChangeQueue(new SQSClient({ region: 'eu-west-1' }), QUEUE_URL, { sleep: async () => undefined }),
+    sequencer: new ProfileSequencer(client, keys),
+    ...options.writes,
+  });
+  const handle = createApi({
+    cache,
+    personalCache,
+    listTags,
+    writes,
+    keys,
+    ttls: TEST_TTLS,
+    origin: { products: new ProductRepository(db), users, config: new ConfigRepository(db) },
+    ...options.api,
+  });
+  return { handle, cache, personalCache, db, keys };
+}
+
+/** Lets SendMessageBatch and PutEvents succeed for every entry (call in beforeEach after reset()). */
+export function acceptEverything(sqs: AwsClientStub<SQSClient>, eventBridge: AwsClientStub<EventBridgeClient>): void {
+  sqs.on(SendMessageBatchCommand).callsFake((input: SendMessageBatchCommandInput) => ({
+    Successful: input.Entries!.map((e) => ({ Id: e.Id, MessageId: randomUUID(), MD5OfMessageBody: '' })),
+    Failed: [],
+  }));
+  eventBridge.on(PutEventsCommand).callsFake((input: PutEventsCommandInput) => ({ FailedEntryCount: 0, Entries: input.Entries!.map(() => ({ EventId: randomUUID() })) }));
+}
+
+export interface PublishedInvalidation {
+  readonly keys?: string[];
+  readonly keyPatterns?: string[];
+  readonly paths?: string[];
+  readonly reason?: string;
+}
+
+/** Every CacheInvalidation detail the API put on the bus, in order. */
+export function publishedInvalidations(eventBridge: AwsClientStub<EventBridgeClient>): PublishedInvalidation[] {
+  return eventBridge.commandCalls(PutEventsCommand).flatMap((call) =>
+    ((call.args[0].input as PutEventsCommandInput).Entries ?? []).map((entry) => {
+      expect(entry).toMatchObject({ EventBusName: BUS_NAME, DetailType: 'CacheInvalidation' });
+      return JSON.parse(entry.Detail!) as PublishedInvalidation;
+    }),
+  );
+}
+
+/** The messages the API sent to the write-behind queue, as SQS FIFO event records, in send order. */
+export function sentRecords(sqs: AwsClientStub<SQSClient>): SQSRecord[] {
+  return sqs.commandCalls(SendMessageBatchCommand).flatMap((call) => {
+    const input = call.args[0].input as SendMessageBatchCommandInput;
+    expect(input.QueueUrl).toBe(QUEUE_URL);
+    return input.Entries!.map((entry) => {
+      const id = randomUUID();
+      return {
+        messageId: id,
+        receiptHandle: `AQEB${id}`,
+        body: entry.MessageBody!,
+        attributes: {
+          ApproximateReceiveCount: '1',
+          SentTimestamp: String(Date.now()),
+          SenderId: 'AROAEXAMPLE:api',
+          ApproximateFirstReceiveTimestamp: String(Date.now()),
+          SequenceNumber: String(Date.now()),
+          MessageGroupId: entry.MessageGroupId!,
+          MessageDeduplicationId: entry.MessageDeduplicationId!,
+        },
+        messageAttributes: {},
+        md5OfBody: '',
+        eventSource: 'aws:sqs',
+        eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:cache-pyramid-write-behind.fifo',
+        awsRegion: 'eu-west-1',
+      };
+    });
+  });
+}
+
+/** Claims as API Gateway's JWT authorizer passes them (strings), with the scope claim when given. */
+export function claims(sub: number | string, scope?: string): Record<string, string> {
+  return { sub: String(sub), ...(scope ? { scope } : {}) };
+}
