@@ -62,6 +62,8 @@ export default async function bench(): Promise<BenchResult> {
         target: `≤ baseline + ${MAX_LOAD_MS} ms`,
         pass: api.wallMs - empty.wallMs <= MAX_LOAD_MS,
       }),
+      // Absolute load times scale with how busy the machine is; this says how busy it was.
+      row('machine load average (1 min) after the runs', Math.round(os.loadavg()[0] * 10) / 10, `on ${os.cpus().length} CPUs`),
     ]);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
