@@ -87,20 +87,35 @@ export class CacheClient {
     });
   }
 
-  /** Resolves true once connected (false after `timeoutMs`); reads before that simply go to the origin. */
+  /**
+   * Resolves true once connected — in cluster mode once every master has answered a PING, so that no
+   * first request pays a node's connect — or false after `timeoutMs`. Reads before that simply go to
+   * the origin.
+   */
   async ready(timeoutMs = this.connectTimeoutMs): Promise<boolean> {
-    if (this.redis.status === 'ready') return true;
-    return new Promise((resolve) => {
-      const onReady = (): void => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      const timer = setTimeout(() => {
-        this.redis.off('ready', onReady);
-        resolve(false);
-      }, timeoutMs);
-      this.redis.once('ready', onReady);
-    });
+    const deadline = Date.now() + timeoutMs;
+    if (this.redis.status !== 'ready') {
+      const connected = await new Promise<boolean>((resolve) => {
+        const onReady = (): void => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+        const timer = setTimeout(() => {
+          this.redis.off('ready', onReady);
+          resolve(false);
+        }, timeoutMs);
+        this.redis.once('ready', onReady);
+      });
+      if (!connected) return false;
+    }
+    if (!(this.redis instanceof Cluster)) return true;
+    const pings = Promise.all(this.redis.nodes('master').map((node) => node.ping()));
+    try {
+      await withTimeout(pings, Math.max(1, deadline - Date.now()), 'PING');
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** The state of each circuit breaker, by shard (`primary`, or `host:port` of each cluster master). */
@@ -256,16 +271,33 @@ function wholeMilliseconds(ttlMs: number): number {
   return ttl;
 }
 
+/**
+ * Rejects after `ms` unless `promise` settles first. When the timer fires, the rejection waits one
+ * `setImmediate`: on a busy event loop the timers phase runs before the I/O phase, so a reply that
+ * arrived in time but has not been read yet would otherwise count as a timeout (and, five of them in
+ * a row, open the circuit for nothing).
+ */
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new CacheUnavailableError(`cache ${what} timed out after ${ms} ms`)), ms);
+    let settled = false;
+    const timer = setTimeout(() => {
+      setImmediate(() => {
+        if (settled) return;
+        settled = true;
+        reject(new CacheUnavailableError(`cache ${what} timed out after ${ms} ms`));
+      });
+    }, ms);
     promise.then(
       (value) => {
         clearTimeout(timer);
+        if (settled) return;
+        settled = true;
         resolve(value);
       },
       (error: unknown) => {
         clearTimeout(timer);
+        if (settled) return;
+        settled = true;
         reject(error);
       },
     );

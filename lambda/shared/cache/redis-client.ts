@@ -37,6 +37,8 @@ export interface CacheClientConfig {
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 100;
 export const DEFAULT_COMMAND_TIMEOUT_MS = 50;
+/** How far above `commandTimeoutMs` ioredis' own command timeout is set (a backstop; see createRedis). */
+const IOREDIS_TIMEOUT_BACKSTOP_MS = 1_000;
 
 /** Reconnect backoff: 50 ms doubling to a 2 s cap, with jitter so a fleet does not reconnect in step. */
 export function reconnectDelayMs(attempt: number, random: () => number = Math.random): number {
@@ -48,7 +50,9 @@ export function reconnectDelayMs(attempt: number, random: () => number = Math.ra
  * Builds the ioredis client for `config`. Settings that matter when the cache misbehaves:
  * - `enableOfflineQueue: false`: while disconnected a command fails at once instead of queueing
  *   without bound (the read then goes to the origin);
- * - `commandTimeout` / `connectTimeout`: a hung server (SIGSTOP, failover) costs at most these;
+ * - `connectTimeout`, and `commandTimeout` as a backstop 1 s above `commandTimeoutMs`: `CacheClient`
+ *   enforces `commandTimeoutMs` itself, tolerant of event-loop lag (see its `withTimeout`); the
+ *   ioredis timer only makes sure no command promise to a hung server stays pending;
  * - `maxRetriesPerRequest: 1`: no command is replayed again and again across reconnects;
  * - `reconnectOnError` on `READONLY`: after a failover the old primary is a replica; reconnecting
  *   follows the endpoint to the new primary;
@@ -62,7 +66,7 @@ export function createRedis(config: CacheClientConfig): Redis | Cluster {
     password: resolved.password,
     tls: resolved.tls ? {} : undefined,
     connectTimeout: resolved.connectTimeoutMs,
-    commandTimeout: resolved.commandTimeoutMs,
+    commandTimeout: resolved.commandTimeoutMs + IOREDIS_TIMEOUT_BACKSTOP_MS,
     maxRetriesPerRequest: 1,
     enableReadyCheck: true,
     autoResubscribe: false,
