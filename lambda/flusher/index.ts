@@ -11,12 +11,12 @@ import { FullBatchFailureError } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { Pool } from 'pg';
 import { createPool, resolveDbPoolConfig } from '../shared/db/pool';
 import { createObservability } from '../shared/observability';
-import { SqsDeadLetterSink, type FlushRecord } from '../shared/write-behind/dead-letters';
-import { flushProfileChanges } from '../shared/write-behind/flusher';
+import { SqsDeadLetterSink } from '../shared/write-behind/dead-letters';
+import { flushProfileChanges, toFlushRecord } from '../shared/write-behind/flusher';
 
 const { logger, metrics } = createObservability({ serviceName: 'write-behind-flusher' });
 const sqs = new SQSClient({});
@@ -60,16 +60,6 @@ function getPool(): Promise<Pool> {
       throw error;
     });
   return pool;
-}
-
-export function toFlushRecord(record: SQSRecord): FlushRecord {
-  const receiveCount = Number(record.attributes.ApproximateReceiveCount);
-  return {
-    id: record.messageId,
-    body: record.body,
-    messageGroupId: record.attributes.MessageGroupId,
-    receiveCount: Number.isInteger(receiveCount) && receiveCount > 0 ? receiveCount : 1,
-  };
 }
 
 export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {

@@ -21,6 +21,7 @@
  * - a dead-letter send that fails: the record is reported failed (it returns, SQS's redrive is the
  *   net) and, as above, holds back the rest of its group.
  */
+import type { SQSRecord } from 'aws-lambda';
 import type { Queryable, UserSummary } from '../db/repositories';
 import { isOriginUnavailable } from '../db/origin-errors';
 import { ValidationError } from '../errors';
@@ -62,6 +63,17 @@ export interface FlushReport {
   readonly deadLettered: { readonly poison: number; readonly exhausted: number };
   /** True when the write failed for a reason unrelated to any one record (PostgreSQL down). */
   readonly originFailed: boolean;
+}
+
+/** The core's view of an SQS FIFO record (`ApproximateReceiveCount` read defensively: 1 if absent). */
+export function toFlushRecord(record: SQSRecord): FlushRecord {
+  const receiveCount = Number(record.attributes.ApproximateReceiveCount);
+  return {
+    id: record.messageId,
+    body: record.body,
+    messageGroupId: record.attributes.MessageGroupId,
+    receiveCount: Number.isInteger(receiveCount) && receiveCount > 0 ? receiveCount : 1,
+  };
 }
 
 const silent: FlushLog = { warn: () => undefined, error: () => undefined };

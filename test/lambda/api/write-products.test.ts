@@ -321,19 +321,19 @@ describeEachTopology('PUT /api/products/{id}', (topology) => {
 
   describe('bad input', () => {
     test.each([
-      ['malformed JSON', '{"name": ', 'body'],
-      ['an array', '[]', 'body'],
-      ['an unknown field', { extra: true }, 'extra'],
-      ['a missing field', { name: undefined }, 'name'],
-      ['a price of the wrong type', { priceCents: '12.50' }, 'priceCents'],
-      ['a negative stock', { stock: -1 }, 'stock'],
-      ['a fractional price', { priceCents: 1.5 }, 'priceCents'],
-      ['a price beyond the column', { priceCents: 2 ** 31 }, 'priceCents'],
-      ['a blank name', { name: '  ' }, 'name'],
-      ['a bad category slug', { category: 'Not A Slug' }, 'category'],
-      ['an unknown category', { category: 'no-such-category' }, 'category'],
-      ['a version of the wrong type', { version: '3' }, 'version'],
-    ])('%s answers 400 naming %s, and nothing is written or published', async (_label, change, field) => {
+      ['malformed JSON', 'body', '{"name": '],
+      ['an array', 'body', '[]'],
+      ['an unknown field', 'extra', { extra: true }],
+      ['a missing field', 'name', { name: undefined }],
+      ['a price of the wrong type', 'priceCents', { priceCents: '12.50' }],
+      ['a negative stock', 'stock', { stock: -1 }],
+      ['a fractional price', 'priceCents', { priceCents: 1.5 }],
+      ['a price beyond the column', 'priceCents', { priceCents: 2 ** 31 }],
+      ['a blank name', 'name', { name: '  ' }],
+      ['a bad category slug', 'category', { category: 'Not A Slug' }],
+      ['an unknown category', 'category', { category: 'no-such-category' }],
+      ['a version of the wrong type', 'version', { version: '3' }],
+    ])('%s answers 400 naming %s, and nothing is written or published', async (_label, field, change) => {
       const api = await freshApi();
       const before = await row(17);
       const payload = typeof change === 'string' ? change : { ...(await body(17)), ...change };
