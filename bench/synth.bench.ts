@@ -1,0 +1,113 @@
+/**
+ * `cdk synth` of the reference app, as a user runs it (bundling, cdk-nag and cfn-guard included),
+ * against `cdk synth` of an empty app in the same run, which is the fixed cost of the CLI, tsx and
+ * aws-cdk-lib. Then the size and resource count of every template against CloudFormation's limits.
+ *
+ * Each synth writes to a fresh directory (no bundle is reused) and runs `BENCH_SYNTH_RUNS` times
+ * (default 2), interleaved with the baseline; the best run counts, as load from other processes
+ * only ever adds time.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { BenchResult, BenchRow, result, row } from './support/result';
+
+const ROOT = path.join(__dirname, '..');
+const SYNTH_TARGET_SECONDS = 30;
+/** CloudFormation: template body uploaded through S3 (the CDK CLI uploads every template). */
+const TEMPLATE_LIMIT_BYTES = 1_000_000;
+const RESOURCE_LIMIT = 500;
+const EMPTY_APP = "const { App, Stack } = require('aws-cdk-lib'); const app = new App(); new Stack(app, 'Empty'); app.synth();";
+
+interface Synth {
+  readonly seconds: number;
+  readonly outdir: string;
+}
+
+function synth(args: string[]): Synth {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'synth-bench-'));
+  const env = { ...process.env };
+  // The bench measures an account-agnostic synth, as `npx cdk synth` without credentials.
+  delete env.CDK_DEFAULT_ACCOUNT;
+  const started = performance.now();
+  const run = spawnSync('npx', ['cdk', 'synth', '-q', '-o', outdir, ...args], { cwd: ROOT, env, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  const seconds = (performance.now() - started) / 1000;
+  if (run.status !== 0) throw new Error(`cdk synth ${args.join(' ')} failed (${run.status}):\n${run.stdout}\n${run.stderr}`);
+  return { seconds, outdir };
+}
+
+function best(runs: Synth[]): Synth {
+  return runs.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+}
+
+interface TemplateFacts {
+  readonly stack: string;
+  readonly bytes: number;
+  readonly resources: number;
+}
+
+function templates(outdir: string): TemplateFacts[] {
+  return fs
+    .readdirSync(outdir)
+    .filter((f) => f.endsWith('.template.json'))
+    .sort()
+    .map((file) => {
+      const text = fs.readFileSync(path.join(outdir, file), 'utf8');
+      return { stack: file.replace(/\.template\.json$/, ''), bytes: Buffer.byteLength(text), resources: Object.keys(JSON.parse(text).Resources ?? {}).length };
+    });
+}
+
+/** Milliseconds per phase, from the counters aws-cdk-lib writes next to the assembly. */
+function phases(outdir: string): Record<string, number> {
+  const file = path.join(outdir, 'performance-counters.json');
+  if (!fs.existsSync(file)) return {};
+  return (JSON.parse(fs.readFileSync(file, 'utf8')) as { counters: Record<string, number> }).counters;
+}
+
+export default async function synthBench(): Promise<BenchResult> {
+  const runs = Number(process.env.BENCH_SYNTH_RUNS ?? 2);
+  const baseline: Synth[] = [];
+  const stages: Record<string, Synth[]> = { dev: [], prod: [] };
+  for (let i = 0; i < runs; i++) {
+    baseline.push(synth(['--app', `npx tsx -e "${EMPTY_APP}"`]));
+    for (const stage of Object.keys(stages)) stages[stage].push(synth(['-c', `stage=${stage}`]));
+  }
+  const empty = best(baseline);
+  const rows: BenchRow[] = [];
+  for (const [stage, stageRuns] of Object.entries(stages)) {
+    const fastest = best(stageRuns);
+    rows.push(
+      row(`cdk synth -c stage=${stage} (bundling + cdk-nag + cfn-guard), best of ${runs}`, fastest.seconds, 's', {
+        baseline: { name: 'cdk synth of an empty app', value: empty.seconds },
+        target: `≤ ${SYNTH_TARGET_SECONDS} s`,
+        pass: fastest.seconds <= SYNTH_TARGET_SECONDS,
+      }),
+    );
+    const counters = phases(fastest.outdir);
+    for (const [phase, label] of [
+      ['phase:Construction', 'construction (incl. bundling)'],
+      ['bundle:NodejsFunction', 'esbuild bundling'],
+      ['validateTemplates', 'validation plugins'],
+    ] as const) {
+      if (counters[phase] !== undefined) rows.push(row(`  ${stage}: ${label}`, counters[phase] / 1000, 's'));
+    }
+    for (const t of templates(fastest.outdir)) {
+      rows.push(
+        row(`  ${t.stack}: template size`, t.bytes, 'bytes', {
+          baseline: { name: 'CloudFormation limit via S3', value: TEMPLATE_LIMIT_BYTES },
+          target: '≤ 1 MB',
+          pass: t.bytes <= TEMPLATE_LIMIT_BYTES,
+        }),
+        row(`  ${t.stack}: resources`, t.resources, 'resources', {
+          baseline: { name: 'CloudFormation limit', value: RESOURCE_LIMIT },
+          target: `≤ ${RESOURCE_LIMIT}`,
+          pass: t.resources <= RESOURCE_LIMIT,
+        }),
+      );
+    }
+  }
+  for (const s of [...baseline, ...Object.values(stages).flat()]) fs.rmSync(s.outdir, { recursive: true, force: true });
+  return result('synth', 'cdk synth wall time of the reference app against an empty app; template sizes and resource counts against CloudFormation limits', rows);
+}
