@@ -11,6 +11,7 @@ import { ClusterMode, RedisCache } from './cache/redis-cache';
 import { ServerlessRedisCache } from './cache/serverless-redis-cache';
 import { EdgeDistribution } from './cdn/edge-distribution';
 import { DatabaseStage, OriginDatabase } from './database/origin-database';
+import { CachePyramidMonitoring } from './monitoring/cache-pyramid-monitoring';
 import { CachePyramidNetwork } from './network/cache-pyramid-network';
 import { StageCacheKind, StageConfig } from './stages';
 import { KmsGrantsForAwsServicesOnly } from './validation/kms-grants-for-aws-services-only';
@@ -44,6 +45,8 @@ export class CachePyramidStack extends Stack {
   /** The API function (cache-aside reads over ElastiCache and PostgreSQL). */
   readonly apiFunction: CachePyramidFunction;
   readonly edge: EdgeDistribution;
+  /** Alarms on every layer (the seed's cache rules first), their topic, and the dashboard. */
+  readonly monitoring: CachePyramidMonitoring;
 
   constructor(scope: Construct, id: string, props: CachePyramidStackProps) {
     super(scope, id, {
@@ -102,6 +105,21 @@ export class CachePyramidStack extends Stack {
     if (stage.domain?.hostedZoneId !== undefined && stage.domain.hostedZoneName !== undefined) {
       this.addAliasRecords(stage.domain.names, { hostedZoneId: stage.domain.hostedZoneId, zoneName: stage.domain.hostedZoneName });
     }
+
+    // Last, so that it can watch every part above; the CloudFront alarms are in EdgeMonitoringStack.
+    this.monitoring = new CachePyramidMonitoring(this, 'Monitoring', {
+      alarmEmail: stage.alarmEmail,
+      cache: this.cache,
+      serviceName: 'api',
+      functions: [
+        { name: 'api', function: this.api.apiFunction },
+        { name: 'flusher', function: this.api.flusherFunction },
+      ],
+      queues: [{ name: 'write-behind', queue: this.api.writeBehindQueue, deadLetterQueue: this.api.writeBehindDlq, consumerDescription: 'the write-behind flusher' }],
+      database:
+        this.database.cluster === undefined ? undefined : { clusterIdentifier: this.database.cluster.clusterIdentifier, maxCapacityAcu: stage.database.maxCapacityAcu },
+      distributionId: this.edge.distribution.distributionId,
+    });
 
     Aspects.of(this).add(new KmsGrantsForAwsServicesOnly());
     this.addOutputs();
@@ -165,5 +183,6 @@ export class CachePyramidStack extends Stack {
     } else if (this.cache instanceof ServerlessRedisCache) {
       new CfnOutput(this, 'ServerlessCacheName', { value: this.cache.cacheName, description: 'ElastiCache serverless cache' });
     }
+    new CfnOutput(this, 'AlarmPrefix', { value: this.monitoring.alarmNamePrefix, description: 'Every alarm of the pyramid is named <AlarmPrefix>-<suffix>' });
   }
 }
