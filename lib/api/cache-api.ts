@@ -229,12 +229,16 @@ export class CacheApi extends Construct {
       vpcSubnets,
       securityGroups: [flusherSecurityGroup],
       environment: {
+        // With the cache the flusher refreshes the cached profiles from the rows it just wrote.
+        ...props.cache.clientEnvironment,
         ...props.database.clientEnvironment,
+        ...(cacheTtls === undefined ? {} : { CACHE_TTLS: cacheTtls }),
         WRITE_BEHIND_DLQ_URL: this.writeBehindDlq.queueUrl,
         WRITE_BEHIND_MAX_RECEIVE_COUNT: String(maxReceiveCount),
       },
     });
     acknowledgeQueueKeyGrant(this.flusherFunction);
+    props.cache.grantConnect(this.flusherFunction);
     props.database.grantConnect(this.flusherFunction);
     // The flusher dead-letters a poison change itself, with the reason, instead of retrying it.
     this.writeBehindDlq.grantSendMessages(this.flusherFunction);

@@ -190,20 +190,29 @@ describe('CacheApi', () => {
       expect(functionProps(template, /API:/).VpcConfig.SecurityGroupIds).not.toEqual(functionProps(template, /flusher/).VpcConfig.SecurityGroupIds);
     });
 
-    it('opens the cache port to the API function only, and the database port to both functions', () => {
+    it('opens the cache port and the database port to the two functions and to nothing else', () => {
       const { stack, api, cache, database } = fixture();
       const template = Template.fromStack(stack);
       const apiSg = stack.resolve(api.apiFunction.connections.securityGroups[0].securityGroupId);
       const flusherSg = stack.resolve(api.flusherFunction.connections.securityGroups[0].securityGroupId);
-      const ingress = (group: { securityGroupId: string }) =>
+      const sources = (group: { securityGroupId: string }) =>
         resources(template, 'AWS::EC2::SecurityGroupIngress')
           .map(([, r]) => r.Properties)
-          .filter((r) => JSON.stringify(r.GroupId) === JSON.stringify(stack.resolve(group.securityGroupId)));
-      expect(ingress(cache.securityGroup)).toEqual([
-        expect.objectContaining({ IpProtocol: 'tcp', FromPort: CACHE_PORT, ToPort: CACHE_PORT, SourceSecurityGroupId: apiSg }),
-      ]);
-      const databaseSources = ingress(database.securityGroup).map((r) => ({ source: r.SourceSecurityGroupId, port: [r.FromPort, r.ToPort] }));
-      expect(databaseSources).toEqual(expect.arrayContaining([{ source: apiSg, port: [5432, 5432] }, { source: flusherSg, port: [5432, 5432] }]));
+          .filter((r) => JSON.stringify(r.GroupId) === JSON.stringify(stack.resolve(group.securityGroupId)))
+          .map((r) => ({ source: r.SourceSecurityGroupId, ports: [r.IpProtocol, r.FromPort, r.ToPort] }));
+      expect(sources(cache.securityGroup)).toEqual(
+        expect.arrayContaining([
+          { source: apiSg, ports: ['tcp', CACHE_PORT, CACHE_PORT] },
+          { source: flusherSg, ports: ['tcp', CACHE_PORT, CACHE_PORT] },
+        ]),
+      );
+      expect(sources(cache.securityGroup)).toHaveLength(2);
+      expect(sources(database.securityGroup)).toEqual(
+        expect.arrayContaining([
+          { source: apiSg, ports: ['tcp', 5432, 5432] },
+          { source: flusherSg, ports: ['tcp', 5432, 5432] },
+        ]),
+      );
     });
 
     it('lets the functions out only to the cache, the database and HTTPS inside the VPC', () => {
@@ -216,7 +225,7 @@ describe('CacheApi', () => {
           .map((r) => `${r.CidrIp ? 'vpc' : 'sg'}:${r.FromPort}`)
           .sort();
       expect(egress(stack.resolve(api.apiFunction.connections.securityGroups[0].securityGroupId))).toEqual(['sg:5432', `sg:${CACHE_PORT}`, 'vpc:443']);
-      expect(egress(stack.resolve(api.flusherFunction.connections.securityGroups[0].securityGroupId))).toEqual(['sg:5432', 'vpc:443']);
+      expect(egress(stack.resolve(api.flusherFunction.connections.securityGroups[0].securityGroupId))).toEqual(['sg:5432', `sg:${CACHE_PORT}`, 'vpc:443']);
       for (const sg of resources(template, 'AWS::EC2::SecurityGroup').filter(([id]) => id.startsWith('Api'))) {
         expect(sg[1].Properties.SecurityGroupEgress ?? []).toEqual([]);
       }
@@ -242,12 +251,12 @@ describe('CacheApi', () => {
       expect(env).not.toHaveProperty('JWT_ISSUER');
     });
 
-    it('gives the flusher the database but not the cache', () => {
-      const { stack } = fixture();
+    it('configures the flusher with the database, the cache (to refresh profiles it wrote), the DLQ and the TTL table', () => {
+      const { stack } = fixture({ cacheTtlSeconds: { [TtlClass.USER_PROFILE]: 900 } });
       const env = functionProps(Template.fromStack(stack), /flusher/).Environment.Variables;
-      expect(env).toHaveProperty('DB_SECRET_ARN');
-      expect(env).not.toHaveProperty('CACHE_ENDPOINT');
+      expect(env).toMatchObject({ DB_SECRET_ARN: expect.anything(), CACHE_ENDPOINT: expect.anything(), CACHE_TTLS: '{"user_profile":900}' });
       expect(env).not.toHaveProperty('WRITE_BEHIND_QUEUE_URL');
+      expect(env).not.toHaveProperty('ORIGIN_VERIFY_SECRET_ARN');
     });
 
     it('scopes every statement of the API role to named resources, except X-Ray', () => {
