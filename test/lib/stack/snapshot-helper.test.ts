@@ -42,7 +42,8 @@ describe('normalizeTemplate', () => {
 
   it('drops the bootstrap version parameter and rule and the CDK metadata, and keeps everything else', () => {
     const stack = stackWithCode('hello');
-    new CfnParameter(stack, 'Tier', { default: 'gold' });
+    const tier = new CfnParameter(stack, 'Tier', { default: 'gold' });
+    new CfnOutput(stack, 'TierName', { value: tier.valueAsString });
     const raw = Template.fromStack(stack).toJSON();
     expect(raw.Parameters).toHaveProperty('BootstrapVersion');
     expect(raw.Rules).toHaveProperty('CheckBootstrapVersion');
