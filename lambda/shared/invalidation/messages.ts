@@ -11,6 +11,10 @@ import { UnprocessableEventError } from '../errors';
 import { CacheKeys } from '../keys';
 import { InvalidationMappingSpec, checkInvalidationMapping, expandKeys, expandPaths } from './templates';
 
+/** Default `source` of `CacheInvalidation` events; the pipeline's rule matches it. */
+export const DEFAULT_INVALIDATION_SOURCE = 'cache-pyramid';
+/** Continuations one pattern purge may chain before it is dead-lettered as unable to finish. */
+export const DEFAULT_MAX_CONTINUATIONS = 100;
 /** `detail-type` of the invalidation event (DESIGN.md). */
 export const CACHE_INVALIDATION_DETAIL_TYPE = 'CacheInvalidation';
 /** `kind` of the envelope an `invalidateOn` rule sends: the mapping plus the whole app event. */

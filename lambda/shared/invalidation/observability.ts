@@ -2,6 +2,7 @@
  * What the purge cores report, as narrow interfaces: the adapters pass Powertools Metrics (EMF) and
  * Logger, tests pass {@link InMemoryInvalidationMetrics}.
  */
+import { CacheLogger, noopCacheLogger } from '../cache/metrics';
 
 /** Metric names (all counts), published in the functions' CloudWatch namespace. */
 export enum InvalidationMetric {
@@ -33,22 +34,12 @@ export interface InvalidationMetrics {
   count(metric: InvalidationMetric, value?: number): void;
 }
 
-/** The logging the cores need; Powertools `Logger` satisfies it. */
-export interface InvalidationLogger {
-  debug(message: string, attributes?: Record<string, unknown>): void;
-  info(message: string, attributes?: Record<string, unknown>): void;
-  warn(message: string, attributes?: Record<string, unknown>): void;
-  error(message: string, attributes?: Record<string, unknown>): void;
-}
+/** The logging the cores need (the cache core's interface); Powertools `Logger` satisfies it. */
+export type InvalidationLogger = CacheLogger;
 
 export const noopInvalidationMetrics: InvalidationMetrics = { count: () => undefined };
 
-export const noopInvalidationLogger: InvalidationLogger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
+export const noopInvalidationLogger: InvalidationLogger = noopCacheLogger;
 
 /** Keeps every count in memory (tests, benchmarks, the local publisher). */
 export class InMemoryInvalidationMetrics implements InvalidationMetrics {

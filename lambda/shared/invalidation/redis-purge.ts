@@ -1,0 +1,217 @@
+/**
+ * Removes cache entries named by an invalidation: exact keys by `UNLINK` (in cluster mode grouped per
+ * slot and sent as one pipeline per master), tag sets with their members, and patterns by `SCAN MATCH`
+ * on every master (never `KEYS`).
+ *
+ * A pattern purge can outgrow one invocation (a large keyspace, a slow node). The scan stops at
+ * `deadline` and returns, per pattern, the cursor of each master it did not finish; the adapter sends
+ * that state as a continuation message to its own queue, and the next invocation resumes from those
+ * cursors. A continuation is a new message, so a long purge never uses up the record's receive count
+ * (which would send it to the DLQ although it is progressing), and no state lives in Redis, which may
+ * be the very thing that is failing. `SCAN` cursors are stateless on the server, so a cursor is valid
+ * on any later connection to the same node; if the masters changed (failover, resharding), the new
+ * masters are scanned from the start, which is safe because deleting twice is harmless.
+ */
+import Redis, { Cluster } from 'ioredis';
+import { hashSlot } from '../cache/hash-slot';
+import { CacheKeys } from '../keys';
+import { PatternScanState } from './messages';
+import { InvalidationLogger, InvalidationMetric, InvalidationMetrics, noopInvalidationLogger, noopInvalidationMetrics } from './observability';
+
+export interface RedisPurgeOptions {
+  /** A standalone client or a cluster client. */
+  readonly redis: Redis | Cluster;
+  readonly cacheKeys: CacheKeys;
+  /** The clock (ms); injected so tests control the time budget. */
+  readonly now: () => number;
+  /** Clock time after which no new `SCAN` step starts. At least one step always runs, so every call progresses. */
+  readonly deadline: number;
+  /** `SCAN … COUNT` hint. @default 1000 */
+  readonly scanCount?: number;
+  /** Keys per `UNLINK` command. @default 500 */
+  readonly unlinkBatchSize?: number;
+  readonly metrics?: InvalidationMetrics;
+  readonly logger?: InvalidationLogger;
+}
+
+/** What a purge should remove. */
+export interface RedisPurgeRequest {
+  /** Exact keys; tag sets among them (`CacheKeys.isTag`) are emptied together with their members. */
+  readonly keys: readonly string[];
+  /** Pattern scans, fresh (`{ pattern, cursors: {}, finished: [] }`) or resumed from a continuation. */
+  readonly scans: readonly PatternScanState[];
+}
+
+export interface RedisPurgeResult {
+  /** Keys that existed and were removed (sum of `UNLINK` replies), tag members and pattern matches included. */
+  readonly unlinked: number;
+  readonly tagsCleared: number;
+  /** `SCAN` steps run. */
+  readonly scanSteps: number;
+  /** Scans not finished before the deadline, with the cursor of each master to resume from. */
+  readonly remaining: readonly PatternScanState[];
+}
+
+interface Master {
+  readonly name: string;
+  readonly client: Redis;
+}
+
+const STANDALONE = 'standalone';
+
+function isCluster(redis: Redis | Cluster): redis is Cluster {
+  return (redis as Cluster).isCluster === true;
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
+}
+
+function nodeName(node: Redis): string {
+  return `${node.options.host}:${node.options.port}`;
+}
+
+function masters(redis: Redis | Cluster): Master[] {
+  if (!isCluster(redis)) return [{ name: STANDALONE, client: redis }];
+  return redis
+    .nodes('master')
+    .map((client) => ({ name: nodeName(client), client }))
+    .sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+/** Errors after which a cluster command should go through the cluster client, which follows redirects. */
+function isRedirect(error: unknown): boolean {
+  return error instanceof Error && /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/.test(error.message);
+}
+
+/**
+ * `UNLINK`s `keys`: standalone in pipelined batches; cluster grouped by slot (a multi-key command must
+ * stay in one slot), one pipeline per master; a group the node refuses with a redirect (resharding) is
+ * retried through the cluster client. Returns how many keys existed.
+ */
+export async function unlinkKeys(redis: Redis | Cluster, keys: readonly string[], batchSize = 500): Promise<number> {
+  if (keys.length === 0) return 0;
+  if (!isCluster(redis)) {
+    const pipeline = redis.pipeline();
+    for (const batch of chunk(keys, batchSize)) pipeline.unlink(...batch);
+    return sumReplies(await pipeline.exec());
+  }
+  const bySlot = new Map<number, string[]>();
+  for (const key of keys) {
+    const slot = hashSlot(key);
+    const group = bySlot.get(slot) ?? [];
+    group.push(key);
+    bySlot.set(slot, group);
+  }
+  const nodes = new Map(redis.nodes('master').map((node) => [nodeName(node), node]));
+  const byNode = new Map<Redis | undefined, string[][]>();
+  for (const [slot, group] of bySlot) {
+    const node = nodes.get(redis.slots[slot]?.[0] ?? '');
+    const batches = byNode.get(node) ?? [];
+    batches.push(...chunk(group, batchSize));
+    byNode.set(node, batches);
+  }
+  const counts = await Promise.all(
+    [...byNode].map(async ([node, batches]) => {
+      if (!node) return sumOf(await Promise.all(batches.map((batch) => redis.unlink(...batch))));
+      const pipeline = node.pipeline();
+      for (const batch of batches) pipeline.unlink(...batch);
+      const replies = (await pipeline.exec()) ?? [];
+      let total = 0;
+      for (const [i, [error, reply]] of replies.entries()) {
+        if (!error) total += Number(reply);
+        else if (isRedirect(error)) total += await redis.unlink(...batches[i]);
+        else throw error;
+      }
+      return total;
+    }),
+  );
+  return sumOf(counts);
+}
+
+function sumOf(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}
+
+function sumReplies(replies: [Error | null, unknown][] | null): number {
+  let total = 0;
+  for (const [error, reply] of replies ?? []) {
+    if (error) throw error;
+    total += Number(reply);
+  }
+  return total;
+}
+
+/**
+ * Empties a tag set: `SMEMBERS`, `UNLINK` the members (within the namespace), then `SREM` exactly the
+ * members read. A member added while this runs stays in the set for the next purge instead of being
+ * lost with an `UNLINK` of the whole tag; once the set is empty Redis removes the key itself.
+ */
+async function clearTag(redis: Redis | Cluster, cacheKeys: CacheKeys, tag: string, batchSize: number, logger: InvalidationLogger): Promise<number> {
+  const members = await redis.smembers(tag);
+  if (members.length === 0) return 0;
+  const owned = members.filter((m) => cacheKeys.owns(m));
+  if (owned.length < members.length) {
+    logger.warn('tag set holds keys outside the app namespace; they are left in place', { tag, foreign: members.length - owned.length });
+  }
+  const unlinked = await unlinkKeys(redis, owned, batchSize);
+  for (const batch of chunk(owned, batchSize)) await redis.srem(tag, ...batch);
+  return unlinked;
+}
+
+/** Runs one invalidation's Redis work; see the module comment for how unfinished scans resume. */
+export async function purgeRedis(request: RedisPurgeRequest, options: RedisPurgeOptions): Promise<RedisPurgeResult> {
+  const { redis, cacheKeys, now, deadline } = options;
+  const scanCount = options.scanCount ?? 1000;
+  const batchSize = options.unlinkBatchSize ?? 500;
+  const metrics = options.metrics ?? noopInvalidationMetrics;
+  const logger = options.logger ?? noopInvalidationLogger;
+
+  for (const key of [...request.keys, ...request.scans.map((s) => s.pattern)]) {
+    if (!cacheKeys.owns(key)) throw new RangeError(`refusing to purge ${JSON.stringify(key)}: it is outside the app namespace ${JSON.stringify(cacheKeys.prefix)}`);
+  }
+
+  const tags = request.keys.filter((k) => cacheKeys.isTag(k));
+  const plain = request.keys.filter((k) => !cacheKeys.isTag(k));
+  let unlinked = await unlinkKeys(redis, plain, batchSize);
+  let tagsCleared = 0;
+  for (const tag of tags) {
+    unlinked += await clearTag(redis, cacheKeys, tag, batchSize, logger);
+    tagsCleared++;
+  }
+
+  let scanSteps = 0;
+  const remaining: PatternScanState[] = [];
+  const nodes = request.scans.length > 0 ? masters(redis) : [];
+  // With no master known (cluster not ready), finishing the scans would silently purge nothing.
+  if (request.scans.length > 0 && nodes.length === 0) throw new Error('no Redis master is known yet; the pattern purge will be retried');
+  for (const scan of request.scans) {
+    const cursors: Record<string, string> = {};
+    const finished = new Set(scan.finished);
+    for (const node of nodes) {
+      if (finished.has(node.name)) continue;
+      let cursor = scan.cursors[node.name] ?? '0';
+      let done = false;
+      while (!done && (scanSteps === 0 || now() < deadline)) {
+        const [next, found] = await node.client.scan(cursor, 'MATCH', scan.pattern, 'COUNT', scanCount);
+        scanSteps++;
+        unlinked += await unlinkKeys(isCluster(redis) ? redis : node.client, found, batchSize);
+        cursor = next;
+        done = cursor === '0';
+      }
+      if (done) finished.add(node.name);
+      else cursors[node.name] = cursor;
+    }
+    const current = new Set(nodes.map((n) => n.name));
+    if (nodes.some((n) => !finished.has(n.name))) {
+      remaining.push({ pattern: scan.pattern, cursors, finished: [...finished].filter((n) => current.has(n)).sort() });
+    }
+  }
+
+  metrics.count(InvalidationMetric.KEYS_UNLINKED, unlinked);
+  metrics.count(InvalidationMetric.TAGS_CLEARED, tagsCleared);
+  metrics.count(InvalidationMetric.SCAN_STEPS, scanSteps);
+  return { unlinked, tagsCleared, scanSteps, remaining };
+}
