@@ -1,0 +1,98 @@
+/**
+ * Redis purger: SQS records of invalidation events (see `lambda/shared/invalidation/redis-batch.ts`)
+ * to `UNLINK`s and pattern scans on the cache, one record at a time under Powertools batch processing.
+ * Runs in the VPC next to the cache; reaches SQS through the VPC's interface endpoint.
+ *
+ * Environment (set by `InvalidationPipeline`): the cache's (CACHE_ENDPOINT, CACHE_TLS,
+ * CACHE_CLUSTER_MODE, CACHE_AUTH_SECRET_ARN, or REDIS_URL), PURGE_QUEUE_URL, DEAD_LETTER_QUEUE_URL,
+ * MAX_RECEIVE_COUNT, SCAN_TIME_BUDGET_MS, MAX_CONTINUATIONS, CACHE_KEY_NAMESPACE, CACHE_KEY_SCHEMA_VERSION.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type Redis from 'ioredis';
+import type { Cluster } from 'ioredis';
+import { createRedis, resolveCacheConfig, secretFromSecretsManager } from '../shared/cache/redis-client';
+import { CacheKeys } from '../shared/keys';
+import { SqsDeadLetterSender } from '../shared/invalidation/dead-letter';
+import { readIntegerEnv, readStringEnv } from '../shared/invalidation/env';
+import { InvalidationMetrics } from '../shared/invalidation/observability';
+import { DEFAULT_MAX_CONTINUATIONS, handleRedisPurgeRecord, waitUntilReady } from '../shared/invalidation/redis-batch';
+import { createObservability } from '../shared/observability';
+
+/** Time kept back from the invocation's deadline to send continuations and answer SQS. */
+const SAFETY_MARGIN_MS = 5_000;
+/** A purge issues long SCAN steps and big UNLINKs: more patient than the API's 50 ms reads. */
+const COMMAND_TIMEOUT_MS = 2_000;
+const CONNECT_TIMEOUT_MS = 2_000;
+
+const env = process.env;
+const purgeQueueUrl = readStringEnv(env, 'PURGE_QUEUE_URL');
+const maxReceiveCount = readIntegerEnv(env, 'MAX_RECEIVE_COUNT', 5);
+const scanBudgetMs = readIntegerEnv(env, 'SCAN_TIME_BUDGET_MS', 20_000);
+const maxContinuations = readIntegerEnv(env, 'MAX_CONTINUATIONS', DEFAULT_MAX_CONTINUATIONS);
+const cacheKeys = new CacheKeys({
+  namespace: env.CACHE_KEY_NAMESPACE,
+  schemaVersion: readIntegerEnv(env, 'CACHE_KEY_SCHEMA_VERSION', 1),
+  clusterMode: env.CACHE_CLUSTER_MODE === 'true',
+});
+
+const { logger, metrics } = createObservability({ serviceName: 'redis-purger' });
+const invalidationMetrics: InvalidationMetrics = { count: (metric, value = 1) => metrics.addMetric(metric, MetricUnit.Count, value) };
+const sqs = new SQSClient({});
+const deadLetter = new SqsDeadLetterSender(sqs, readStringEnv(env, 'DEAD_LETTER_QUEUE_URL'), 'redis-purger');
+const secrets = new SecretsManagerClient({});
+const processor = new BatchProcessor(EventType.SQS);
+
+let client: Promise<Redis | Cluster> | undefined;
+
+/** The container's one Redis client; a failed connection is forgotten so the next record tries again. */
+function redis(): Promise<Redis | Cluster> {
+  client ??= (async () => {
+    const config = await resolveCacheConfig(env, secretFromSecretsManager(secrets), { commandTimeoutMs: COMMAND_TIMEOUT_MS, connectTimeoutMs: CONNECT_TIMEOUT_MS });
+    const created = createRedis(config);
+    created.on('error', (error: Error) => logger.warn('Redis client error', { error: error.message }));
+    try {
+      return await waitUntilReady(created, CONNECT_TIMEOUT_MS * 2);
+    } catch (error) {
+      // Stop its reconnect loop: the next record builds a fresh client.
+      created.disconnect();
+      throw error;
+    }
+  })().catch((error: unknown) => {
+    client = undefined;
+    throw error;
+  });
+  return client;
+}
+
+export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  logger.addContext(context);
+  const deadline = Date.now() + Math.min(scanBudgetMs, context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS);
+  try {
+    return await processPartialResponse(
+      event,
+      (record: SQSRecord) =>
+        handleRedisPurgeRecord(record, {
+          redis,
+          cacheKeys,
+          deadLetter,
+          continue: async (message) => {
+            await sqs.send(new SendMessageCommand({ QueueUrl: purgeQueueUrl, MessageBody: JSON.stringify(message) }));
+          },
+          now: Date.now,
+          deadline,
+          maxReceiveCount,
+          maxContinuations,
+          metrics: invalidationMetrics,
+          logger,
+        }),
+      processor,
+      { context, processInParallel: false, throwOnFullBatchFailure: false },
+    );
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+}
