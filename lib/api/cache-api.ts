@@ -13,6 +13,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { API_ROUTES, ApiRoute } from '../../lambda/shared/api/routes';
+import { WRITE_API_ROUTES } from '../../lambda/shared/api/write-routes';
 import { parseTtlTable, TtlClass } from '../../lambda/shared/ttl';
 import { ICacheCluster } from '../cache/cache-cluster';
 import { restrictKmsGrantsToAwsServices } from '../validation/kms-grants-for-aws-services-only';
@@ -31,17 +32,6 @@ export interface CacheApiRoute extends ApiRoute {
   /** OAuth scopes the JWT must carry (API Gateway answers 403 otherwise); only with `jwt`. @default - none */
   readonly scopes?: readonly string[];
 }
-
-/**
- * The write path's routes (DESIGN.md, write-path issue). They are declared here until the shared
- * route table (`lambda/shared/api/routes.ts`) lists them; a route key in that table wins.
- */
-export const WRITE_ROUTES: readonly CacheApiRoute[] = [
-  { routeKey: 'PATCH /api/users/{id}/profile', jwt: true, query: [] },
-  { routeKey: 'PUT /api/products/{id}', jwt: true, query: [], scopes: ['products:write'] },
-  { routeKey: 'POST /api/orders', jwt: true, query: [] },
-  { routeKey: 'GET /api/orders/{id}', jwt: true, query: [] },
-];
 
 /** Environment variable holding the ARN of the origin-verify secret. */
 export const ORIGIN_VERIFY_SECRET_ARN_ENV = 'ORIGIN_VERIFY_SECRET_ARN';
@@ -62,7 +52,7 @@ export interface CacheApiProps {
   readonly jwtIssuer: string;
   /** Accepted audiences (`aud`, or `client_id` for Cognito access tokens). */
   readonly jwtAudience: string[];
-  /** The routes. @default - every route of the shared route table plus {@link WRITE_ROUTES} */
+  /** The routes. @default - {@link defaultApiRoutes}: the read and write route tables the handler and the dev server share */
   readonly routes?: CacheApiRoute[];
   /** TTL overrides per class, passed to the API as `CACHE_TTLS`. @default - the seed's TTL table (`DEFAULT_TTL_SECONDS`) */
   readonly cacheTtlSeconds?: Partial<Record<TtlClass, number>>;
@@ -126,8 +116,9 @@ export class CacheApi extends Construct {
 
   constructor(scope: Construct, id: string, props: CacheApiProps) {
     super(scope, id);
-    const routes = props.routes ?? defaultRoutes();
-    const cacheTtls = validateProps(props, routes);
+    const routes = props.routes ?? defaultApiRoutes();
+    validateProps(props, routes);
+    const cacheTtls = cacheTtlsJson(props.cacheTtlSeconds);
     const stack = Stack.of(this);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
@@ -332,14 +323,24 @@ const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
   }),
 );
 
-/** The shared route table, plus the write routes it does not list yet. */
-function defaultRoutes(): CacheApiRoute[] {
-  const shared: CacheApiRoute[] = Object.values(API_ROUTES);
-  const declared = new Set(shared.map((r) => r.routeKey));
-  return [...shared, ...WRITE_ROUTES.filter((r) => !declared.has(r.routeKey))];
+/**
+ * The handler's own route tables (`lambda/shared/api/routes.ts` for reads, `write-routes.ts` for
+ * writes, which the dev server checks tokens on too), so API Gateway declares exactly the routes the
+ * function serves. Every write route needs a JWT; `PUT /api/products/{id}` also a scope.
+ */
+export function defaultApiRoutes(): CacheApiRoute[] {
+  return [
+    ...Object.values(API_ROUTES),
+    ...Object.values(WRITE_API_ROUTES).map((route) => ({
+      routeKey: route.routeKey,
+      jwt: true,
+      query: [],
+      scopes: route.scopes.length > 0 ? route.scopes : undefined,
+    })),
+  ];
 }
 
-function validateProps(props: CacheApiProps, routes: CacheApiRoute[]): string | undefined {
+function validateProps(props: CacheApiProps, routes: CacheApiRoute[]): void {
   if (!Token.isUnresolved(props.jwtIssuer)) {
     let url: URL | undefined;
     try {
@@ -372,8 +373,12 @@ function validateProps(props: CacheApiProps, routes: CacheApiRoute[]): string | 
   checkInteger('flusherReservedConcurrency', props.flusherReservedConcurrency, 2, 1000);
   checkInteger('flusherBatchSize', props.flusherBatchSize, 1, 10);
   checkInteger('writeBehindMaxReceiveCount', props.writeBehindMaxReceiveCount, 1, 1000);
-  if (props.cacheTtlSeconds === undefined) return undefined;
-  const json = JSON.stringify(props.cacheTtlSeconds);
+}
+
+/** `CACHE_TTLS` for the functions, checked with the functions' own parser so a bad table fails at synth. */
+function cacheTtlsJson(ttls: Partial<Record<TtlClass, number>> | undefined): string | undefined {
+  if (ttls === undefined) return undefined;
+  const json = JSON.stringify(ttls);
   try {
     parseTtlTable(json);
   } catch (error) {

@@ -1,6 +1,6 @@
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { CacheApi, CacheApiProps, WRITE_ROUTES } from '../../../lib/api/cache-api';
+import { CacheApi, CacheApiProps } from '../../../lib/api/cache-api';
 import { RedisCache } from '../../../lib/cache/redis-cache';
 import { DatabaseStage, OriginDatabase } from '../../../lib/database/origin-database';
 import { CachePyramidNetwork } from '../../../lib/network/cache-pyramid-network';
@@ -315,7 +315,7 @@ describe('CacheApi', () => {
       ['no audience', { jwtAudience: [] }, /`jwtAudience` must list at least one non-empty audience, got \[\]/],
       ['a blank audience', { jwtAudience: [' '] }, /`jwtAudience` must list at least one non-empty audience/],
       ['a malformed route key', { routes: [{ routeKey: 'FETCH /x', jwt: false, query: [] }] }, /route key of `routes` must be "<METHOD> \/path", got "FETCH \/x"/],
-      ['a route declared twice', { routes: [WRITE_ROUTES[0], WRITE_ROUTES[0]] }, /`routes` declares PATCH \/api\/users\/{id}\/profile twice/],
+      ['a route declared twice', { routes: [{ routeKey: 'POST /api/orders', jwt: true, query: [] }, { routeKey: 'POST /api/orders', jwt: true, query: [] }] }, /`routes` declares POST \/api\/orders twice/],
       ['scopes on a public route', { routes: [{ routeKey: 'GET /x', jwt: false, query: [], scopes: ['a'] }] }, /route GET \/x has `scopes` but no JWT authorizer/],
       ['a rate limit of 0', { throttlingRateLimitPerSecond: 0 }, /`throttlingRateLimitPerSecond` must be an integer between 1 and 10000, got 0/],
       ['a fractional burst', { throttlingBurstLimit: 1.5 }, /`throttlingBurstLimit` must be an integer between 1 and 5000, got 1.5/],
