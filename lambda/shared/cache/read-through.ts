@@ -21,6 +21,7 @@ import type { CacheKeys } from '../keys';
 import { TtlClass, TtlTable, withJitter } from '../ttl';
 import type { CacheClient } from './cache-client';
 import { decodeEnvelope, encodeEnvelope, Envelope, ENVELOPE_FORMAT, isTombstone } from './envelope';
+import { hashTagOf } from './hash-slot';
 import { LocalCache } from './local-cache';
 import { CacheLogger, CacheMetric, CacheMetrics, noopCacheLogger, noopCacheMetrics } from './metrics';
 import { ACQUIRE, FILL, FILL_LOCK_LOST, FILL_WRITTEN, FillMode, RELEASE_LOCK, TOMBSTONE } from './scripts';
@@ -217,6 +218,7 @@ export class ReadThroughCache {
    */
   async get<T>(key: string, ttlClass: TtlClass, load: Loader<T>, options: ReadOptions = {}): Promise<CacheRead<T>> {
     if (options.staleTtlSeconds !== undefined) checkStaleTtl(options.staleTtlSeconds);
+    this.checkKey(key);
     this.counters.reads += 1;
     const local = this.l1?.get<T>(key);
     if (local) {
@@ -246,6 +248,7 @@ export class ReadThroughCache {
    * path can fall back to invalidation.
    */
   async put<T>(key: string, ttlClass: TtlClass, value: T | null, options: { version?: number; staleTtlSeconds?: number } = {}): Promise<boolean> {
+    this.checkKey(key);
     this.forgetLocally([key]);
     const now = this.clock();
     const { entry, ttlMs } = this.buildEntry<T>(value === null ? null : { value, version: options.version }, ttlClass, now, 0, options);
@@ -283,6 +286,7 @@ export class ReadThroughCache {
     if (!(ttlMs >= this.lock.ttlMs)) {
       throw new RangeError(`tombstone ttlMs must be at least lock.ttlMs (${this.lock.ttlMs}) so no fill can outlive it, got ${ttlMs}`);
     }
+    this.checkKey(key);
     this.forgetLocally([key]);
     if (!this.client) return true;
     const now = this.clock();
@@ -538,6 +542,16 @@ export class ReadThroughCache {
       await this.client!.eval(RELEASE_LOCK, [this.keys.lock(key)], [token]);
     } catch (error) {
       this.cacheFailed('unlock', key, error);
+    }
+  }
+
+  /**
+   * In cluster mode an entry and its lock must share a slot (the scripts touch both), which only a
+   * hash-tagged key (`CacheKeys` with `clusterMode`) guarantees; anything else is a programming error.
+   */
+  private checkKey(key: string): void {
+    if (this.keys.clusterMode && hashTagOf(key) === key) {
+      throw new RangeError(`cache key ${JSON.stringify(key)} has no hash tag; in cluster mode build keys with CacheKeys({ clusterMode: true })`);
     }
   }
 

@@ -3,7 +3,8 @@
  * or one cluster master gone, reads are answered by the origin within the command timeout plus the
  * origin's own time, nothing throws, and hits come back once Redis does.
  */
-import { CacheClient, Loader, ReadThroughCache } from '../../../../lambda/shared/cache';
+import { Cluster } from 'ioredis';
+import { CacheClient, hashSlot, Loader, ReadThroughCache } from '../../../../lambda/shared/cache';
 import { CacheKeys } from '../../../../lambda/shared/keys';
 import { DEFAULT_TTL_SECONDS, TtlClass } from '../../../../lambda/shared/ttl';
 import { RedisCluster, RedisServer } from '../../../support/servers';
@@ -139,7 +140,9 @@ describe('cache faults in cluster mode', () => {
     const ids = Array.from({ length: 30 }, (_, i) => 100 + i);
     for (const id of ids) await cache.get(keys.product(id), TtlClass.PRODUCT, origin.load);
     const victim = cluster.masterFor(keys.product(ids[0]));
-    const onVictim = ids.filter((id) => cluster.masterFor(keys.product(id)) === victim);
+    // The client's slot map says which master holds each key (masterFor() shells out to redis-cli).
+    const slots = (client.redis as Cluster).slots;
+    const onVictim = ids.filter((id) => slots[hashSlot(keys.product(id))][0] === `${victim.host}:${victim.port}`);
     const elsewhere = ids.filter((id) => !onVictim.includes(id));
     await victim.kill();
     try {

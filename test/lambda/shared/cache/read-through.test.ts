@@ -456,6 +456,17 @@ describeEachTopology('ReadThroughCache', (handle) => {
       );
     });
 
+    test('in cluster mode a key without a hash tag is rejected before touching Redis', async () => {
+      const clusterKeys = new CacheKeys({ namespace: 'untagged', clusterMode: true });
+      const cache = new ReadThroughCache({ keys: clusterKeys, ttls: TTLS });
+      const origin = countingLoader(() => ({ value: 1 }));
+      await expect(cache.get('untagged:v1:product:1', TtlClass.PRODUCT, origin.load)).rejects.toThrow(
+        'cache key "untagged:v1:product:1" has no hash tag; in cluster mode build keys with CacheKeys({ clusterMode: true })',
+      );
+      expect(origin.calls()).toBe(0);
+      expect((await cache.get(clusterKeys.product(1), TtlClass.PRODUCT, origin.load)).value).toBe(1);
+    });
+
     test('an L1 TTL above 60 s is rejected', () => {
       const keys = freshKeys(handle.current());
       expect(() => new ReadThroughCache({ keys, ttls: TTLS, l1: { maxBytes: 1024, ttlSeconds: 61 } })).toThrow(
