@@ -11,6 +11,7 @@ import { ClusterMode, RedisCache } from './cache/redis-cache';
 import { ServerlessRedisCache } from './cache/serverless-redis-cache';
 import { EdgeDistribution } from './cdn/edge-distribution';
 import { DatabaseStage, OriginDatabase } from './database/origin-database';
+import { InvalidationPipeline } from './invalidation/invalidation-pipeline';
 import { CachePyramidMonitoring } from './monitoring/cache-pyramid-monitoring';
 import { CachePyramidNetwork } from './network/cache-pyramid-network';
 import { StageCacheKind, StageConfig } from './stages';
@@ -45,6 +46,8 @@ export class CachePyramidStack extends Stack {
   /** The API function (cache-aside reads over ElastiCache and PostgreSQL). */
   readonly apiFunction: CachePyramidFunction;
   readonly edge: EdgeDistribution;
+  /** App events → Redis and CloudFront purgers; the API publishes to its bus. */
+  readonly invalidation: InvalidationPipeline;
   /** Alarms on every layer (the seed's cache rules first), their topic, and the dashboard. */
   readonly monitoring: CachePyramidMonitoring;
 
@@ -106,6 +109,9 @@ export class CachePyramidStack extends Stack {
       this.addAliasRecords(stage.domain.names, { hostedZoneId: stage.domain.hostedZoneId, zoneName: stage.domain.hostedZoneName });
     }
 
+    this.invalidation = new InvalidationPipeline(this, 'Invalidation', { cache: this.cache, vpc, vpcSubnets, distribution: this.edge.distribution });
+    this.invalidation.grantPublish(this.api.apiFunction);
+
     // Last, so that it can watch every part above; the CloudFront alarms are in EdgeMonitoringStack.
     this.monitoring = new CachePyramidMonitoring(this, 'Monitoring', {
       alarmEmail: stage.alarmEmail,
@@ -114,8 +120,14 @@ export class CachePyramidStack extends Stack {
       functions: [
         { name: 'api', function: this.api.apiFunction },
         { name: 'flusher', function: this.api.flusherFunction },
+        { name: 'redis-purger', function: this.invalidation.redisPurger },
+        { name: 'cdn-purger', function: this.invalidation.cdnPurger },
       ],
-      queues: [{ name: 'write-behind', queue: this.api.writeBehindQueue, deadLetterQueue: this.api.writeBehindDlq, consumerDescription: 'the write-behind flusher' }],
+      queues: [
+        { name: 'write-behind', queue: this.api.writeBehindQueue, deadLetterQueue: this.api.writeBehindDlq, consumerDescription: 'the write-behind flusher' },
+        { name: 'redis-purge', queue: this.invalidation.redisPurgeQueue, deadLetterQueue: this.invalidation.redisPurgeDeadLetterQueue, consumerDescription: 'the Redis purger' },
+        { name: 'cdn-purge', queue: this.invalidation.cdnPurgeQueue, deadLetterQueue: this.invalidation.cdnPurgeDeadLetterQueue, consumerDescription: 'the CloudFront purger' },
+      ],
       database:
         this.database.cluster === undefined ? undefined : { clusterIdentifier: this.database.cluster.clusterIdentifier, maxCapacityAcu: stage.database.maxCapacityAcu },
       distributionId: this.edge.distribution.distributionId,

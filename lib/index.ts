@@ -16,6 +16,7 @@ export * from './cache/cache-metrics';
 export * from './cache/redis-cache';
 export * from './cache/serverless-redis-cache';
 export * from './database/origin-database';
+export * from './invalidation/invalidation-pipeline';
 export * from './network/cache-pyramid-network';
 export type { AlarmGroupProps } from './monitoring/alarm-support';
 export * from './monitoring/alarm-topic';
