@@ -29,6 +29,8 @@ export class CacheKeys {
   readonly clusterMode: boolean;
   /** `app:v1:` — every key of this application starts with it. */
   readonly prefix: string;
+  /** Start of every tag-set key; purges test thousands of keys against it. */
+  private readonly tagPrefix: string;
 
   constructor(options: CacheKeysOptions = {}) {
     this.namespace = checkSegment('namespace', options.namespace ?? 'app');
@@ -38,6 +40,7 @@ export class CacheKeys {
     }
     this.clusterMode = options.clusterMode ?? false;
     this.prefix = `${this.namespace}:v${this.schemaVersion}:`;
+    this.tagPrefix = this.prefix + (this.clusterMode ? '{tag:' : 'tag:');
   }
 
   /** `app:v1:product:42` */
@@ -116,7 +119,7 @@ export class CacheKeys {
 
   /** True when `key` is a tag set (a set of key names, such as {@link productListsTag}) that a purge empties with its members. */
   isTag(key: string): boolean {
-    return key.startsWith(this.prefix + (this.clusterMode ? '{tag:' : 'tag:'));
+    return key.startsWith(this.tagPrefix);
   }
 
   private entity(entity: string, id: number | string, facet?: string): string {

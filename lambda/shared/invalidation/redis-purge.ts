@@ -161,6 +161,10 @@ async function clearTag(redis: Redis | Cluster, cacheKeys: CacheKeys, tag: strin
   return unlinked;
 }
 
+function outsideNamespace(key: string, cacheKeys: CacheKeys): RangeError {
+  return new RangeError(`refusing to purge ${JSON.stringify(key)}: it is outside the app namespace ${JSON.stringify(cacheKeys.prefix)}`);
+}
+
 /** Runs one invalidation's Redis work; see the module comment for how unfinished scans resume. */
 export async function purgeRedis(request: RedisPurgeRequest, options: RedisPurgeOptions): Promise<RedisPurgeResult> {
   const { redis, cacheKeys, now, deadline } = options;
@@ -169,12 +173,16 @@ export async function purgeRedis(request: RedisPurgeRequest, options: RedisPurge
   const metrics = options.metrics ?? noopInvalidationMetrics;
   const logger = options.logger ?? noopInvalidationLogger;
 
-  for (const key of [...request.keys, ...request.scans.map((s) => s.pattern)]) {
-    if (!cacheKeys.owns(key)) throw new RangeError(`refusing to purge ${JSON.stringify(key)}: it is outside the app namespace ${JSON.stringify(cacheKeys.prefix)}`);
+  const tags: string[] = [];
+  const plain: string[] = [];
+  // One pass: a purge may name tens of thousands of keys.
+  for (const key of request.keys) {
+    if (!cacheKeys.owns(key)) throw outsideNamespace(key, cacheKeys);
+    (cacheKeys.isTag(key) ? tags : plain).push(key);
   }
-
-  const tags = request.keys.filter((k) => cacheKeys.isTag(k));
-  const plain = request.keys.filter((k) => !cacheKeys.isTag(k));
+  for (const { pattern } of request.scans) {
+    if (!cacheKeys.owns(pattern)) throw outsideNamespace(pattern, cacheKeys);
+  }
   let unlinked = await unlinkKeys(redis, plain, batchSize);
   let tagsCleared = 0;
   for (const tag of tags) {
