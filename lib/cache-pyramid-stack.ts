@@ -196,5 +196,6 @@ export class CachePyramidStack extends Stack {
       new CfnOutput(this, 'ServerlessCacheName', { value: this.cache.cacheName, description: 'ElastiCache serverless cache' });
     }
     new CfnOutput(this, 'AlarmPrefix', { value: this.monitoring.alarmNamePrefix, description: 'Every alarm of the pyramid is named <AlarmPrefix>-<suffix>' });
+    new CfnOutput(this, 'EventBusName', { value: this.invalidation.bus.eventBusName, description: 'EventBridge bus of CacheInvalidation events (cache-pyramid invalidate)' });
   }
 }
