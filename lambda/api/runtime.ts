@@ -6,7 +6,7 @@
  * Environment (see README "Local development"): `REDIS_URL` or `CACHE_ENDPOINT`/`CACHE_TLS`/
  * `CACHE_CLUSTER_MODE`/`CACHE_AUTH_SECRET_ARN`; `DATABASE_URL` or `DB_HOST`/`DB_NAME`/`DB_SECRET_ARN`
  * (plus `DB_POOL_MAX`, `DB_CONNECT_TIMEOUT_MS`, `DB_STATEMENT_TIMEOUT_MS`); `CACHE_TTLS`;
- * `ORIGIN_VERIFY_SECRET_ARN`; for the write routes `WRITE_BEHIND_QUEUE_URL` and `INVALIDATION_BUS_NAME`
+ * `ORIGIN_VERIFY_SECRET_ARN`; for the write routes `WRITE_BEHIND_QUEUE_URL` and `INVALIDATION_EVENT_BUS_NAME`
  * (see lambda/api/write-runtime.ts).
  */
 import type { Pool } from 'pg';

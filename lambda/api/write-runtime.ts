@@ -3,7 +3,8 @@
  * same environment as the read side (lambda/api/runtime.ts calls it once per sandbox).
  *
  * Environment: `WRITE_BEHIND_QUEUE_URL` (the SQS FIFO queue of profile changes) and
- * `INVALIDATION_BUS_NAME` (the EventBridge bus of the invalidation pipeline). Without them — as in
+ * `INVALIDATION_EVENT_BUS_NAME` / `INVALIDATION_SOURCE` (set by `InvalidationPipeline.grantPublish`).
+ * Without them — as in
  * `npm run dev` — profile changes go to an in-process queue flushed by the same core as the Lambda
  * flusher, and invalidations purge the local Redis in-process (no CDN).
  */
@@ -49,8 +50,8 @@ export function createWriteRuntime(options: WriteRuntimeOptions): WriteRuntime {
   const { env, logger, cacheClient, cache, keys, ttls, pool } = options;
   const personalCache = new ReadThroughCache({ client: cacheClient, keys, ttls, logger, metrics: options.cacheMetrics, l1: false });
   const listTags = new ProductListTags(cacheClient, keys, ProductListTags.ttlMsFor(ttls, cache.staleTtlSeconds));
-  const publisher: InvalidationPublisher = env.INVALIDATION_BUS_NAME
-    ? new EventBridgeInvalidationPublisher({ client: new EventBridgeClient({}), eventBusName: env.INVALIDATION_BUS_NAME, cacheKeys: keys })
+  const publisher: InvalidationPublisher = env.INVALIDATION_EVENT_BUS_NAME
+    ? new EventBridgeInvalidationPublisher({ client: new EventBridgeClient({}), eventBusName: env.INVALIDATION_EVENT_BUS_NAME, source: env.INVALIDATION_SOURCE || undefined, cacheKeys: keys })
     : new LocalInvalidationPublisher({ redis: cacheClient.redis, cacheKeys: keys, logger });
   let localQueue: LocalWriteBehindQueue | undefined;
   let profileQueue: ProfileChangeQueue;

@@ -5,7 +5,10 @@
  *
  * Environment: `DATABASE_URL` (local) or `DB_HOST`/`DB_NAME`/`DB_SECRET_ARN` (AWS);
  * `WRITE_BEHIND_DLQ_URL` (the FIFO dead-letter queue, for records dead-lettered with a reason);
- * `WRITE_BEHIND_MAX_RECEIVE_COUNT` (the queue's `maxReceiveCount`, default 5).
+ * `WRITE_BEHIND_MAX_RECEIVE_COUNT` (the queue's `maxReceiveCount`, default 5); optionally the cache
+ * (`REDIS_URL`, or `CACHE_ENDPOINT`/`CACHE_TLS`/`CACHE_CLUSTER_MODE`/`CACHE_AUTH_SECRET_ARN`): with it,
+ * the cached profiles are refreshed from the rows just written, so the cache converges on PostgreSQL
+ * at every flush; without it they converge at their TTL.
  */
 import { FullBatchFailureError } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -13,8 +16,13 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { Pool } from 'pg';
+import { CacheClient, ReadThroughCache, resolveCacheConfig, secretFromSecretsManager } from '../shared/cache';
 import { createPool, resolveDbPoolConfig } from '../shared/db/pool';
+import type { UserSummary } from '../shared/db/repositories';
+import { CacheKeys } from '../shared/keys';
 import { createObservability } from '../shared/observability';
+import { parseTtlTable } from '../shared/ttl';
+import { refreshCachedProfiles } from '../shared/write-behind/cache-refresh';
 import { SqsDeadLetterSink } from '../shared/write-behind/dead-letters';
 import { flushProfileChanges, toFlushRecord } from '../shared/write-behind/flusher';
 
@@ -62,14 +70,38 @@ function getPool(): Promise<Pool> {
   return pool;
 }
 
+type ProfileRefresher = (profiles: readonly UserSummary[]) => Promise<void>;
+let refresher: Promise<ProfileRefresher | undefined> | undefined;
+
+/** The cached-profile refresher when a cache is configured; built once per sandbox, retried after a failed start. */
+function getRefresher(): Promise<ProfileRefresher | undefined> {
+  if (!process.env.REDIS_URL && !process.env.CACHE_ENDPOINT) return Promise.resolve(undefined);
+  // A background worker: it can wait for the cache longer than a request would (the read path's 50 ms).
+  refresher ??= resolveCacheConfig(process.env, secretFromSecretsManager(secrets), { connectTimeoutMs: 1000, commandTimeoutMs: 500 })
+    .then((config) => {
+      const client = CacheClient.connect(config, { logger });
+      const keys = new CacheKeys({ clusterMode: client.isCluster });
+      const cache = new ReadThroughCache({ client, keys, ttls: parseTtlTable(process.env.CACHE_TTLS), logger, l1: false });
+      return refreshCachedProfiles(cache, keys);
+    })
+    .catch((error: unknown) => {
+      refresher = undefined;
+      logger.warn('cache not configured correctly; profiles are written without refreshing their cache entries', { error: String(error) });
+      return undefined;
+    });
+  return refresher;
+}
+
 export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
   const records = event.Records.map(toFlushRecord);
   try {
+    const [db, onUpdated] = await Promise.all([getPool(), getRefresher()]);
     const report = await flushProfileChanges(records, {
-      db: await getPool(),
+      db,
       deadLetters,
       maxReceiveCount: receivesBeforeDeadLetter,
       log: logger,
+      onUpdated,
     });
     metrics.addMetric('ProfileChangesApplied', MetricUnit.Count, report.applied);
     metrics.addMetric('ProfileChangesSuperseded', MetricUnit.Count, report.superseded + report.duplicates);

@@ -6,8 +6,11 @@ import { FullBatchFailureError } from '@aws-lambda-powertools/batch';
 import { SendMessageBatchCommand, SendMessageBatchCommandInput, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import Redis from 'ioredis';
 import { Pool } from 'pg';
-import { PostgresServer } from '../../support/servers';
+import { CacheClient, decodeEnvelope, encodeEnvelope } from '../../../lambda/shared/cache';
+import { CacheKeys } from '../../../lambda/shared/keys';
+import { PostgresServer, RedisServer } from '../../support/servers';
 import { change, profileOf, sqsRecord, usersDatabase } from '../shared/write-behind/support';
 
 const DLQ_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/cache-pyramid-write-behind-dlq.fifo';
@@ -15,14 +18,27 @@ const DLQ_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/cache-pyramid-
 describe('flusher handler (lambda/flusher/index.ts)', () => {
   const sqsMock = mockClient(SQSClient);
   let server: PostgresServer;
+  let redisServer: RedisServer;
+  let redis: Redis;
   let pool: Pool;
   let handler: (event: SQSEvent) => Promise<SQSBatchResponse>;
+  // The handler's module-scope cache client, closed after the suite so that Jest can exit.
+  const moduleClients: CacheClient[] = [];
+  const connect = CacheClient.connect.bind(CacheClient);
+  jest.spyOn(CacheClient, 'connect').mockImplementation((...args) => {
+    const client = connect(...args);
+    moduleClients.push(client);
+    return client;
+  });
 
   beforeAll(async () => {
     server = await PostgresServer.start();
+    redisServer = await RedisServer.start();
+    redis = new Redis(redisServer.url);
     const db = await usersDatabase(server, 30);
     pool = db.pool;
     process.env.DATABASE_URL = db.url;
+    process.env.REDIS_URL = redisServer.url;
     process.env.WRITE_BEHIND_DLQ_URL = DLQ_URL;
     process.env.AWS_REGION = 'eu-west-1';
     process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
@@ -35,8 +51,11 @@ describe('flusher handler (lambda/flusher/index.ts)', () => {
   });
   afterAll(async () => {
     sqsMock.restore();
+    await Promise.all(moduleClients.map((c) => c.quit()));
+    redis?.disconnect();
     await pool?.end();
     await server?.stop();
+    await redisServer?.stop();
   });
 
   it('writes a full FIFO batch of 10 and reports no failures', async () => {
@@ -44,6 +63,19 @@ describe('flusher handler (lambda/flusher/index.ts)', () => {
     await expect(handler(event)).resolves.toEqual({ batchItemFailures: [] });
     expect(await profileOf(pool, 10)).toMatchObject({ displayName: 'Flushed 10', version: 5 });
     expect(sqsMock.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
+  });
+
+  it('refreshes the cached profile from the row it wrote, and leaves a profile cached by a newer change alone', async () => {
+    const keys = new CacheKeys();
+    const now = Date.now();
+    const stale = { id: 13, displayName: 'stale', bio: '', avatarUrl: null, version: 1 };
+    await redis.set(keys.userSummary(13), encodeEnvelope({ v: stale, s: now, x: now + 3_600_000, ver: 1 }), 'PX', 3_600_000);
+    const newer = { id: 14, displayName: 'newer, still queued', bio: '', avatarUrl: null, version: 99 };
+    await redis.set(keys.userSummary(14), encodeEnvelope({ v: newer, s: now, x: now + 3_600_000, ver: 99 }), 'PX', 3_600_000);
+    await expect(handler({ Records: [sqsRecord(change(13, 7, { displayName: 'flushed' })), sqsRecord(change(14, 7, { displayName: 'older' }))] })).resolves.toEqual({ batchItemFailures: [] });
+    const row = await profileOf(pool, 13);
+    expect(decodeEnvelope(await redis.get(keys.userSummary(13)))).toMatchObject({ ver: 7, v: { id: 13, displayName: row.displayName, bio: row.bio, avatarUrl: row.avatarUrl, version: 7 } });
+    expect(decodeEnvelope(await redis.get(keys.userSummary(14)))).toMatchObject({ ver: 99, v: newer });
   });
 
   it('dead-letters a poison record to the DLQ with its reason, writes the rest and reports the batch processed', async () => {
