@@ -7,7 +7,8 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { allowLogsToUseKey, denyKmsGrantsExceptForAwsServices } from '../network/cache-pyramid-network';
+import { allowLogsToUseKey } from '../network/cache-pyramid-network';
+import { restrictKmsGrantsToAwsServices } from '../validation/kms-grants-for-aws-services-only';
 import { CacheEngine, ICacheCluster } from './cache-cluster';
 import { CacheEngineVersion } from './cache-engine-version';
 import { aggregateNodes, aggregationFor, hitRateOverNodes, NodeAggregation, nodeMetric } from './cache-metrics';
@@ -170,7 +171,7 @@ export class RedisCache extends Construct implements ICacheCluster {
         enableKeyRotation: true,
         removalPolicy: supportingRemovalPolicy,
       });
-      denyKmsGrantsExceptForAwsServices(key);
+      restrictKmsGrantsToAwsServices(key);
       this.encryptionKey = key;
     }
     allowLogsToUseKey(this, this.encryptionKey);

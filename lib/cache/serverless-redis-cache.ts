@@ -6,7 +6,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { denyKmsGrantsExceptForAwsServices } from '../network/cache-pyramid-network';
+import { restrictKmsGrantsToAwsServices } from '../validation/kms-grants-for-aws-services-only';
 import { CacheEngine, ICacheCluster } from './cache-cluster';
 import { CacheEngineVersion } from './cache-engine-version';
 import { DEFAULT_METRIC_PERIOD, ELASTICACHE_NAMESPACE } from './cache-metrics';
@@ -104,7 +104,7 @@ export class ServerlessRedisCache extends Construct implements ICacheCluster {
         enableKeyRotation: true,
         removalPolicy,
       });
-      denyKmsGrantsExceptForAwsServices(key);
+      restrictKmsGrantsToAwsServices(key);
       this.encryptionKey = key;
     }
 

@@ -13,7 +13,8 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { CachePyramidFunction } from '../api/api-function';
-import { allowLogsToUseKey, denyKmsGrantsExceptForAwsServices } from '../network/cache-pyramid-network';
+import { allowLogsToUseKey } from '../network/cache-pyramid-network';
+import { restrictKmsGrantsToAwsServices } from '../validation/kms-grants-for-aws-services-only';
 
 /** Where `npm run db:setup` and the tests take their migrations from. */
 export const DEFAULT_MIGRATIONS_DIR = path.join(__dirname, '..', '..', 'db', 'migrations');
@@ -153,7 +154,7 @@ export class OriginDatabase extends Construct implements ec2.IConnectable {
           enableKeyRotation: true,
           removalPolicy: removalPolicy === RemovalPolicy.DESTROY ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
         });
-        denyKmsGrantsExceptForAwsServices(created);
+        restrictKmsGrantsToAwsServices(created);
         key = created;
       }
       this.encryptionKey = key;
@@ -360,7 +361,7 @@ export class OriginDatabase extends Construct implements ec2.IConnectable {
     let logKey = this.encryptionKey;
     if (!logKey) {
       const created = new kms.Key(this, 'MigrationLogKey', { description: 'Encrypts the migration provider logs', enableKeyRotation: true });
-      denyKmsGrantsExceptForAwsServices(created);
+      restrictKmsGrantsToAwsServices(created);
       logKey = created;
     }
     allowLogsToUseKey(this, logKey);

@@ -1,23 +1,18 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
+import { CacheMetric } from '../../lambda/shared/cache/metrics';
 import { AlarmGroupProps, createPyramidAlarm, formatNumber, validateAlarmNamePrefix, validateRange, validateWindowMinutes } from './alarm-support';
 
 /** Namespace the functions publish their cache metrics to (EMF, through Powertools Metrics). */
 export const APPLICATION_METRICS_NAMESPACE = 'CachePyramid';
 
-/** The functions' cache metrics (see `lambda/shared/cache/metrics.ts`). */
-export enum ApplicationCacheMetric {
-  L1_HIT = 'L1Hit',
-  L1_MISS = 'L1Miss',
-  REDIS_HIT = 'RedisHit',
-  REDIS_MISS = 'RedisMiss',
-  CACHE_ERROR = 'CacheError',
-  ORIGIN_LOAD = 'OriginLoad',
-  /** Milliseconds. */
-  ORIGIN_LOAD_LATENCY = 'OriginLoadLatency',
-  STALE_SERVED = 'StaleServed',
-}
+/**
+ * The functions' cache metrics: the very enum the runtime publishes with
+ * (`lambda/shared/cache/metrics.ts`), so an alarm can never watch a name nobody emits.
+ */
+export const ApplicationCacheMetric = CacheMetric;
+export type ApplicationCacheMetric = CacheMetric;
 
 /** The two cache layers inside the functions. */
 export enum CacheLayer {

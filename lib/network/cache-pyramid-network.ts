@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { restrictKmsGrantsToAwsServices } from '../validation/kms-grants-for-aws-services-only';
 
 /** Props for {@link CachePyramidNetwork}. */
 export interface CachePyramidNetworkProps {
@@ -99,7 +100,7 @@ export class CachePyramidNetwork extends Construct {
         enableKeyRotation: true,
         removalPolicy,
       });
-      denyKmsGrantsExceptForAwsServices(created);
+      restrictKmsGrantsToAwsServices(created);
       key = created;
     }
     allowLogsToUseKey(this, key);
@@ -187,26 +188,6 @@ export function allowLogsToUseKey(scope: Construct, key: kms.IKey): void {
       conditions: {
         ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:*` },
       },
-    }),
-  );
-}
-
-/**
- * Control Tower CT.KMS.PR.3: nobody may create a grant on `key` unless the grant is for an AWS
- * resource or the caller is an AWS service (ElastiCache, RDS, Secrets Manager and CloudWatch Logs
- * make their own grants; no principal of the pyramid needs to pass its use of a key on). The
- * statement is the one AWS recommends, with a fixed Sid, so a second copy added by a stack-wide
- * aspect is an identical statement that the policy document merges.
- */
-export function denyKmsGrantsExceptForAwsServices(key: kms.Key): void {
-  key.addToResourcePolicy(
-    new iam.PolicyStatement({
-      sid: 'DenyGrantsExceptForAwsServices',
-      effect: iam.Effect.DENY,
-      principals: [new iam.AnyPrincipal()],
-      actions: ['kms:CreateGrant'],
-      resources: ['*'],
-      conditions: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
     }),
   );
 }
