@@ -16,10 +16,10 @@
  */
 import type { CreateInvalidationCommand } from '@aws-sdk/client-cloudfront';
 import Redis, { Cluster } from 'ioredis';
-import { hashSlot } from '../lambda/shared/cache/hash-slot';
-import { CacheKeys } from '../lambda/shared/keys';
-import { CdnPurgeRecord, purgeCdnPaths } from '../lambda/shared/invalidation/cdn-purge';
-import { purgeRedis } from '../lambda/shared/invalidation/redis-purge';
+import { hashSlot } from '../lambda/runtime/cache/hash-slot';
+import { CacheKeys } from '../lambda/runtime/keys';
+import { CdnPurgeRecord, purgeCdnPaths } from '../lambda/runtime/invalidation/cdn-purge';
+import { purgeRedis } from '../lambda/runtime/invalidation/redis-purge';
 import { RedisCluster, RedisServer } from '../test/support/servers';
 import { BenchResult, BenchRow, percentile, result, row } from './support/result';
 

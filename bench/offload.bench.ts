@@ -20,12 +20,12 @@
 import * as path from 'node:path';
 import { Pool } from 'pg';
 import { prng, seedDatabase } from '../db/seed/seed';
-import { ApiHandler, createApi } from '../lambda/shared/api/api';
-import { CacheClient, ReadThroughCache } from '../lambda/shared/cache';
-import { runMigrations } from '../lambda/shared/db/migrations';
-import { ConfigRepository, ProductRepository, UserRepository } from '../lambda/shared/db/repositories';
-import { CacheKeys } from '../lambda/shared/keys';
-import { DEFAULT_TTL_SECONDS } from '../lambda/shared/ttl';
+import { ApiHandler, createApi } from '../lambda/runtime/api/api';
+import { CacheClient, ReadThroughCache } from '../lambda/runtime/cache';
+import { runMigrations } from '../lambda/runtime/db/migrations';
+import { ConfigRepository, ProductRepository, UserRepository } from '../lambda/runtime/db/repositories';
+import { CacheKeys } from '../lambda/runtime/keys';
+import { DEFAULT_TTL_SECONDS } from '../lambda/runtime/ttl';
 import { apiEvent, CountingPool } from '../test/lambda/api/support';
 import { PostgresServer, RedisServer } from '../test/support/servers';
 import { BenchResult, result, row } from './support/result';

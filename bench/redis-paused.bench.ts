@@ -6,9 +6,9 @@
  * what it was before the pause.
  */
 import { Pool } from 'pg';
-import { CacheClient, DEFAULT_COMMAND_TIMEOUT_MS, Loader, ReadThroughCache } from '../lambda/shared/cache';
-import { CacheKeys } from '../lambda/shared/keys';
-import { DEFAULT_TTL_SECONDS, TtlClass } from '../lambda/shared/ttl';
+import { CacheClient, DEFAULT_COMMAND_TIMEOUT_MS, Loader, ReadThroughCache } from '../lambda/runtime/cache';
+import { CacheKeys } from '../lambda/runtime/keys';
+import { DEFAULT_TTL_SECONDS, TtlClass } from '../lambda/runtime/ttl';
 import { PostgresServer, RedisServer } from '../test/support/servers';
 import { BenchResult, percentile, result, row } from './support/result';
 

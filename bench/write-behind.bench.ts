@@ -8,11 +8,11 @@ import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { Pool, QueryResult, QueryResultRow } from 'pg';
 import { seedDatabase } from '../db/seed/seed';
-import { runMigrations } from '../lambda/shared/db/migrations';
-import type { Queryable } from '../lambda/shared/db/repositories';
-import { InMemoryDeadLetterSink } from '../lambda/shared/write-behind/dead-letters';
-import { flushProfileChanges } from '../lambda/shared/write-behind/flusher';
-import { ProfileChange, profileMessageGroupId, serializeProfileChange } from '../lambda/shared/write-behind/profile-change';
+import { runMigrations } from '../lambda/runtime/db/migrations';
+import type { Queryable } from '../lambda/runtime/db/repositories';
+import { InMemoryDeadLetterSink } from '../lambda/runtime/write-behind/dead-letters';
+import { flushProfileChanges } from '../lambda/runtime/write-behind/flusher';
+import { ProfileChange, profileMessageGroupId, serializeProfileChange } from '../lambda/runtime/write-behind/profile-change';
 import { PostgresServer } from '../test/support/servers';
 import { BenchResult, result, row } from './support/result';
 

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Pool } from 'pg';
 import { seedDatabase } from '../db/seed/seed';
-import { runMigrations } from '../lambda/shared/db/migrations';
+import { runMigrations } from '../lambda/runtime/db/migrations';
 
 const MIGRATIONS_DIR = path.join(__dirname, '..', 'db', 'migrations');
 

@@ -8,9 +8,9 @@
  */
 import Redis from 'ioredis';
 import { Pool } from 'pg';
-import { CacheClient, ReadThroughCache } from '../../lambda/shared/cache';
-import { CacheKeys } from '../../lambda/shared/keys';
-import { DEFAULT_TTL_SECONDS, TtlClass } from '../../lambda/shared/ttl';
+import { CacheClient, ReadThroughCache } from '../../lambda/runtime/cache';
+import { CacheKeys } from '../../lambda/runtime/keys';
+import { DEFAULT_TTL_SECONDS, TtlClass } from '../../lambda/runtime/ttl';
 
 export type StampedeMode = 'coalesced' | 'naive';
 

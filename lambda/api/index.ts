@@ -1,15 +1,15 @@
 /**
  * The API function: API Gateway HTTP API (payload v2) in, response out. A thin adapter over
- * `createApi` (lambda/shared/api): clients are built once per sandbox, on the first invocation, and
+ * `createApi` (lambda/runtime/api): clients are built once per sandbox, on the first invocation, and
  * reused by every later one; Powertools logs and EMF metrics are flushed after each invocation.
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import type { ApiEvent } from '../shared/api/api';
-import { CacheLogger, secretFromSecretsManager } from '../shared/cache';
-import { ApiResponse, errorResponse } from '../shared/http/response';
-import { createObservability } from '../shared/observability';
+import type { ApiEvent } from '../runtime/api/api';
+import { CacheLogger, secretFromSecretsManager } from '../runtime/cache';
+import { ApiResponse, errorResponse } from '../runtime/http/response';
+import { createObservability } from '../runtime/observability';
 import { ApiRuntime, createApiRuntime } from './runtime';
 
 const { logger, metrics, cacheMetrics } = createObservability({ serviceName: 'api' });

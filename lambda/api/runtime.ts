@@ -10,13 +10,13 @@
  * (see lambda/api/write-runtime.ts).
  */
 import type { Pool } from 'pg';
-import { createApi, ApiHandler } from '../shared/api/api';
-import { CacheClient, CacheLogger, CacheMetrics, ReadThroughCache, resolveCacheConfig, SecretReader } from '../shared/cache';
-import { createPool, resolveDbPoolConfig } from '../shared/db/pool';
-import { ConfigRepository, ProductRepository, UserRepository } from '../shared/db/repositories';
-import { OriginVerifier } from '../shared/http/origin-verify';
-import { CacheKeys } from '../shared/keys';
-import { parseTtlTable } from '../shared/ttl';
+import { createApi, ApiHandler } from '../runtime/api/api';
+import { CacheClient, CacheLogger, CacheMetrics, ReadThroughCache, resolveCacheConfig, SecretReader } from '../runtime/cache';
+import { createPool, resolveDbPoolConfig } from '../runtime/db/pool';
+import { ConfigRepository, ProductRepository, UserRepository } from '../runtime/db/repositories';
+import { OriginVerifier } from '../runtime/http/origin-verify';
+import { CacheKeys } from '../runtime/keys';
+import { parseTtlTable } from '../runtime/ttl';
 import { createWriteRuntime, WriteRuntime } from './write-runtime';
 
 /** How long a cold start waits for the cache connection before serving without it. */

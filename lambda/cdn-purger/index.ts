@@ -1,5 +1,5 @@
 /**
- * CloudFront purger: SQS batches of invalidation events (see `lambda/shared/invalidation/cdn-batch.ts`)
+ * CloudFront purger: SQS batches of invalidation events (see `lambda/runtime/invalidation/cdn-batch.ts`)
  * to one `CreateInvalidation` per batch. Runs outside the VPC: it calls only CloudFront and SQS.
  *
  * Environment (set by `InvalidationPipeline`): DISTRIBUTION_ID, DEAD_LETTER_QUEUE_URL,
@@ -10,12 +10,12 @@ import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { CacheKeys } from '../shared/keys';
-import { handleCdnPurgeBatch } from '../shared/invalidation/cdn-batch';
-import { SqsDeadLetterSender } from '../shared/invalidation/dead-letter';
-import { InvalidationMetrics } from '../shared/invalidation/observability';
-import { readIntegerEnv, readStringEnv } from '../shared/invalidation/env';
-import { createObservability } from '../shared/observability';
+import { CacheKeys } from '../runtime/keys';
+import { handleCdnPurgeBatch } from '../runtime/invalidation/cdn-batch';
+import { SqsDeadLetterSender } from '../runtime/invalidation/dead-letter';
+import { InvalidationMetrics } from '../runtime/invalidation/observability';
+import { readIntegerEnv, readStringEnv } from '../runtime/invalidation/env';
+import { createObservability } from '../runtime/observability';
 
 /** Time kept back from the invocation's deadline to answer SQS after the last CloudFront call. */
 const SAFETY_MARGIN_MS = 3_000;

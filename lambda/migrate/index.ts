@@ -10,8 +10,8 @@ import * as path from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { runMigrations } from '../shared/db/migrations';
-import { createPool, resolveDbPoolConfig, type DbEnvironment } from '../shared/db/pool';
+import { runMigrations } from '../runtime/db/migrations';
+import { createPool, resolveDbPoolConfig, type DbEnvironment } from '../runtime/db/pool';
 
 const logger = new Logger({ serviceName: 'cache-pyramid-migrate' });
 const secrets = new SecretsManagerClient({});

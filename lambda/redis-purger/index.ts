@@ -1,5 +1,5 @@
 /**
- * Redis purger: SQS records of invalidation events (see `lambda/shared/invalidation/redis-batch.ts`)
+ * Redis purger: SQS records of invalidation events (see `lambda/runtime/invalidation/redis-batch.ts`)
  * to `UNLINK`s and pattern scans on the cache, one record at a time under Powertools batch processing.
  * Runs in the VPC next to the cache; reaches SQS through the VPC's interface endpoint.
  *
@@ -14,13 +14,13 @@ import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type Redis from 'ioredis';
 import type { Cluster } from 'ioredis';
-import { createRedis, resolveCacheConfig, secretFromSecretsManager } from '../shared/cache/redis-client';
-import { CacheKeys } from '../shared/keys';
-import { SqsDeadLetterSender } from '../shared/invalidation/dead-letter';
-import { readIntegerEnv, readStringEnv } from '../shared/invalidation/env';
-import { InvalidationMetrics } from '../shared/invalidation/observability';
-import { DEFAULT_MAX_CONTINUATIONS, handleRedisPurgeRecord, waitUntilReady } from '../shared/invalidation/redis-batch';
-import { createObservability } from '../shared/observability';
+import { createRedis, resolveCacheConfig, secretFromSecretsManager } from '../runtime/cache/redis-client';
+import { CacheKeys } from '../runtime/keys';
+import { SqsDeadLetterSender } from '../runtime/invalidation/dead-letter';
+import { readIntegerEnv, readStringEnv } from '../runtime/invalidation/env';
+import { InvalidationMetrics } from '../runtime/invalidation/observability';
+import { DEFAULT_MAX_CONTINUATIONS, handleRedisPurgeRecord, waitUntilReady } from '../runtime/invalidation/redis-batch';
+import { createObservability } from '../runtime/observability';
 
 /** Time kept back from the invocation's deadline to send continuations and answer SQS. */
 const SAFETY_MARGIN_MS = 5_000;

@@ -10,20 +10,20 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { CLOUDFRONT_MAX_FILES_IN_PROGRESS, CLOUDFRONT_MAX_WILDCARDS_IN_PROGRESS } from '../../lambda/shared/invalidation/cloudfront-paths';
+import { CLOUDFRONT_MAX_FILES_IN_PROGRESS, CLOUDFRONT_MAX_WILDCARDS_IN_PROGRESS } from '../../lambda/runtime/invalidation/cloudfront-paths';
 import {
   CACHE_INVALIDATION_DETAIL_TYPE,
   DEFAULT_INVALIDATION_SOURCE,
   DEFAULT_MAX_CONTINUATIONS,
   MAPPED_INVALIDATION_KIND,
-} from '../../lambda/shared/invalidation/messages';
-import { InvalidationMapping, InvalidationMappingSpec, TemplateError, checkInvalidationMapping } from '../../lambda/shared/invalidation/templates';
-import { CacheKeys } from '../../lambda/shared/keys';
+} from '../../lambda/runtime/invalidation/messages';
+import { InvalidationMapping, InvalidationMappingSpec, TemplateError, checkInvalidationMapping } from '../../lambda/runtime/invalidation/templates';
+import { CacheKeys } from '../../lambda/runtime/keys';
 import { CachePyramidFunction } from '../api/api-function';
 import { ICacheCluster } from '../cache/cache-cluster';
 
-export { KeyTemplate } from '../../lambda/shared/invalidation/templates';
-export type { InvalidationMapping } from '../../lambda/shared/invalidation/templates';
+export { KeyTemplate } from '../../lambda/runtime/invalidation/templates';
+export type { InvalidationMapping } from '../../lambda/runtime/invalidation/templates';
 
 /** Environment variables {@link InvalidationPipeline.grantPublish} sets on a function. */
 export enum InvalidationPublisherEnv {

@@ -1,7 +1,7 @@
 import { Duration, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
-import { CacheMetric } from '../../lambda/shared/cache/metrics';
+import { CacheMetric } from '../../lambda/runtime/cache/metrics';
 import { AlarmGroupProps, createPyramidAlarm, formatNumber, validateAlarmNamePrefix, validateRange, validateWindowMinutes } from './alarm-support';
 
 /** Namespace the functions publish their cache metrics to (EMF, through Powertools Metrics). */
@@ -9,7 +9,7 @@ export const APPLICATION_METRICS_NAMESPACE = 'CachePyramid';
 
 /**
  * The functions' cache metrics: the very enum the runtime publishes with
- * (`lambda/shared/cache/metrics.ts`), so an alarm can never watch a name nobody emits.
+ * (`lambda/runtime/cache/metrics.ts`), so an alarm can never watch a name nobody emits.
  */
 export const ApplicationCacheMetric = CacheMetric;
 export type ApplicationCacheMetric = CacheMetric;

@@ -9,7 +9,7 @@ import { CloudFrontClient } from '@aws-sdk/client-cloudfront';
 import { CloudWatchClient, StateValue } from '@aws-sdk/client-cloudwatch';
 import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { EventBridgeInvalidationPublisher } from '../../lambda/shared/invalidation/publisher';
+import { EventBridgeInvalidationPublisher } from '../../lambda/runtime/invalidation/publisher';
 import { RegionalCloudWatch, listAlarms, renderAlarms } from './alarm-states';
 import { AVAILABLE, describeCache, renderCacheStatus } from './cache-status';
 import { ExitCode, OpsError, UsageError, explainAwsError } from './errors';

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { CloudFrontClient, CreateInvalidationCommand } from '@aws-sdk/client-cloudfront';
-import { ValidationError } from '../../lambda/shared/errors';
-import { checkInvalidationPath, planInvalidation } from '../../lambda/shared/invalidation/cloudfront-paths';
-import { InvalidationPublisher, InvalidationRequest, checkInvalidationRequest } from '../../lambda/shared/invalidation/publisher';
+import { ValidationError } from '../../lambda/runtime/errors';
+import { checkInvalidationPath, planInvalidation } from '../../lambda/runtime/invalidation/cloudfront-paths';
+import { InvalidationPublisher, InvalidationRequest, checkInvalidationRequest } from '../../lambda/runtime/invalidation/publisher';
 import { ExitCode, OpsError, UsageError, explainAwsError } from './errors';
 
 /** How `invalidate` reached the caches. */

@@ -3,9 +3,9 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Pool } from 'pg';
 import { seedDatabase, SEED_CATEGORIES, SEED_CONFIG } from '../../db/seed/seed';
-import { runMigrations } from '../../lambda/shared/db/migrations';
+import { runMigrations } from '../../lambda/runtime/db/migrations';
 import { PostgresServer } from '../support/servers';
-import { createDatabase, MIGRATIONS_DIR } from '../lambda/shared/db/support';
+import { createDatabase, MIGRATIONS_DIR } from '../lambda/runtime/db/support';
 
 const run = promisify(execFile);
 const ROOT = path.join(__dirname, '..', '..');

@@ -10,7 +10,7 @@ import { devJwtSettings, signDevToken } from '../../scripts/dev-auth';
 import { toApiEvent } from '../../scripts/dev-server';
 import { freePort, PostgresServer } from '../support/servers';
 import { describeEachTopology } from '../support/topologies';
-import { seededDatabase } from '../lambda/shared/db/support';
+import { seededDatabase } from '../lambda/runtime/db/support';
 
 const run = promisify(execFile);
 const ROOT = path.join(__dirname, '..', '..');

@@ -1,14 +1,14 @@
 import Redis, { Cluster } from 'ioredis';
 import { Pool } from 'pg';
 import { SEED_CONFIG } from '../../../db/seed/seed';
-import { CacheClient } from '../../../lambda/shared/cache';
-import { OriginVerifier } from '../../../lambda/shared/http/origin-verify';
-import { strongETag } from '../../../lambda/shared/http/etag';
-import { MAX_ID, REQUEST_LIMITS } from '../../../lambda/shared/http/request';
+import { CacheClient } from '../../../lambda/runtime/cache';
+import { OriginVerifier } from '../../../lambda/runtime/http/origin-verify';
+import { strongETag } from '../../../lambda/runtime/http/etag';
+import { MAX_ID, REQUEST_LIMITS } from '../../../lambda/runtime/http/request';
 import { PostgresServer } from '../../support/servers';
 import { describeEachTopology } from '../../support/topologies';
-import { connectClient, freshKeys, inspector } from '../shared/cache/support';
-import { seededDatabase } from '../shared/db/support';
+import { connectClient, freshKeys, inspector } from '../runtime/cache/support';
+import { seededDatabase } from '../runtime/db/support';
 import { apiEvent, buildApi, json } from './support';
 
 const PUBLIC_PRODUCT = 'public, max-age=3600, stale-while-revalidate=60, stale-if-error=86400';

@@ -4,13 +4,13 @@
  * and turns only uncached ones into 503 with Retry-After.
  */
 import { Pool } from 'pg';
-import { CacheClient } from '../../../lambda/shared/cache';
-import { createPool, resolveDbPoolConfig } from '../../../lambda/shared/db/pool';
-import type { ApiResponse } from '../../../lambda/shared/http/response';
+import { CacheClient } from '../../../lambda/runtime/cache';
+import { createPool, resolveDbPoolConfig } from '../../../lambda/runtime/db/pool';
+import type { ApiResponse } from '../../../lambda/runtime/http/response';
 import { PostgresServer, RedisServer } from '../../support/servers';
 import { describeEachTopology, Topology } from '../../support/topologies';
-import { connectClient, freshKeys } from '../shared/cache/support';
-import { seededDatabase } from '../shared/db/support';
+import { connectClient, freshKeys } from '../runtime/cache/support';
+import { seededDatabase } from '../runtime/db/support';
 import { apiEvent, buildApi, TestApi } from './support';
 
 /** The production timeouts: a hung Redis may cost a request at most these. */

@@ -9,11 +9,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import type { ApiEvent } from '../../../lambda/shared/api/api';
-import type { ApiResponse } from '../../../lambda/shared/http/response';
+import type { ApiEvent } from '../../../lambda/runtime/api/api';
+import type { ApiResponse } from '../../../lambda/runtime/http/response';
 import { PostgresServer } from '../../support/servers';
 import { describeEachTopology } from '../../support/topologies';
-import { seededDatabase } from '../shared/db/support';
+import { seededDatabase } from '../runtime/db/support';
 import { bundleLikeCdk, NODE_PATH, REPO_ROOT } from './bundle';
 import { apiEvent } from './support';
 

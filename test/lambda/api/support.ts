@@ -4,11 +4,11 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import type { Pool, QueryResult, QueryResultRow } from 'pg';
-import { ApiDependencies, ApiEvent, ApiHandler, createApi } from '../../../lambda/shared/api/api';
-import { CacheClient, ReadThroughCache, ReadThroughCacheDeps } from '../../../lambda/shared/cache';
-import { ConfigRepository, ProductRepository, Queryable, UserRepository } from '../../../lambda/shared/db/repositories';
-import type { CacheKeys } from '../../../lambda/shared/keys';
-import { DEFAULT_TTL_SECONDS, TtlTable } from '../../../lambda/shared/ttl';
+import { ApiDependencies, ApiEvent, ApiHandler, createApi } from '../../../lambda/runtime/api/api';
+import { CacheClient, ReadThroughCache, ReadThroughCacheDeps } from '../../../lambda/runtime/cache';
+import { ConfigRepository, ProductRepository, Queryable, UserRepository } from '../../../lambda/runtime/db/repositories';
+import type { CacheKeys } from '../../../lambda/runtime/keys';
+import { DEFAULT_TTL_SECONDS, TtlTable } from '../../../lambda/runtime/ttl';
 
 export interface EventOptions {
   readonly method?: string;

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { Pool } from 'pg';
 import { freePort, PostgresServer } from '../../support/servers';
 import { describeEachTopology } from '../../support/topologies';
-import { seededDatabase } from '../shared/db/support';
+import { seededDatabase } from '../runtime/db/support';
 
 const run = promisify(execFile);
 const ROOT = path.join(__dirname, '..', '..', '..');

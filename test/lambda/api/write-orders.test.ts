@@ -7,12 +7,12 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import Redis, { Cluster } from 'ioredis';
 import { Pool } from 'pg';
-import { CacheClient, decodeEnvelope } from '../../../lambda/shared/cache';
-import { OrderStore, type Order } from '../../../lambda/shared/write-path/orders';
+import { CacheClient, decodeEnvelope } from '../../../lambda/runtime/cache';
+import { OrderStore, type Order } from '../../../lambda/runtime/write-path/orders';
 import { PostgresServer, RedisServer } from '../../support/servers';
 import { describeEachTopology } from '../../support/topologies';
-import { connectClient, freshKeys, inspector } from '../shared/cache/support';
-import { seededDatabase } from '../shared/db/support';
+import { connectClient, freshKeys, inspector } from '../runtime/cache/support';
+import { seededDatabase } from '../runtime/db/support';
 import { apiEvent, json } from './support';
 import { acceptEverything, buildWriteApi, claims } from './write-support';
 

@@ -2,9 +2,9 @@ import { CloudFrontClient, CloudFrontServiceException, CreateInvalidationCommand
 import { SQSClient, SendMessageCommand, SendMessageCommandInput } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { MAPPED_INVALIDATION_KIND } from '../../../lambda/shared/invalidation/messages';
-import { checkInvalidationMapping } from '../../../lambda/shared/invalidation/templates';
-import { eventBridgeBody, lambdaContext, sqsEvent, sqsRecord } from '../shared/invalidation/sqs-records';
+import { MAPPED_INVALIDATION_KIND } from '../../../lambda/runtime/invalidation/messages';
+import { checkInvalidationMapping } from '../../../lambda/runtime/invalidation/templates';
+import { eventBridgeBody, lambdaContext, sqsEvent, sqsRecord } from '../runtime/invalidation/sqs-records';
 
 const DLQ_URL = 'https://sqs.eu-west-1.amazonaws.com/111111111111/cdn-purge-dlq';
 Object.assign(process.env, {

@@ -8,10 +8,10 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import Redis from 'ioredis';
 import { Pool } from 'pg';
-import { CacheClient, decodeEnvelope, encodeEnvelope } from '../../../lambda/shared/cache';
-import { CacheKeys } from '../../../lambda/shared/keys';
+import { CacheClient, decodeEnvelope, encodeEnvelope } from '../../../lambda/runtime/cache';
+import { CacheKeys } from '../../../lambda/runtime/keys';
 import { PostgresServer, RedisServer } from '../../support/servers';
-import { change, profileOf, sqsRecord, usersDatabase } from '../shared/write-behind/support';
+import { change, profileOf, sqsRecord, usersDatabase } from '../runtime/write-behind/support';
 
 const DLQ_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/cache-pyramid-write-behind-dlq.fifo';
 

@@ -2,10 +2,10 @@ import type { SQSClient, SendMessageCommand, SendMessageCommandInput } from '@aw
 import type { AwsClientStub } from 'aws-sdk-client-mock';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import Redis, { Cluster } from 'ioredis';
-import { CacheKeys } from '../../../lambda/shared/keys';
-import { REDIS_PURGE_CONTINUATION_KIND } from '../../../lambda/shared/invalidation/messages';
+import { CacheKeys } from '../../../lambda/runtime/keys';
+import { REDIS_PURGE_CONTINUATION_KIND } from '../../../lambda/runtime/invalidation/messages';
 import { describeEachTopology } from '../../support/topologies';
-import { eventBridgeBody, lambdaContext, sqsEvent, sqsRecord } from '../shared/invalidation/sqs-records';
+import { eventBridgeBody, lambdaContext, sqsEvent, sqsRecord } from '../runtime/invalidation/sqs-records';
 
 const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/111111111111/redis-purge';
 const DLQ_URL = 'https://sqs.eu-west-1.amazonaws.com/111111111111/redis-purge-dlq';

@@ -4,7 +4,7 @@ import { CacheApi, CacheApiProps } from '../../../lib/api/cache-api';
 import { RedisCache } from '../../../lib/cache/redis-cache';
 import { DatabaseStage, OriginDatabase } from '../../../lib/database/origin-database';
 import { CachePyramidNetwork } from '../../../lib/network/cache-pyramid-network';
-import { TtlClass } from '../../../lambda/shared/ttl';
+import { TtlClass } from '../../../lambda/runtime/ttl';
 import { testApp, testStack, unacknowledgedFindings } from '../../support/cdk';
 
 const ISSUER = 'https://auth.example.com/';

@@ -8,8 +8,8 @@ import { ClusterMode, RedisCache } from '../../../lib/cache/redis-cache';
 import { CachePyramidFunction } from '../../../lib/api/api-function';
 import { InvalidationPipeline, InvalidationPipelineProps, KeyTemplate } from '../../../lib/invalidation/invalidation-pipeline';
 import { CachePyramidNetwork } from '../../../lib/network/cache-pyramid-network';
-import { MAPPED_INVALIDATION_KIND, decodeInvalidationMessage, pathsOf, redisWorkOf } from '../../../lambda/shared/invalidation/messages';
-import { CacheKeys } from '../../../lambda/shared/keys';
+import { MAPPED_INVALIDATION_KIND, decodeInvalidationMessage, pathsOf, redisWorkOf } from '../../../lambda/runtime/invalidation/messages';
+import { CacheKeys } from '../../../lambda/runtime/keys';
 import { testApp, testStack, unacknowledgedFindings } from '../../support/cdk';
 
 interface Fixture {

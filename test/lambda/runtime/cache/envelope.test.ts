@@ -1,0 +1,49 @@
+import fc from 'fast-check';
+import { decodeEnvelope, encodeEnvelope, ENVELOPE_FORMAT } from '../../../../lambda/runtime/cache';
+
+describe('cache envelope', () => {
+  test('round-trips any JSON value with its metadata', () => {
+    fc.assert(
+      fc.property(
+        fc.jsonValue(),
+        fc.integer({ min: 0, max: 2 ** 45 }),
+        fc.integer({ min: 0, max: 2 ** 30 }),
+        fc.option(fc.integer({ min: 0, max: 2 ** 40 }), { nil: undefined }),
+        (value, storedAt, life, version) => {
+          const entry = { v: value, s: storedAt, x: storedAt + life, ...(version === undefined ? {} : { ver: version }) };
+          const decoded = decodeEnvelope(encodeEnvelope(entry));
+          expect(decoded).toEqual({ f: ENVELOPE_FORMAT, ...JSON.parse(JSON.stringify(entry)) });
+        },
+      ),
+    );
+  });
+
+  test('keeps the metadata before the value so that it reads well in redis-cli', () => {
+    expect(encodeEnvelope({ v: { a: 1 }, s: 10, x: 20, ver: 3, d: 5 })).toBe('{"f":1,"s":10,"x":20,"ver":3,"d":5,"v":{"a":1}}');
+    expect(encodeEnvelope({ v: null, s: 1, x: 1, ver: 2, t: 1 })).toBe('{"f":1,"s":1,"x":1,"ver":2,"t":1,"v":null}');
+  });
+
+  test.each([
+    ['null', null],
+    ['empty', ''],
+    ['not JSON', 'hello'],
+    ['a JSON array', '[1,2]'],
+    ['a JSON string', '"x"'],
+    ['another format', '{"f":2,"v":1,"s":1,"x":2}'],
+    ['no value field', '{"f":1,"s":1,"x":2}'],
+    ['a non-numeric stored-at', '{"f":1,"v":1,"s":"yesterday","x":2}'],
+    ['a non-numeric version', '{"f":1,"v":1,"s":1,"x":2,"ver":"3"}'],
+    ['an unknown tombstone marker', '{"f":1,"v":null,"s":1,"x":2,"t":true}'],
+    ['truncated JSON', '{"f":1,"v":'],
+  ])('decodes %s as a miss', (_what, raw) => {
+    expect(decodeEnvelope(raw)).toBeUndefined();
+  });
+
+  test('never throws on arbitrary strings', () => {
+    fc.assert(
+      fc.property(fc.string(), (raw) => {
+        expect(() => decodeEnvelope(raw)).not.toThrow();
+      }),
+    );
+  });
+});

@@ -1,0 +1,67 @@
+import { encodeEnvelope, LocalCache } from '../../../../lambda/runtime/cache';
+import type { Envelope } from '../../../../lambda/runtime/cache';
+
+function entry(value: unknown): { entry: Envelope; bytes: number } {
+  const e: Envelope = { f: 1, v: value, s: 0, x: 1e15 };
+  return { entry: e, bytes: Buffer.byteLength(encodeEnvelope(e)) };
+}
+
+describe('LocalCache (L1)', () => {
+  test('stays within its byte budget by evicting the least recently used entries', () => {
+    const cache = new LocalCache({ maxBytes: 4_096, ttlSeconds: 60 });
+    const big = 'x'.repeat(900);
+    for (let i = 0; i < 10; i++) {
+      const { entry: e, bytes } = entry(big);
+      cache.set(`k${i}`, e, bytes, 60_000);
+      expect(cache.sizeBytes).toBeLessThanOrEqual(4_096);
+    }
+    expect(cache.entryCount).toBeLessThan(10);
+    expect(cache.get('k9')?.v).toBe(big);
+    expect(cache.get('k0')).toBeUndefined();
+  });
+
+  test('does not hold an entry larger than the whole budget', () => {
+    const cache = new LocalCache({ maxBytes: 1_000, ttlSeconds: 60 });
+    const { entry: e, bytes } = entry('y'.repeat(2_000));
+    cache.set('huge', e, bytes, 60_000);
+    expect(cache.get('huge')).toBeUndefined();
+    expect(cache.sizeBytes).toBe(0);
+  });
+
+  test('expires entries after its TTL even when asked for longer', () => {
+    let now = 1_000;
+    const cache = new LocalCache({ maxBytes: 10_000, ttlSeconds: 5, clock: () => now });
+    const { entry: e, bytes } = entry('v');
+    cache.set('k', e, bytes, 3_600_000);
+    now += 4_999;
+    expect(cache.get('k')?.v).toBe('v');
+    now += 2;
+    expect(cache.get('k')).toBeUndefined();
+  });
+
+  test('expires an entry earlier when asked for less than its TTL', () => {
+    let now = 5_000;
+    const cache = new LocalCache({ maxBytes: 10_000, ttlSeconds: 60, clock: () => now });
+    const { entry: e, bytes } = entry('v');
+    cache.set('k', e, bytes, 1_000);
+    now += 1_001;
+    expect(cache.get('k')).toBeUndefined();
+  });
+
+  test('clears one key or all of them', () => {
+    const cache = new LocalCache({ maxBytes: 10_000, ttlSeconds: 60 });
+    for (const key of ['a', 'b', 'c']) cache.set(key, entry(key).entry, 10, 60_000);
+    cache.delete('b');
+    expect([cache.get('a')?.v, cache.get('b'), cache.get('c')?.v]).toEqual(['a', undefined, 'c']);
+    cache.clear();
+    expect(cache.entryCount).toBe(0);
+  });
+
+  test.each([
+    [{ maxBytes: 0, ttlSeconds: 10 }, 'l1.maxBytes must be a positive integer, got 0'],
+    [{ maxBytes: 100, ttlSeconds: 61 }, 'l1.ttlSeconds must be greater than 0 and at most 60, got 61'],
+    [{ maxBytes: 100, ttlSeconds: 0 }, 'l1.ttlSeconds must be greater than 0 and at most 60, got 0'],
+  ])('rejects %j', (options, message) => {
+    expect(() => new LocalCache(options)).toThrow(message);
+  });
+});

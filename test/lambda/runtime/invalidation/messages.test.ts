@@ -1,0 +1,99 @@
+import { UnprocessableEventError } from '../../../../lambda/runtime/errors';
+import { CacheKeys } from '../../../../lambda/runtime/keys';
+import {
+  MAPPED_INVALIDATION_KIND,
+  MAX_MESSAGE_BYTES,
+  REDIS_PURGE_CONTINUATION_KIND,
+  decodeInvalidationMessage,
+  pathsOf,
+  redisWorkOf,
+} from '../../../../lambda/runtime/invalidation/messages';
+import { KeyTemplate, checkInvalidationMapping } from '../../../../lambda/runtime/invalidation/templates';
+
+const keys = new CacheKeys();
+
+function event(detail: unknown, detailType = 'CacheInvalidation'): string {
+  return JSON.stringify({ version: '0', id: 'ev-1', source: 'cache-pyramid', 'detail-type': detailType, account: '1', time: '2025-01-01T00:00:00Z', region: 'eu-west-1', resources: [], detail });
+}
+
+function reasonOf(body: string): string {
+  try {
+    const message = decodeInvalidationMessage(body, keys.prefix);
+    pathsOf(message);
+    redisWorkOf(message, keys);
+  } catch (error) {
+    expect(error).toBeInstanceOf(UnprocessableEventError);
+    return (error as UnprocessableEventError).reason;
+  }
+  throw new Error('expected the message to be refused');
+}
+
+describe('decodeInvalidationMessage', () => {
+  it('decodes a CacheInvalidation event', () => {
+    const message = decodeInvalidationMessage(event({ keys: [keys.product(1)], keyPatterns: [keys.entityPattern('products:list')], paths: ['/api/products/1'], reason: 'edit' }), keys.prefix);
+    expect(pathsOf(message)).toEqual(['/api/products/1']);
+    expect(redisWorkOf(message, keys)).toEqual({
+      keys: ['app:v1:product:1'],
+      scans: [{ pattern: 'app:v1:products:list:*', cursors: {}, finished: [] }],
+      hop: 0,
+      origin: { eventId: 'ev-1', source: 'cache-pyramid', detailType: 'CacheInvalidation' },
+      reason: 'edit',
+    });
+  });
+
+  it('decodes a mapped app event and expands its templates', () => {
+    const mapping = checkInvalidationMapping(
+      { source: 'shop.catalog', detailType: 'ProductUpdated', keys: [KeyTemplate.product('{detail.id}')], paths: ['/api/products/{detail.id}'] },
+      keys.prefix,
+    );
+    const body = JSON.stringify({ kind: MAPPED_INVALIDATION_KIND, version: 1, mapping, event: JSON.parse(event({ id: 7 }, 'ProductUpdated')) });
+    const message = decodeInvalidationMessage(body, keys.prefix);
+    expect(pathsOf(message)).toEqual(['/api/products/7']);
+    expect(redisWorkOf(message, keys).keys).toEqual(['app:v1:product:7']);
+    expect(redisWorkOf(message, keys).reason).toBe('ProductUpdated from shop.catalog');
+  });
+
+  it('decodes a continuation with its cursors', () => {
+    const body = JSON.stringify({
+      kind: REDIS_PURGE_CONTINUATION_KIND,
+      version: 1,
+      hop: 2,
+      origin: { eventId: 'ev-1' },
+      scans: [{ pattern: 'app:v1:product:*', cursors: { '10.0.0.1:6379': '1234' }, finished: ['10.0.0.2:6379'] }],
+    });
+    const work = redisWorkOf(decodeInvalidationMessage(body, keys.prefix), keys);
+    expect(work.hop).toBe(2);
+    expect(work.scans).toEqual([{ pattern: 'app:v1:product:*', cursors: { '10.0.0.1:6379': '1234' }, finished: ['10.0.0.2:6379'] }]);
+  });
+
+  it.each([
+    ['malformed JSON', '{"detail-type": ', /message body is not JSON/],
+    ['a JSON array', '[]', /must be a JSON object/],
+    ['an oversized body', event({ paths: ['/' + 'a'.repeat(MAX_MESSAGE_BYTES)] }), /message is \d+ bytes; at most 307200/],
+    ['an unknown detail-type', event({ paths: ['/a'] }, 'OrderShipped'), /unknown event: detail-type "OrderShipped" is not CacheInvalidation/],
+    ['an unknown envelope kind', JSON.stringify({ kind: 'something-else' }), /unknown message kind "something-else"/],
+    ['no detail-type at all', JSON.stringify({ hello: 'world' }), /neither an EventBridge event/],
+    ['a typo in the detail', event({ path: ['/a'] }), /unknown field\(s\) path; expected keys, keyPatterns, paths, reason/],
+    ['an empty detail', event({}), /names nothing to invalidate/],
+    ['paths that are not an array', event({ paths: '/a' }), /detail.paths must be an array of strings/],
+    ['an empty path string', event({ paths: [''] }), /detail.paths\[0\] must be a non-empty string/],
+    ['too many keys', event({ keys: Array.from({ length: 10_001 }, (_, i) => keys.product(i)) }), /detail.keys has 10001 entries; at most 10000/],
+    ['a key outside the namespace', event({ keys: ['other-app:v1:product:1'] }), /keys\[0\] "other-app:v1:product:1" is outside the app namespace "app:v1:"/],
+    ['a pattern outside the namespace', event({ keyPatterns: ['*'] }), /keyPatterns\[0\] "\*" is outside the app namespace/],
+    ['a mapped event missing a field', JSON.stringify({
+      kind: MAPPED_INVALIDATION_KIND,
+      version: 1,
+      mapping: { source: 's', detailType: 'D', keys: [], paths: ['/p/{detail.id}'], reason: 'r' },
+      event: { detail: {} },
+    }), /template "\/p\/\{detail.id\}": detail.id is missing in the event/],
+    ['a mapped event with a tampered mapping', JSON.stringify({
+      kind: MAPPED_INVALIDATION_KIND,
+      version: 1,
+      mapping: { source: 's', detailType: 'D', keys: ['other:v1:x'], paths: [], reason: 'r' },
+      event: { detail: {} },
+    }), /invalid mapping: keys\[0\] must be within the app's key namespace/],
+    ['a continuation with a bad cursor', JSON.stringify({ kind: REDIS_PURGE_CONTINUATION_KIND, version: 1, hop: 1, origin: {}, scans: [{ pattern: 'app:v1:x*', cursors: { n: 'abc' }, finished: [] }] }), /cursors must be decimal strings/],
+  ])('refuses %s with a reason', (_label, body, reason) => {
+    expect(reasonOf(body)).toMatch(reason);
+  });
+});

@@ -1,0 +1,198 @@
+import { EventBridgeClient, PutEventsCommand, PutEventsCommandInput } from '@aws-sdk/client-eventbridge';
+import { mockClient } from 'aws-sdk-client-mock';
+import Redis from 'ioredis';
+import { InvalidationPublishError, ValidationError } from '../../../../lambda/runtime/errors';
+import { CacheKeys } from '../../../../lambda/runtime/keys';
+import { InvalidationLogger } from '../../../../lambda/runtime/invalidation/observability';
+import {
+  EventBridgeInvalidationPublisher,
+  LocalInvalidationPublisher,
+  PUT_EVENTS_MAX_BYTES,
+  defineDomainEvent,
+  putEventsEntrySize,
+} from '../../../../lambda/runtime/invalidation/publisher';
+import { KeyTemplate } from '../../../../lambda/runtime/invalidation/templates';
+import { RedisServer } from '../../../support/servers';
+
+const eventBridgeMock = mockClient(EventBridgeClient);
+const ProductUpdated = defineDomainEvent<{ id: number }>('shop.catalog', 'ProductUpdated');
+
+function calls(): PutEventsCommandInput[] {
+  return eventBridgeMock.commandCalls(PutEventsCommand).map((c) => c.args[0].input);
+}
+
+function publisher(overrides: Partial<ConstructorParameters<typeof EventBridgeInvalidationPublisher>[0]> = {}) {
+  const sleeps: number[] = [];
+  const instance = new EventBridgeInvalidationPublisher({
+    client: new EventBridgeClient({ region: 'eu-west-1' }),
+    eventBusName: 'cache-pyramid-invalidation',
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+    random: () => 0.5,
+    ...overrides,
+  });
+  return { instance, sleeps };
+}
+
+beforeEach(() => eventBridgeMock.reset());
+
+describe('EventBridgeInvalidationPublisher', () => {
+  it('publishes a CacheInvalidation event with the DESIGN.md schema on the pipeline bus', async () => {
+    eventBridgeMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e1' }] });
+    await publisher().instance.publishInvalidation({ keys: ['app:v1:product:42'], paths: ['/api/products/42'], reason: 'product 42 updated' });
+    expect(calls()).toEqual([
+      {
+        Entries: [
+          {
+            EventBusName: 'cache-pyramid-invalidation',
+            Source: 'cache-pyramid',
+            DetailType: 'CacheInvalidation',
+            Detail: JSON.stringify({ keys: ['app:v1:product:42'], paths: ['/api/products/42'], reason: 'product 42 updated' }),
+          },
+        ],
+      },
+    ]);
+  });
+
+  it('publishes typed domain events in chunks of at most 10 entries', async () => {
+    eventBridgeMock.on(PutEventsCommand).callsFake((input: PutEventsCommandInput) => ({ FailedEntryCount: 0, Entries: input.Entries!.map(() => ({ EventId: 'x' })) }));
+    await publisher().instance.publishDomainEvents(Array.from({ length: 25 }, (_, id) => ProductUpdated({ id })));
+    expect(calls().map((c) => c.Entries!.length)).toEqual([10, 10, 5]);
+    expect(calls()[0].Entries![3]).toEqual({ EventBusName: 'cache-pyramid-invalidation', Source: 'shop.catalog', DetailType: 'ProductUpdated', Detail: '{"id":3}' });
+  });
+
+  it('keeps every PutEvents call within 256 KB', async () => {
+    eventBridgeMock.on(PutEventsCommand).callsFake((input: PutEventsCommandInput) => ({ FailedEntryCount: 0, Entries: input.Entries!.map(() => ({})) }));
+    const big = defineDomainEvent<{ blob: string }>('shop', 'Big');
+    await publisher().instance.publishDomainEvents(Array.from({ length: 5 }, () => big({ blob: 'x'.repeat(100 * 1024) })));
+    expect(calls().map((c) => c.Entries!.length)).toEqual([2, 2, 1]);
+    for (const call of calls()) {
+      expect(call.Entries!.reduce((sum, e) => sum + putEventsEntrySize(e), 0)).toBeLessThanOrEqual(PUT_EVENTS_MAX_BYTES);
+    }
+  });
+
+  it('splits an invalidation too large for one event into several, losing nothing', async () => {
+    eventBridgeMock.on(PutEventsCommand).callsFake((input: PutEventsCommandInput) => ({ FailedEntryCount: 0, Entries: input.Entries!.map(() => ({})) }));
+    const paths = Array.from({ length: 20_000 }, (_, i) => `/api/products/${i}/with/a/long/enough/path/to/fill/the/event`);
+    await publisher().instance.publishInvalidation({ paths, reason: 'reindex' });
+    const entries = calls().flatMap((c) => c.Entries!);
+    expect(entries.length).toBeGreaterThan(1);
+    for (const entry of entries) expect(putEventsEntrySize(entry)).toBeLessThanOrEqual(PUT_EVENTS_MAX_BYTES);
+    const sent = entries.flatMap((e) => JSON.parse(e.Detail!).paths as string[]);
+    expect(sent).toEqual(paths);
+    expect(entries.every((e) => JSON.parse(e.Detail!).reason === 'reindex')).toBe(true);
+  });
+
+  it('retries only the entries EventBridge failed, with backoff', async () => {
+    eventBridgeMock
+      .on(PutEventsCommand)
+      .resolvesOnce({ FailedEntryCount: 1, Entries: [{ EventId: 'a' }, { ErrorCode: 'ThrottlingException', ErrorMessage: 'slow down' }, { EventId: 'c' }] })
+      .resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'b' }] });
+    const { instance, sleeps } = publisher();
+
+    await instance.publishDomainEvents([ProductUpdated({ id: 1 }), ProductUpdated({ id: 2 }), ProductUpdated({ id: 3 })]);
+
+    expect(calls()).toHaveLength(2);
+    expect(calls()[1].Entries!.map((e) => e.Detail)).toEqual(['{"id":2}']);
+    expect(sleeps).toEqual([50]);
+  });
+
+  it('throws a typed error naming the entries that still fail after the retries', async () => {
+    eventBridgeMock.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'try later' }] });
+    const { instance, sleeps } = publisher({ maxAttempts: 3 });
+
+    const error = await instance.publishDomainEvent(ProductUpdated({ id: 9 })).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(InvalidationPublishError);
+    expect((error as InvalidationPublishError).failures).toEqual([{ source: 'shop.catalog', detailType: 'ProductUpdated', errorCode: 'InternalFailure', errorMessage: 'try later' }]);
+    expect((error as Error).message).toBe('EventBridge refused 1 of 1 event(s): ProductUpdated (InternalFailure)');
+    expect(calls()).toHaveLength(3);
+    expect(sleeps).toHaveLength(2);
+  });
+
+  it('does not retry an entry refused for good, but still retries the others', async () => {
+    eventBridgeMock
+      .on(PutEventsCommand)
+      .resolvesOnce({ FailedEntryCount: 2, Entries: [{ ErrorCode: 'MalformedDetail', ErrorMessage: 'bad json' }, { ErrorCode: 'ThrottlingException', ErrorMessage: 'slow' }] })
+      .resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'ok' }] });
+
+    const error = await publisher().instance.publishDomainEvents([ProductUpdated({ id: 1 }), ProductUpdated({ id: 2 })]).catch((e: unknown) => e);
+
+    expect(calls()).toHaveLength(2);
+    expect(calls()[1].Entries!.map((e) => e.Detail)).toEqual(['{"id":2}']);
+    expect((error as InvalidationPublishError).failures.map((f) => f.errorCode)).toEqual(['MalformedDetail']);
+  });
+
+  it('retries a whole call that failed at the transport', async () => {
+    eventBridgeMock.on(PutEventsCommand).rejectsOnce(Object.assign(new Error('socket hang up'), { name: 'TimeoutError' })).resolves({ FailedEntryCount: 0, Entries: [{}] });
+    await publisher().instance.publishDomainEvent(ProductUpdated({ id: 1 }));
+    expect(calls()).toHaveLength(2);
+  });
+
+  it('refuses bad input before sending, naming the field', async () => {
+    const { instance } = publisher({ cacheKeys: new CacheKeys() });
+    await expect(instance.publishInvalidation({})).rejects.toThrow(ValidationError);
+    await expect(instance.publishInvalidation({ paths: ['/a', 'b'] })).rejects.toMatchObject({ field: 'paths[1]' });
+    await expect(instance.publishInvalidation({ keys: ['other:v1:product:1'] })).rejects.toMatchObject({ field: 'keys[0]' });
+    expect(calls()).toHaveLength(0);
+  });
+});
+
+describe('LocalInvalidationPublisher (npm run dev)', () => {
+  let server: RedisServer;
+  let redis: Redis;
+  const keys = new CacheKeys({ namespace: 'dev' });
+  const logged: { message: string; attributes?: Record<string, unknown> }[] = [];
+  const logger: InvalidationLogger = {
+    debug: (message, attributes) => logged.push({ message, attributes }),
+    info: (message, attributes) => logged.push({ message, attributes }),
+    warn: (message, attributes) => logged.push({ message, attributes }),
+    error: (message, attributes) => logged.push({ message, attributes }),
+  };
+
+  beforeAll(async () => {
+    server = await RedisServer.start();
+    redis = new Redis(server.url);
+  });
+
+  afterAll(async () => {
+    await redis.quit();
+    await server.stop();
+  });
+
+  it('purges the keys and patterns of an invalidation and logs the CloudFront paths as skipped', async () => {
+    await redis.mset(keys.product(1), 'a', keys.product(2), 'b', keys.userSummary(1), 'c');
+    const local = new LocalInvalidationPublisher({ redis, cacheKeys: keys, logger });
+
+    await local.publishInvalidation({ keys: [keys.userSummary(1)], keyPatterns: [keys.entityPattern('product')], paths: ['/api/products/1'] });
+
+    expect(await redis.exists(keys.product(1), keys.product(2), keys.userSummary(1))).toBe(0);
+    expect(logged.at(-1)).toEqual({
+      message: 'local invalidation: Redis purged; CloudFront skipped (no distribution in dev)',
+      attributes: { unlinked: 3, skippedPaths: ['/api/products/1'], reason: undefined },
+    });
+  });
+
+  it('maps a domain event through the same mappings the stack wires', async () => {
+    await redis.mset(keys.product(42), 'p', keys.product(43), 'q');
+    await redis.sadd(keys.productListsTag(42), keys.productList(undefined, 1));
+    await redis.set(keys.productList(undefined, 1), 'list');
+    const local = new LocalInvalidationPublisher({
+      redis,
+      cacheKeys: keys,
+      logger,
+      mappings: [{ source: 'shop.catalog', detailType: 'ProductUpdated', keys: [KeyTemplate.product('{detail.id}'), KeyTemplate.productLists('{detail.id}')], paths: ['/api/products/{detail.id}'] }],
+    });
+
+    await local.publishDomainEvent(ProductUpdated({ id: 42 }));
+
+    expect(await redis.exists(keys.product(42), keys.productList(undefined, 1), keys.productListsTag(42))).toBe(0);
+    expect(await redis.exists(keys.product(43))).toBe(1);
+    expect(logged.at(-1)?.attributes).toMatchObject({ unlinked: 2, skippedPaths: ['/api/products/42'], reason: 'ProductUpdated from shop.catalog' });
+  });
+
+  it('refuses a mapping that breaks the template rules when it is created', () => {
+    expect(() => new LocalInvalidationPublisher({ redis, cacheKeys: keys, mappings: [{ source: 's', detailType: 'D', paths: ['no-slash'] }] })).toThrow(/paths\[0\] must start with "\/"/);
+  });
+});

@@ -1,0 +1,212 @@
+import Redis, { Cluster } from 'ioredis';
+import { hashSlot } from '../../../../lambda/runtime/cache/hash-slot';
+import { CacheKeys } from '../../../../lambda/runtime/keys';
+import { PatternScanState } from '../../../../lambda/runtime/invalidation/messages';
+import { InMemoryInvalidationMetrics, InvalidationMetric } from '../../../../lambda/runtime/invalidation/observability';
+import { purgeRedis, unlinkKeys } from '../../../../lambda/runtime/invalidation/redis-purge';
+import { describeEachTopology } from '../../../support/topologies';
+
+function waitReady(client: Redis | Cluster): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    client.once('ready', () => resolve());
+    client.once('error', reject);
+  });
+}
+
+/** A clock that advances one tick per read, so a deadline of N ticks allows about N scan steps. */
+function tickingClock(): () => number {
+  let t = 0;
+  return () => t++;
+}
+
+describeEachTopology('purgeRedis', (handle) => {
+  let redis: Redis | Cluster;
+  let keys: CacheKeys;
+  let clusterMode: boolean;
+  let namespaceCounter = 0;
+
+  beforeAll(async () => {
+    const topology = handle.current();
+    clusterMode = topology.kind === 'cluster';
+    redis = topology.kind === 'cluster' ? new Cluster(topology.startupNodes) : new Redis(topology.url);
+    await waitReady(redis);
+  });
+
+  afterAll(async () => {
+    await redis.quit();
+  });
+
+  beforeEach(() => {
+    // Each test owns its keys: a namespace of its own.
+    keys = new CacheKeys({ namespace: `t${++namespaceCounter}`, clusterMode });
+  });
+
+  async function seed(count: number, key: (i: number) => string): Promise<string[]> {
+    const names = Array.from({ length: count }, (_, i) => key(i));
+    await Promise.all(names.map((name) => redis.set(name, 'x', 'EX', 600)));
+    return names;
+  }
+
+  async function existing(names: readonly string[]): Promise<number> {
+    const flags = await Promise.all(names.map((name) => redis.exists(name)));
+    return flags.reduce((a, b) => a + b, 0);
+  }
+
+  /** How many masters hold at least one of `names` (1 for a standalone server), from the client's slot map. */
+  function mastersHolding(names: readonly string[]): number {
+    if (!(redis instanceof Cluster)) return 1;
+    const cluster = redis;
+    return new Set(names.map((name) => cluster.slots[hashSlot(name)][0])).size;
+  }
+
+  it('unlinks exact keys across slots and reports how many existed', async () => {
+    const products = await seed(300, (i) => keys.product(i));
+    const untouched = await seed(50, (i) => keys.userSummary(i));
+    const metrics = new InMemoryInvalidationMetrics();
+    const missing = keys.product('never-cached');
+
+    const result = await purgeRedis({ keys: [...products, missing], scans: [] }, { redis, cacheKeys: keys, now: Date.now, deadline: Infinity, metrics });
+
+    expect(result.unlinked).toBe(300);
+    expect(await existing(products)).toBe(0);
+    expect(await existing(untouched)).toBe(50);
+    expect(metrics.get(InvalidationMetric.KEYS_UNLINKED)).toBe(300);
+    if (clusterMode) expect(mastersHolding(untouched)).toBeGreaterThan(1);
+  });
+
+  it('deletes every key matching a pattern on every master, and nothing else', async () => {
+    const products = await seed(3000, (i) => keys.product(i));
+    const users = await seed(500, (i) => keys.userSummary(i));
+    if (clusterMode) expect(mastersHolding(products)).toBe(3);
+
+    const result = await purgeRedis(
+      { keys: [], scans: [{ pattern: keys.entityPattern('product'), cursors: {}, finished: [] }] },
+      { redis, cacheKeys: keys, now: Date.now, deadline: Infinity, scanCount: 200 },
+    );
+
+    expect(result.remaining).toEqual([]);
+    expect(result.unlinked).toBe(3000);
+    expect(await existing(products)).toBe(0);
+    expect(await existing(users)).toBe(500);
+  });
+
+  it('stops at the deadline and resumes from the returned cursors until every master is done', async () => {
+    const products = await seed(4000, (i) => keys.product(i));
+    const users = await seed(200, (i) => keys.userSummary(i));
+    const now = tickingClock();
+    let scans: readonly PatternScanState[] = [{ pattern: keys.entityPattern('product'), cursors: {}, finished: [] }];
+    let rounds = 0;
+    let total = 0;
+    let largestRound = 0;
+
+    while (scans.length > 0) {
+      rounds++;
+      // A budget of 3 ticks: about three SCAN steps per round, as if each invocation had little time.
+      const result = await purgeRedis({ keys: [], scans }, { redis, cacheKeys: keys, now, deadline: now() + 3, scanCount: 100 });
+      largestRound = Math.max(largestRound, result.scanSteps);
+      total += result.unlinked;
+      for (const state of result.remaining) {
+        expect(Object.keys(state.cursors).length + state.finished.length).toBeGreaterThan(0);
+      }
+      scans = result.remaining;
+      expect(rounds).toBeLessThan(500);
+    }
+
+    expect(rounds).toBeGreaterThan(3);
+    expect(largestRound).toBeLessThanOrEqual(3);
+    expect(total).toBe(4000);
+    expect(await existing(products)).toBe(0);
+    expect(await existing(users)).toBe(200);
+  });
+
+  it('makes progress even when the deadline has already passed', async () => {
+    await seed(50, (i) => keys.product(i));
+    const result = await purgeRedis(
+      { keys: [], scans: [{ pattern: keys.entityPattern('product'), cursors: {}, finished: [] }] },
+      { redis, cacheKeys: keys, now: () => 100, deadline: 0, scanCount: 10 },
+    );
+    expect(result.scanSteps).toBe(1);
+    expect(result.remaining).toHaveLength(1);
+  });
+
+  it('scans from the start a master that a continuation does not know (failover, new node)', async () => {
+    const products = await seed(100, (i) => keys.product(i));
+    const result = await purgeRedis(
+      { keys: [], scans: [{ pattern: keys.entityPattern('product'), cursors: { '10.9.9.9:6379': '17' }, finished: ['10.9.9.8:6379'] }] },
+      { redis, cacheKeys: keys, now: Date.now, deadline: Infinity },
+    );
+    expect(result.remaining).toEqual([]);
+    expect(await existing(products)).toBe(0);
+  });
+
+  it('empties a tag set with its members and leaves keys outside it', async () => {
+    const tag = keys.productListsTag(7);
+    const lists = [keys.productList(undefined, 1), keys.productList('books', 2), keys.productList('games', 1)];
+    const other = keys.productList('music', 1);
+    await Promise.all([...lists, other].map((k) => redis.set(k, 'x', 'EX', 600)));
+    await redis.sadd(tag, ...lists);
+    const metrics = new InMemoryInvalidationMetrics();
+
+    const result = await purgeRedis({ keys: [tag], scans: [] }, { redis, cacheKeys: keys, now: Date.now, deadline: Infinity, metrics });
+
+    expect(result.tagsCleared).toBe(1);
+    expect(result.unlinked).toBe(3);
+    expect(await existing(lists)).toBe(0);
+    expect(await redis.exists(tag)).toBe(0);
+    expect(await redis.exists(other)).toBe(1);
+    expect(metrics.get(InvalidationMetric.TAGS_CLEARED)).toBe(1);
+  });
+
+  it('keeps a tag member added while the purge runs, so the next purge still finds it', async () => {
+    const tag = keys.productListsTag(8);
+    const before = keys.productList(undefined, 1);
+    const during = keys.productList(undefined, 2);
+    await redis.set(before, 'x', 'EX', 600);
+    await redis.sadd(tag, before);
+    // The write path caches a new list page (and tags it) between our SMEMBERS and the clean-up.
+    const racing = new Proxy(redis, {
+      get(target, property, receiver) {
+        if (property !== 'smembers') return Reflect.get(target, property, receiver);
+        return async (key: string) => {
+          const members = await target.smembers(key);
+          await target.set(during, 'x', 'EX', 600);
+          await target.sadd(key, during);
+          return members;
+        };
+      },
+    });
+
+    await purgeRedis({ keys: [tag], scans: [] }, { redis: racing, cacheKeys: keys, now: Date.now, deadline: Infinity });
+
+    expect(await redis.exists(before)).toBe(0);
+    expect(await redis.smembers(tag)).toEqual([during]);
+  });
+
+  it('leaves tag members outside the namespace in place', async () => {
+    const tag = keys.productListsTag(9);
+    const foreign = `someone-else:${keys.productList(undefined, 1)}`;
+    await redis.set(foreign, 'x', 'EX', 600);
+    await redis.sadd(tag, foreign);
+    await purgeRedis({ keys: [tag], scans: [] }, { redis, cacheKeys: keys, now: Date.now, deadline: Infinity });
+    expect(await redis.exists(foreign)).toBe(1);
+    await redis.unlink(foreign);
+  });
+
+  it('refuses keys and patterns outside the namespace before touching anything', async () => {
+    const mine = await seed(3, (i) => keys.product(i));
+    await expect(
+      purgeRedis({ keys: [...mine, 'other-app:v1:product:1'], scans: [] }, { redis, cacheKeys: keys, now: Date.now, deadline: Infinity }),
+    ).rejects.toThrow(/outside the app namespace/);
+    await expect(
+      purgeRedis({ keys: [], scans: [{ pattern: '*', cursors: {}, finished: [] }] }, { redis, cacheKeys: keys, now: Date.now, deadline: Infinity }),
+    ).rejects.toThrow(/outside the app namespace/);
+    expect(await existing(mine)).toBe(3);
+  });
+
+  it('unlinkKeys handles more keys than one UNLINK batch', async () => {
+    const many = await seed(1234, (i) => keys.order(i));
+    expect(await unlinkKeys(redis, many, 100)).toBe(1234);
+    expect(await existing(many)).toBe(0);
+  });
+});
