@@ -4,6 +4,8 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.tsx?$': 'ts-jest' },
+  // The package's public runtime entry, resolved to its source as tsconfig's paths do.
+  moduleNameMapper: { '^cache-pyramid/runtime$': '<rootDir>/lambda/runtime/index.ts' },
   testTimeout: 60_000,
   // Suites start their own Redis/PostgreSQL servers; two cores run two suites at a time well.
   maxWorkers: 2,
