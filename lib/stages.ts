@@ -1,6 +1,6 @@
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { Construct } from 'constructs';
-import { parseTtlTable, TtlClass } from '../lambda/shared/ttl';
+import { parseTtlTable, TtlClass } from '../lambda/runtime/ttl';
 
 /** Context key of the stage table in `cdk.json`. */
 export const STAGES_CONTEXT_KEY = 'cache-pyramid:stages';
@@ -108,6 +108,24 @@ export function loadStageConfig(scope: Construct): StageConfig {
     region: node.tryGetContext('region') as string | undefined,
     account: (node.tryGetContext('account') as string | undefined) ?? process.env.CDK_DEFAULT_ACCOUNT,
   });
+}
+
+/** Context key that turns the cfn-guard Control Tower rules on (`-c guard=true`) or off (`false`). */
+export const GUARD_CONTEXT_KEY = 'guard';
+
+/**
+ * Whether a synth runs cfn-guard's Control Tower rules: `-c guard=true|false` when given, else on
+ * for the `prod` stage and when `CI` is set, off for a developer's dev synth (they take most of its
+ * time; cdk-nag still runs on every synth).
+ */
+export function guardRulesEnabled(scope: Construct, stage: Pick<StageConfig, 'name'>, env: Readonly<Record<string, string | undefined>> = process.env): boolean {
+  const flag = scope.node.tryGetContext(GUARD_CONTEXT_KEY) as unknown;
+  if (flag !== undefined) {
+    if (flag === true || flag === 'true') return true;
+    if (flag === false || flag === 'false') return false;
+    throw new StageConfigError(`context '${GUARD_CONTEXT_KEY}' must be true or false, got ${describe(flag)}`);
+  }
+  return stage.name === 'prod' || (env.CI !== undefined && env.CI !== '' && env.CI !== 'false');
 }
 
 /** A stage configuration that cannot be used, with the path of the bad value in the message. */

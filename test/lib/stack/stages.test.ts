@@ -1,6 +1,6 @@
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
-import { loadStageConfig, parseStageConfig, STAGES_CONTEXT_KEY, StageCacheKind, StageConfigError } from '../../../lib/stages';
-import { TtlClass } from '../../../lambda/shared/ttl';
+import { guardRulesEnabled, loadStageConfig, parseStageConfig, STAGES_CONTEXT_KEY, StageCacheKind, StageConfigError } from '../../../lib/stages';
+import { TtlClass } from '../../../lambda/runtime/ttl';
 import { testApp } from '../../support/cdk';
 
 /** The stage table of cdk.json, as the app sees it. */
@@ -133,6 +133,24 @@ describe('stages', () => {
 
     it('rejects a stage name that cannot name stacks and caches', () => {
       expect(() => parseStageConfig('Prod_1', stagesOfCdkJson().dev)).toThrow(/stage name "Prod_1" must be 1-20 lowercase letters, digits or hyphens/);
+    });
+  });
+
+  describe('guard rules (cfn-guard Control Tower)', () => {
+    it.each([
+      ['dev, no flag, no CI', false, 'dev', undefined, {}],
+      ['dev in CI', true, 'dev', undefined, { CI: 'true' }],
+      ['dev with CI=false', false, 'dev', undefined, { CI: 'false' }],
+      ['prod, no flag', true, 'prod', undefined, {}],
+      ['dev with -c guard=true', true, 'dev', 'true', {}],
+      ['prod with -c guard=false', false, 'prod', 'false', { CI: 'true' }],
+    ])('%s: runs them = %s', (_label, expected, stage, flag, env) => {
+      const app = testApp(flag === undefined ? {} : { guard: flag });
+      expect(guardRulesEnabled(app, { name: stage }, env)).toBe(expected);
+    });
+
+    it('rejects a guard flag that is neither true nor false', () => {
+      expect(() => guardRulesEnabled(testApp({ guard: 'yes' }), { name: 'dev' }, {})).toThrow(/context 'guard' must be true or false, got "yes"/);
     });
   });
 });
