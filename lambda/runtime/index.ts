@@ -27,3 +27,4 @@ export * from './invalidation/templates';
 export * from './keys';
 export * from './observability';
 export * from './ttl';
+export * from './resources/resource';

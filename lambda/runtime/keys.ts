@@ -15,6 +15,8 @@ export interface CacheKeysOptions {
 }
 
 const SEGMENT = /^[A-Za-z0-9_.-]{1,64}$/;
+/** A tag names a group of values, e.g. `category:garden`. */
+const TAG = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 function checkSegment(name: string, value: string): string {
   if (!SEGMENT.test(value)) {
@@ -41,6 +43,22 @@ export class CacheKeys {
     this.clusterMode = options.clusterMode ?? false;
     this.prefix = `${this.namespace}:v${this.schemaVersion}:`;
     this.tagPrefix = this.prefix + (this.clusterMode ? '{tag:' : 'tag:');
+  }
+
+  /**
+   * `app:v1:<resource>:<part>:<part>…` — one answer of a declared resource (lambda/runtime/resources),
+   * its parts being its path parameters then its query parameters in name order (`_` when absent).
+   * The whole identity is the hash tag in cluster mode, so the value, its lock and its tombstone share a slot.
+   */
+  resource(name: string, parts: readonly string[]): string {
+    const identity = [checkSegment('resource', name), ...parts.map((part) => checkSegment('key part', part))].join(':');
+    return this.prefix + this.tag(identity);
+  }
+
+  /** `app:v1:tag:<tag>` — the set of keys (and their CDN paths) carrying `tag`, emptied by `invalidateTag`. */
+  tagSet(tag: string): string {
+    if (!TAG.test(tag)) throw new RangeError(`cache tag must match ${TAG}, got ${JSON.stringify(tag)}`);
+    return this.prefix + this.tag(`tag:${tag}`);
   }
 
   /** `app:v1:product:42` */

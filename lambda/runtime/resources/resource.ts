@@ -1,0 +1,254 @@
+/**
+ * The resource model: one declaration per cached resource, from which every layer derives what it
+ * needs, each in one place:
+ *
+ * | layer | derived from the declaration |
+ * | --- | --- |
+ * | API routing | `routeKey` (API Gateway), `match` (path + canonical query → params, 400 otherwise) |
+ * | Redis | `key(keys, params)`: `<ns>:v<n>:{<name>:<param>…}` (hash-tagged in cluster mode) |
+ * | L1 | used for `Sharing.PUBLIC` only; a per-subject value must be read fresh from Redis on any instance |
+ * | HTTP | `Cache-Control` from `sharing` and the TTL, `ETag`/304 (see `http/`) |
+ * | CloudFront | `pathPattern` and `queryNames` (cache key allow list), cached only when public |
+ * | invalidation | `cdnPaths(params)`, the `tags(value, params)` a value carries |
+ *
+ * A declaration holds no clients and no loader: it is pure data plus pure functions, so the CDK app
+ * imports the same declarations to derive behaviours and cache policies at synth time. Loaders are
+ * bound where the clients live (`ResourceBinding` in the function code).
+ */
+import { ValidationError } from '../errors';
+import type { CacheKeys } from '../keys';
+import { TtlClass } from '../ttl';
+
+/** Who may share one answer of a resource. */
+export enum Sharing {
+  /** The same for every caller: CloudFront, browsers, L1 and Redis may all keep it. */
+  PUBLIC = 'public',
+  /** One subject's data: Redis only (no L1, never a shared cache), answered `private` and only to that subject. */
+  PER_SUBJECT = 'per-subject',
+}
+
+/** The kind of a path or query parameter: what it accepts and its one canonical spelling. */
+export enum ParamKind {
+  /** A positive decimal integer up to 2^53 − 1, without leading zeros: `42`. */
+  ID = 'id',
+  /** 1 to 64 lower-case letters, digits or hyphens: `garden-tools`. */
+  SLUG = 'slug',
+  /** A 1-based page number up to 10 000, without leading zeros. */
+  PAGE = 'page',
+}
+
+/** One query parameter that is part of a resource (and of its CDN cache key). */
+export interface QueryParamSpec {
+  readonly kind: ParamKind;
+  /**
+   * The value assumed when the parameter is absent. The canonical URL omits a parameter equal to
+   * its default, so `?page=1` is not a second spelling of the same answer.
+   * @default - none: an absent parameter is simply not given (`undefined` in the params)
+   */
+  readonly default?: string | number;
+}
+
+/** Controls on the loader, after bentocache's `timeout`/`hardTimeout`/`grace` options. */
+export interface LoaderPolicy {
+  /** Past this, when a stale value exists, answer it and let the load finish in the background. @default - none */
+  readonly softTimeoutMs?: number;
+  /** Past this the load is abandoned: stale value if any, else a 503 (`OriginUnavailableError`). @default - none */
+  readonly hardTimeoutMs?: number;
+  /** After a failed load, do not call the origin again for this long while a stale value can be served. @default - none */
+  readonly graceBackoffMs?: number;
+}
+
+/** Parameter values of one answer: path parameters and declared query parameters (defaults applied). */
+export type ResourceParams = Readonly<Record<string, string | number | undefined>>;
+
+/** The one declaration of a cached resource. */
+export interface ResourceSpec<TValue> {
+  /** Names the resource in keys, metrics and errors: 1 to 32 of `a-z 0-9 -`, starting with a letter, unique per app. */
+  readonly name: string;
+  /** Path template: `/api/products/{id}`. Each `{param}` is one whole path segment. */
+  readonly path: string;
+  /** Kind of each path parameter. @default - every placeholder is ParamKind.ID */
+  readonly params?: Readonly<Record<string, ParamKind>>;
+  /** Query parameters that are part of the resource; any other is a 400. @default - none */
+  readonly query?: Readonly<Record<string, QueryParamSpec>>;
+  /** Who may share an answer. */
+  readonly sharing: Sharing;
+  /**
+   * For `Sharing.PER_SUBJECT`: the path parameter that must equal the caller's subject (JWT `sub`).
+   * Without it, `ownerOf` decides. A caller who is not the subject gets the same 404 as a missing value.
+   * @default - none
+   */
+  readonly subjectParam?: string;
+  /** For `Sharing.PER_SUBJECT` without `subjectParam`: the subject that owns a loaded value. @default - none */
+  readonly ownerOf?: (value: TValue) => string;
+  /** TTL class of the TTL table (overridable per stack), or a fixed number of seconds. */
+  readonly ttl: TtlClass | number;
+  /** Past the soft TTL, answer stale at once and refresh in the background. @default false */
+  readonly staleWhileRevalidate?: boolean;
+  /** The origin's version of a value (monotonic per key); guards fills against older data. @default - unversioned */
+  readonly version?: (value: TValue) => number | undefined;
+  /** Tags a cached value carries, e.g. `category:garden`; `invalidateTag` removes every key and CDN path carrying one. @default - none */
+  readonly tags?: (value: TValue, params: ResourceParams) => readonly string[];
+  /** Loader timeouts and grace backoff. @default - none */
+  readonly loader?: LoaderPolicy;
+}
+
+/** A declared resource with everything derived from it. */
+export interface Resource<TValue = unknown> extends ResourceSpec<TValue> {
+  /** API Gateway route key: `GET /api/products/{id}`. */
+  readonly routeKey: string;
+  /** CloudFront path pattern of the resource: `/api/products/*`. */
+  readonly pathPattern: string;
+  /** The query parameters of the cache key, sorted. */
+  readonly queryNames: readonly string[];
+  /**
+   * The params of a request for this resource: undefined when the path is not this resource's.
+   * Throws `ValidationError` (a 400) for a bad parameter, an unknown or repeated query parameter, or a
+   * query string that is not in its canonical form (see `canonicalQuery`).
+   */
+  match(rawPath: string, rawQueryString: string): ResourceParams | undefined;
+  /** The Redis key of one answer. */
+  key(keys: CacheKeys, params: ResourceParams): string;
+  /** The one URL (path + canonical query) under which the answer is served. */
+  canonicalUrl(params: ResourceParams): string;
+  /** CloudFront paths to purge when this answer changes (empty for a per-subject resource). */
+  cdnPaths(params: ResourceParams): readonly string[];
+}
+
+const NAME = /^[a-z][a-z0-9-]{0,31}$/;
+const PLACEHOLDER = /\{([A-Za-z][A-Za-z0-9]*)\}/g;
+const SLUG = /^[a-z0-9-]{1,64}$/;
+const ID = /^[1-9][0-9]{0,15}$/;
+const MAX_PAGE = 10_000;
+
+/** Parses one parameter in its canonical spelling, or throws a ValidationError naming it. */
+export function parseParam(field: string, kind: ParamKind, raw: string): string | number {
+  switch (kind) {
+    case ParamKind.ID:
+      if (ID.test(raw) && Number(raw) <= Number.MAX_SAFE_INTEGER) return Number(raw);
+      throw new ValidationError(field, `${field} must be a positive integer no greater than ${Number.MAX_SAFE_INTEGER}, got ${JSON.stringify(raw.slice(0, 64))}`);
+    case ParamKind.PAGE:
+      if (ID.test(raw) && Number(raw) <= MAX_PAGE) return Number(raw);
+      throw new ValidationError(field, `${field} must be an integer between 1 and ${MAX_PAGE}, got ${JSON.stringify(raw.slice(0, 64))}`);
+    case ParamKind.SLUG:
+      if (SLUG.test(raw)) return raw;
+      throw new ValidationError(field, `${field} must be 1 to 64 lower-case letters, digits or hyphens, got ${JSON.stringify(raw.slice(0, 64))}`);
+  }
+}
+
+/**
+ * The canonical query string of `params` for the declared `query`: parameters sorted by name, values
+ * in their canonical spelling (no percent-encoding is ever needed for the kinds above), and a
+ * parameter equal to its default omitted. `''` when nothing remains.
+ */
+export function canonicalQuery(query: Readonly<Record<string, QueryParamSpec>>, params: ResourceParams): string {
+  return Object.keys(query)
+    .sort()
+    .filter((name) => params[name] !== undefined && params[name] !== query[name].default)
+    .map((name) => `${name}=${params[name]}`)
+    .join('&');
+}
+
+/** Declares a resource and derives its route key, CloudFront pattern, matcher, key and CDN paths. */
+export function defineResource<TValue>(spec: ResourceSpec<TValue>): Resource<TValue> {
+  if (!NAME.test(spec.name)) throw new RangeError(`resource name must match ${NAME}, got ${JSON.stringify(spec.name)}`);
+  const where = `resource ${spec.name}`;
+  if (!spec.path.startsWith('/') || spec.path.includes('?') || spec.path.includes('*')) {
+    throw new RangeError(`${where}: path must start with / and hold no ? or *, got ${JSON.stringify(spec.path)}`);
+  }
+  const segments = spec.path.split('/').slice(1);
+  const placeholders: string[] = [];
+  for (const segment of segments) {
+    const found = [...segment.matchAll(PLACEHOLDER)];
+    if (found.length === 0) {
+      if (!/^[A-Za-z0-9._~-]+$/.test(segment)) throw new RangeError(`${where}: path segment ${JSON.stringify(segment)} must be a literal or one {param}`);
+      continue;
+    }
+    if (found.length > 1 || found[0][0] !== segment) throw new RangeError(`${where}: a {param} must be a whole path segment, got ${JSON.stringify(segment)}`);
+    if (placeholders.includes(found[0][1])) throw new RangeError(`${where}: path parameter ${found[0][1]} appears twice`);
+    placeholders.push(found[0][1]);
+  }
+  const paramKinds: Record<string, ParamKind> = {};
+  for (const name of placeholders) paramKinds[name] = spec.params?.[name] ?? ParamKind.ID;
+  for (const name of Object.keys(spec.params ?? {})) {
+    if (!placeholders.includes(name)) throw new RangeError(`${where}: params.${name} is not a placeholder of ${spec.path}`);
+  }
+  const query = spec.query ?? {};
+  const queryNames = Object.keys(query).sort();
+  if (queryNames.length > 10) throw new RangeError(`${where}: at most 10 query parameters (a CloudFront cache key allow list), got ${queryNames.length}`);
+  for (const name of queryNames) {
+    if (!/^[a-z][A-Za-z0-9_]{0,31}$/.test(name)) throw new RangeError(`${where}: query parameter name must match /^[a-z][A-Za-z0-9_]{0,31}$/, got ${JSON.stringify(name)}`);
+    if (placeholders.includes(name)) throw new RangeError(`${where}: ${name} is both a path and a query parameter`);
+    const spec_ = query[name];
+    if (spec_.default !== undefined && parseParam(name, spec_.kind, String(spec_.default)) !== spec_.default) {
+      throw new RangeError(`${where}: query.${name}.default must be a canonical ${spec_.kind}, got ${JSON.stringify(spec_.default)}`);
+    }
+  }
+  if (spec.sharing === Sharing.PER_SUBJECT) {
+    if (spec.subjectParam === undefined && spec.ownerOf === undefined) throw new RangeError(`${where}: a per-subject resource needs subjectParam or ownerOf`);
+    if (spec.subjectParam !== undefined && !placeholders.includes(spec.subjectParam)) {
+      throw new RangeError(`${where}: subjectParam ${spec.subjectParam} is not a path parameter of ${spec.path}`);
+    }
+  } else if (spec.subjectParam !== undefined || spec.ownerOf !== undefined) {
+    throw new RangeError(`${where}: subjectParam and ownerOf are for Sharing.PER_SUBJECT only`);
+  }
+  if (typeof spec.ttl === 'number' && (!Number.isInteger(spec.ttl) || spec.ttl < 1 || spec.ttl > 30 * 86400)) {
+    throw new RangeError(`${where}: ttl must be a TtlClass or an integer between 1 and 2592000 seconds, got ${spec.ttl}`);
+  }
+
+  const matcher = new RegExp(`^${segments.map((s) => (s.startsWith('{') ? '([^/]+)' : s.replace(/[.]/g, '\\.'))).join('/').replace(/^/, '/')}$`);
+  const pathPattern = derivePathPattern(segments);
+
+  function fill(params: ResourceParams): string {
+    return spec.path.replace(PLACEHOLDER, (_all, name: string) => String(params[name]));
+  }
+
+  return {
+    ...spec,
+    routeKey: `GET ${spec.path}`,
+    pathPattern,
+    queryNames,
+    match(rawPath, rawQueryString) {
+      const found = matcher.exec(rawPath);
+      if (!found) return undefined;
+      const params: Record<string, string | number | undefined> = {};
+      placeholders.forEach((name, i) => (params[name] = parseParam(name, paramKinds[name], found[i + 1])));
+      const seen = new Set<string>();
+      for (const part of rawQueryString === '' ? [] : rawQueryString.split('&')) {
+        const eq = part.indexOf('=');
+        const name = eq < 0 ? part : part.slice(0, eq);
+        const raw = eq < 0 ? '' : part.slice(eq + 1);
+        if (!Object.prototype.hasOwnProperty.call(query, name)) {
+          throw new ValidationError(name || 'query', `unknown query parameter ${JSON.stringify(name.slice(0, 64))} (${queryNames.length ? `accepted: ${queryNames.join(', ')}` : 'this resource accepts none'})`);
+        }
+        if (seen.has(name)) throw new ValidationError(name, `query parameter ${name} must be given at most once`);
+        seen.add(name);
+        params[name] = parseParam(name, query[name].kind, raw);
+      }
+      for (const name of queryNames) if (params[name] === undefined) params[name] = query[name].default;
+      const canonical = canonicalQuery(query, params);
+      if (canonical !== rawQueryString) {
+        throw new ValidationError('query', `the query string must be in its canonical form ${JSON.stringify(canonical)} (parameters sorted, defaults omitted), got ${JSON.stringify(rawQueryString.slice(0, 64))}`);
+      }
+      return params;
+    },
+    key(keys, params) {
+      const parts = [...placeholders, ...queryNames].map((name) => (params[name] === undefined ? '_' : String(params[name])));
+      return keys.resource(spec.name, parts);
+    },
+    canonicalUrl(params) {
+      const q = canonicalQuery(query, params);
+      return q === '' ? fill(params) : `${fill(params)}?${q}`;
+    },
+    cdnPaths(params) {
+      if (spec.sharing !== Sharing.PUBLIC) return [];
+      const q = canonicalQuery(query, params);
+      return [q === '' ? fill(params) : `${fill(params)}?${q}`];
+    },
+  };
+}
+
+/** `/api/products/{id}` → `/api/products/*`; `/api/products/{id}/reviews` → `/api/products/*\/reviews`. */
+function derivePathPattern(segments: readonly string[]): string {
+  return '/' + segments.map((s) => (s.startsWith('{') ? '*' : s)).join('/');
+}
