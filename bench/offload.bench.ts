@@ -20,10 +20,10 @@
 import * as path from 'node:path';
 import { Pool } from 'pg';
 import { prng, seedDatabase } from '../db/seed/seed';
-import { ApiHandler, createApi } from '../lambda/runtime/api/api';
+import { ApiHandler, createApi } from '../lambda/shop/api/api';
 import { CacheClient, ReadThroughCache } from '../lambda/runtime/cache';
 import { runMigrations } from '../lambda/runtime/db/migrations';
-import { ConfigRepository, ProductRepository, UserRepository } from '../lambda/runtime/db/repositories';
+import { ConfigRepository, ProductRepository, UserRepository } from '../lambda/shop/repositories';
 import { CacheKeys } from '../lambda/runtime/keys';
 import { DEFAULT_TTL_SECONDS } from '../lambda/runtime/ttl';
 import { apiEvent, CountingPool } from '../test/lambda/api/support';

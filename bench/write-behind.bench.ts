@@ -9,10 +9,10 @@ import * as path from 'node:path';
 import { Pool, QueryResult, QueryResultRow } from 'pg';
 import { seedDatabase } from '../db/seed/seed';
 import { runMigrations } from '../lambda/runtime/db/migrations';
-import type { Queryable } from '../lambda/runtime/db/repositories';
+import type { Queryable } from '../lambda/shop/repositories';
 import { InMemoryDeadLetterSink } from '../lambda/runtime/write-behind/dead-letters';
-import { flushProfileChanges } from '../lambda/runtime/write-behind/flusher';
-import { ProfileChange, profileMessageGroupId, serializeProfileChange } from '../lambda/runtime/write-behind/profile-change';
+import { flushProfileChanges } from '../lambda/shop/write-behind/flusher';
+import { ProfileChange, profileMessageGroupId, serializeProfileChange } from '../lambda/shop/write-behind/profile-change';
 import { PostgresServer } from '../test/support/servers';
 import { BenchResult, result, row } from './support/result';
 

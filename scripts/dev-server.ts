@@ -3,7 +3,7 @@
  * $DATABASE_URL. Each HTTP request becomes the API Gateway HTTP API payload-v2 event the Lambda
  * function receives, and goes through the same core with the same wiring (lambda/api/runtime.ts).
  *
- * Like API Gateway's JWT authorizer, routes marked `jwt` in lambda/runtime/api/routes.ts require a
+ * Like API Gateway's JWT authorizer, routes marked `jwt` in lambda/shop/api/routes.ts require a
  * valid bearer token (HS256, see scripts/dev-auth.ts; get one with `npm run token -- --sub 42`):
  * without one the request is refused with 401 before it reaches the function; with one, its claims
  * and scopes fill `requestContext.authorizer.jwt`. `GET /_stats` shows the cache's counters and hit rate.
@@ -12,9 +12,9 @@ import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { ApiRuntime, createApiRuntime } from '../lambda/api/runtime';
-import type { ApiEvent } from '../lambda/runtime/api/api';
-import { matchRoute } from '../lambda/runtime/api/routes';
-import { matchWriteRoute } from '../lambda/runtime/api/write-routes';
+import type { ApiEvent } from '../lambda/shop/api/api';
+import { matchRoute } from '../lambda/shop/api/routes';
+import { matchWriteRoute } from '../lambda/shop/api/write-routes';
 import type { CacheLogger } from '../lambda/runtime/cache';
 import { DevJwtSettings, devJwtSettings, VerifiedJwt, verifyBearer } from './dev-auth';
 

@@ -6,7 +6,7 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import type { ApiEvent } from '../runtime/api/api';
+import type { ApiEvent } from '../shop/api/api';
 import { CacheLogger, secretFromSecretsManager } from '../runtime/cache';
 import { ApiResponse, errorResponse } from '../runtime/http/response';
 import { createObservability } from '../runtime/observability';

@@ -10,10 +10,10 @@
  * (see lambda/api/write-runtime.ts).
  */
 import type { Pool } from 'pg';
-import { createApi, ApiHandler } from '../runtime/api/api';
+import { createApi, ApiHandler } from '../shop/api/api';
 import { CacheClient, CacheLogger, CacheMetrics, ReadThroughCache, resolveCacheConfig, SecretReader } from '../runtime/cache';
 import { createPool, resolveDbPoolConfig } from '../runtime/db/pool';
-import { ConfigRepository, ProductRepository, UserRepository } from '../runtime/db/repositories';
+import { ConfigRepository, ProductRepository, UserRepository } from '../shop/repositories';
 import { OriginVerifier } from '../runtime/http/origin-verify';
 import { CacheKeys } from '../runtime/keys';
 import { parseTtlTable } from '../runtime/ttl';

@@ -11,17 +11,17 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Pool } from 'pg';
-import { createWriteRoutes, WriteRouteHandler } from '../runtime/api/write-routes';
+import { createWriteRoutes, WriteRouteHandler } from '../shop/api/write-routes';
 import { CacheClient, CacheLogger, CacheMetrics, ReadThroughCache } from '../runtime/cache';
-import { UserRepository } from '../runtime/db/repositories';
+import { UserRepository } from '../shop/repositories';
 import { EventBridgeInvalidationPublisher, InvalidationPublisher, LocalInvalidationPublisher } from '../runtime/invalidation/publisher';
 import type { CacheKeys } from '../runtime/keys';
 import type { TtlTable } from '../runtime/ttl';
-import { refreshCachedProfiles } from '../runtime/write-behind/cache-refresh';
-import { LocalWriteBehindQueue } from '../runtime/write-behind/local-queue';
-import { ProfileSequencer } from '../runtime/write-behind/profile-sequencer';
-import { ProfileChangeQueue, SqsProfileChangeQueue } from '../runtime/write-behind/queue';
-import { ProductListTags } from '../runtime/write-path/list-tags';
+import { refreshCachedProfiles } from '../shop/write-behind/cache-refresh';
+import { LocalWriteBehindQueue } from '../shop/write-behind/local-queue';
+import { ProfileSequencer } from '../shop/write-behind/profile-sequencer';
+import { ProfileChangeQueue, SqsProfileChangeQueue } from '../shop/write-behind/queue';
+import { ProductListTags } from '../shop/write-path/list-tags';
 
 export interface WriteRuntimeOptions {
   readonly env: Readonly<Record<string, string | undefined>>;

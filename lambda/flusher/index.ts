@@ -18,13 +18,13 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { Pool } from 'pg';
 import { CacheClient, ReadThroughCache, resolveCacheConfig, secretFromSecretsManager } from '../runtime/cache';
 import { createPool, resolveDbPoolConfig } from '../runtime/db/pool';
-import type { UserSummary } from '../runtime/db/repositories';
+import type { UserSummary } from '../shop/repositories';
 import { CacheKeys } from '../runtime/keys';
 import { createObservability } from '../runtime/observability';
 import { parseTtlTable } from '../runtime/ttl';
-import { refreshCachedProfiles } from '../runtime/write-behind/cache-refresh';
+import { refreshCachedProfiles } from '../shop/write-behind/cache-refresh';
 import { SqsDeadLetterSink } from '../runtime/write-behind/dead-letters';
-import { flushProfileChanges, toFlushRecord } from '../runtime/write-behind/flusher';
+import { flushProfileChanges, toFlushRecord } from '../shop/write-behind/flusher';
 
 const { logger, metrics } = createObservability({ serviceName: 'write-behind-flusher' });
 const sqs = new SQSClient({});

@@ -12,8 +12,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { API_ROUTES, ApiRoute } from '../../lambda/runtime/api/routes';
-import { WRITE_API_ROUTES } from '../../lambda/runtime/api/write-routes';
+import { API_ROUTES, ApiRoute } from '../../lambda/shop/api/routes';
+import { WRITE_API_ROUTES } from '../../lambda/shop/api/write-routes';
 import { parseTtlTable, TtlClass } from '../../lambda/runtime/ttl';
 import { ICacheCluster } from '../cache/cache-cluster';
 import { restrictKmsGrantsToAwsServices } from '../validation/kms-grants-for-aws-services-only';
@@ -324,7 +324,7 @@ const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
 );
 
 /**
- * The handler's own route tables (`lambda/runtime/api/routes.ts` for reads, `write-routes.ts` for
+ * The handler's own route tables (`lambda/shop/api/routes.ts` for reads, `write-routes.ts` for
  * writes, which the dev server checks tokens on too), so API Gateway declares exactly the routes the
  * function serves. Every write route needs a JWT; `PUT /api/products/{id}` also a scope.
  */

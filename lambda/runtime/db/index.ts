@@ -1,4 +1,3 @@
 export * from './migrations';
 export * from './origin-errors';
 export * from './pool';
-export * from './repositories';

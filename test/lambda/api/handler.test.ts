@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import type { ApiEvent } from '../../../lambda/runtime/api/api';
+import type { ApiEvent } from '../../../lambda/shop/api/api';
 import type { ApiResponse } from '../../../lambda/runtime/http/response';
 import { PostgresServer } from '../../support/servers';
 import { describeEachTopology } from '../../support/topologies';

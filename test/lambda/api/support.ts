@@ -4,9 +4,9 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import type { Pool, QueryResult, QueryResultRow } from 'pg';
-import { ApiDependencies, ApiEvent, ApiHandler, createApi } from '../../../lambda/runtime/api/api';
+import { ApiDependencies, ApiEvent, ApiHandler, createApi } from '../../../lambda/shop/api/api';
 import { CacheClient, ReadThroughCache, ReadThroughCacheDeps } from '../../../lambda/runtime/cache';
-import { ConfigRepository, ProductRepository, Queryable, UserRepository } from '../../../lambda/runtime/db/repositories';
+import { ConfigRepository, ProductRepository, Queryable, UserRepository } from '../../../lambda/shop/repositories';
 import type { CacheKeys } from '../../../lambda/runtime/keys';
 import { DEFAULT_TTL_SECONDS, TtlTable } from '../../../lambda/runtime/ttl';
 

@@ -8,7 +8,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import Redis, { Cluster } from 'ioredis';
 import { Pool } from 'pg';
 import { CacheClient, decodeEnvelope } from '../../../lambda/runtime/cache';
-import { OrderStore, type Order } from '../../../lambda/runtime/write-path/orders';
+import { OrderStore, type Order } from '../../../lambda/shop/write-path/orders';
 import { PostgresServer, RedisServer } from '../../support/servers';
 import { describeEachTopology } from '../../support/topologies';
 import { connectClient, freshKeys, inspector } from '../runtime/cache/support';

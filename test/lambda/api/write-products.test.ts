@@ -10,7 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import Redis, { Cluster } from 'ioredis';
 import { Pool } from 'pg';
 import { CacheClient, decodeEnvelope } from '../../../lambda/runtime/cache';
-import { Product, ProductPage, ProductRepository } from '../../../lambda/runtime/db/repositories';
+import { Product, ProductPage, ProductRepository } from '../../../lambda/shop/repositories';
 import { MAX_ID } from '../../../lambda/runtime/http/request';
 import type { CacheKeys } from '../../../lambda/runtime/keys';
 import { TtlClass } from '../../../lambda/runtime/ttl';

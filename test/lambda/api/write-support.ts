@@ -10,15 +10,15 @@ import { SendMessageBatchCommand, SendMessageBatchCommandInput, SQSClient } from
 import type { SQSRecord } from 'aws-lambda';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
 import type { Pool } from 'pg';
-import { ApiDependencies, ApiHandler, createApi } from '../../../lambda/runtime/api/api';
-import { createWriteRoutes, WriteRoutesDependencies } from '../../../lambda/runtime/api/write-routes';
+import { ApiDependencies, ApiHandler, createApi } from '../../../lambda/shop/api/api';
+import { createWriteRoutes, WriteRoutesDependencies } from '../../../lambda/shop/api/write-routes';
 import { CacheClient, ReadThroughCache, ReadThroughCacheDeps } from '../../../lambda/runtime/cache';
-import { ConfigRepository, ProductRepository, UserRepository } from '../../../lambda/runtime/db/repositories';
+import { ConfigRepository, ProductRepository, UserRepository } from '../../../lambda/shop/repositories';
 import { EventBridgeInvalidationPublisher } from '../../../lambda/runtime/invalidation/publisher';
 import type { CacheKeys } from '../../../lambda/runtime/keys';
-import { ProfileSequencer } from '../../../lambda/runtime/write-behind/profile-sequencer';
-import { SqsProfileChangeQueue } from '../../../lambda/runtime/write-behind/queue';
-import { ProductListTags } from '../../../lambda/runtime/write-path/list-tags';
+import { ProfileSequencer } from '../../../lambda/shop/write-behind/profile-sequencer';
+import { SqsProfileChangeQueue } from '../../../lambda/shop/write-behind/queue';
+import { ProductListTags } from '../../../lambda/shop/write-path/list-tags';
 import { CountingPool, TEST_TTLS } from './support';
 
 export const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/cache-pyramid-write-behind.fifo';

@@ -2,7 +2,7 @@ import { SendMessageBatchCommand, SendMessageBatchCommandInput, SQSClient } from
 import { mockClient } from 'aws-sdk-client-mock';
 import { QueueSendError } from '../../../../lambda/runtime/errors';
 import { FifoEntry, planBatches, sendFifoBatch } from '../../../../lambda/runtime/write-behind/sqs-batch';
-import { SqsProfileChangeQueue } from '../../../../lambda/runtime/write-behind/queue';
+import { SqsProfileChangeQueue } from '../../../../lambda/shop/write-behind/queue';
 import { change } from './support';
 
 const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/write-behind.fifo';

@@ -9,9 +9,9 @@ import type { SQSRecord } from 'aws-lambda';
 import { Pool, QueryResult, QueryResultRow } from 'pg';
 import { seedDatabase } from '../../../../db/seed/seed';
 import { runMigrations } from '../../../../lambda/runtime/db/migrations';
-import type { Queryable } from '../../../../lambda/runtime/db/repositories';
+import type { Queryable } from '../../../../lambda/shop/repositories';
 import type { FlushRecord } from '../../../../lambda/runtime/write-behind/dead-letters';
-import { ProfileChange, ProfileFields, profileMessageGroupId, serializeProfileChange } from '../../../../lambda/runtime/write-behind/profile-change';
+import { ProfileChange, ProfileFields, profileMessageGroupId, serializeProfileChange } from '../../../../lambda/shop/write-behind/profile-change';
 import { PostgresServer } from '../../../support/servers';
 
 const MIGRATIONS_DIR = path.join(__dirname, '..', '..', '..', '..', 'db', 'migrations');

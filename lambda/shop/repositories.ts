@@ -5,7 +5,7 @@
  * `password_hash`, `mfa_secret` or `email`, whatever columns the table gains later.
  */
 import type { QueryResult, QueryResultRow } from 'pg';
-import { isLostConnection, toOriginError } from './origin-errors';
+import { isLostConnection, toOriginError } from '../runtime/db/origin-errors';
 
 /** What the repositories need from a pool (a `pg.Pool` fits; tests may wrap one to count queries). */
 export interface Queryable {

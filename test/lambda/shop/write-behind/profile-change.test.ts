@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { ValidationError } from '../../../../lambda/runtime/errors';
-import { checkId, hasControlCharacters, parseProfileChange, serializeProfileChange, validateProfileFields } from '../../../../lambda/runtime/write-behind/profile-change';
-import { change } from './support';
+import { checkId, hasControlCharacters, parseProfileChange, serializeProfileChange, validateProfileFields } from '../../../../lambda/shop/write-behind/profile-change';
+import { change } from '../../runtime/write-behind/support';
 
 function fieldOf(run: () => unknown): string {
   try {

@@ -1,7 +1,7 @@
 import { Pool } from 'pg';
-import { ProfileChangeOutcome, applyProfileChanges, writeProfileChangeNow } from '../../../../lambda/runtime/write-behind/profile-store';
+import { ProfileChangeOutcome, applyProfileChanges, writeProfileChangeNow } from '../../../../lambda/shop/write-behind/profile-store';
 import { PostgresServer } from '../../../support/servers';
-import { CountingDb, change, profileOf, usersDatabase } from './support';
+import { CountingDb, change, profileOf, usersDatabase } from '../../runtime/write-behind/support';
 
 describe('applyProfileChanges (one statement per batch, guarded by per-field versions)', () => {
   let server: PostgresServer;

@@ -15,16 +15,16 @@
  * dependencies as arguments.
  */
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
-import { scopesOf, subjectOf } from '../auth/claims';
-import type { ReadThroughCache } from '../cache';
-import { toOriginError } from '../db/origin-errors';
-import type { Queryable, UserSummary } from '../db/repositories';
-import { ForbiddenError, OriginUnavailableError, QueueSendError, ValidationError } from '../errors';
-import { Cacheability } from '../http/cache-control';
-import { checkRequestSize, headerValue, parseId } from '../http/request';
-import { ApiResponse, entityResponse, errorResponse, uncachedResponse } from '../http/response';
-import type { InvalidationPublisher } from '../invalidation/publisher';
-import type { CacheKeys } from '../keys';
+import { scopesOf, subjectOf } from '../../runtime/auth/claims';
+import type { ReadThroughCache } from '../../runtime/cache';
+import { toOriginError } from '../../runtime/db/origin-errors';
+import type { Queryable, UserSummary } from '../repositories';
+import { ForbiddenError, OriginUnavailableError, QueueSendError, ValidationError } from '../../runtime/errors';
+import { Cacheability } from '../../runtime/http/cache-control';
+import { checkRequestSize, headerValue, parseId } from '../../runtime/http/request';
+import { ApiResponse, entityResponse, errorResponse, uncachedResponse } from '../../runtime/http/response';
+import type { InvalidationPublisher } from '../../runtime/invalidation/publisher';
+import type { CacheKeys } from '../../runtime/keys';
 import { acceptProfileChange, ProfileChangeStatus } from '../write-behind/accept-profile-change';
 import { validateProfileFields } from '../write-behind/profile-change';
 import type { ProfileSequencer } from '../write-behind/profile-sequencer';

@@ -7,16 +7,16 @@
  * Every response says where the entity came from in `x-cache: l1|redis|origin|stale`.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
-import { subjectOf } from '../auth/claims';
-import type { CacheLogger, CacheRead, Loaded, ReadOptions } from '../cache';
-import type { AppConfig, Product, ProductPage, UserSummary } from '../db/repositories';
-import { ForbiddenError, OriginUnavailableError } from '../errors';
-import type { CacheKeys } from '../keys';
-import { TtlClass, TtlTable } from '../ttl';
-import { Cacheability, carriesCredentials, DEFAULT_STALE_WINDOWS, remainingFreshnessSeconds, StaleWindows } from '../http/cache-control';
-import { ORIGIN_VERIFY_HEADER, OriginVerifier } from '../http/origin-verify';
-import { checkRequestSize, headerValue, parseCategory, parseId, parsePage, parseQuery } from '../http/request';
-import { ApiResponse, entityResponse, errorResponse, responseForError, uncachedResponse } from '../http/response';
+import { subjectOf } from '../../runtime/auth/claims';
+import type { CacheLogger, CacheRead, Loaded, ReadOptions } from '../../runtime/cache';
+import type { AppConfig, Product, ProductPage, UserSummary } from '../repositories';
+import { ForbiddenError, OriginUnavailableError } from '../../runtime/errors';
+import type { CacheKeys } from '../../runtime/keys';
+import { TtlClass, TtlTable } from '../../runtime/ttl';
+import { Cacheability, carriesCredentials, DEFAULT_STALE_WINDOWS, remainingFreshnessSeconds, StaleWindows } from '../../runtime/http/cache-control';
+import { ORIGIN_VERIFY_HEADER, OriginVerifier } from '../../runtime/http/origin-verify';
+import { checkRequestSize, headerValue, parseCategory, parseId, parsePage, parseQuery } from '../../runtime/http/request';
+import { ApiResponse, entityResponse, errorResponse, responseForError, uncachedResponse } from '../../runtime/http/response';
 import { ProductListTags, trackedListLoader } from '../write-path/list-tags';
 import { ALLOWED_METHODS, matchRoute, RouteMatch, RouteName } from './routes';
 import { matchWriteRoute, methodNotAllowed, WriteRouteHandler } from './write-routes';
@@ -57,7 +57,7 @@ export interface ApiDependencies {
   readonly personalCache?: ApiCache;
   /** Tags cached list pages with their products, for the write path's invalidation. @default - lists are not tagged */
   readonly listTags?: ProductListTags;
-  /** The write routes (lambda/runtime/api/write-routes.ts). @default - none: writes get 405 */
+  /** The write routes (lambda/shop/api/write-routes.ts). @default - none: writes get 405 */
   readonly writes?: WriteRouteHandler;
 }
 

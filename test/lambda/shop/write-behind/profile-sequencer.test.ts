@@ -1,7 +1,7 @@
 import { CacheClient, createRedis } from '../../../../lambda/runtime/cache';
 import { CacheUnavailableError, ConflictError } from '../../../../lambda/runtime/errors';
 import { CacheKeys } from '../../../../lambda/runtime/keys';
-import { ProfileSequencer } from '../../../../lambda/runtime/write-behind/profile-sequencer';
+import { ProfileSequencer } from '../../../../lambda/shop/write-behind/profile-sequencer';
 import { RedisServer } from '../../../support/servers';
 import { describeEachTopology, Topology } from '../../../support/topologies';
 

@@ -4,7 +4,7 @@
  * and the queued record (→ dead-letter with the reason), so nothing the API would refuse can be
  * written by the flusher and nothing the API accepted is refused later.
  */
-import { ValidationError } from '../errors';
+import { ValidationError } from '../../runtime/errors';
 
 /** The editable profile fields; each PATCH carries at least one of them. */
 export interface ProfileFields {

@@ -5,9 +5,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { Pool } from 'pg';
 import { DeadLetterKind, FlushRecord, InMemoryDeadLetterSink, SqsDeadLetterSink } from '../../../../lambda/runtime/write-behind/dead-letters';
-import { flushProfileChanges } from '../../../../lambda/runtime/write-behind/flusher';
+import { flushProfileChanges } from '../../../../lambda/shop/write-behind/flusher';
 import { PostgresServer } from '../../../support/servers';
-import { CountingDb, change, profileOf, record, usersDatabase } from './support';
+import { CountingDb, change, profileOf, record, usersDatabase } from '../../runtime/write-behind/support';
 
 const DLQ_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/write-behind-dlq.fifo';
 

@@ -15,10 +15,10 @@
  * If Redis fails while tagging, the page is still served and may still be cached (a shard that
  * took the fill but not the tag): its staleness is then bounded by the list TTL.
  */
-import { decodeEnvelope, type CacheClient, type Loaded, type Loader } from '../cache';
-import type { ProductPage } from '../db/repositories';
-import type { CacheKeys } from '../keys';
-import { TtlClass, type TtlTable } from '../ttl';
+import { decodeEnvelope, type CacheClient, type Loaded, type Loader } from '../../runtime/cache';
+import type { ProductPage } from '../repositories';
+import type { CacheKeys } from '../../runtime/keys';
+import { TtlClass, type TtlTable } from '../../runtime/ttl';
 
 /** Times a page is read again when a product on it was written meanwhile. */
 const MAX_LIST_READS = 3;

@@ -6,11 +6,11 @@
  * profile rebuilt from PostgreSQL while older changes were still queued — lasts only until the
  * flush.
  */
-import type { ReadThroughCache } from '../cache';
-import type { UserSummary } from '../db/repositories';
-import { CacheUnavailableError } from '../errors';
-import type { CacheKeys } from '../keys';
-import { TtlClass } from '../ttl';
+import type { ReadThroughCache } from '../../runtime/cache';
+import type { UserSummary } from '../repositories';
+import { CacheUnavailableError } from '../../runtime/errors';
+import type { CacheKeys } from '../../runtime/keys';
+import { TtlClass } from '../../runtime/ttl';
 
 export function refreshCachedProfiles(cache: Pick<ReadThroughCache, 'put'>, keys: CacheKeys): (profiles: readonly UserSummary[]) => Promise<void> {
   return async (profiles) => {

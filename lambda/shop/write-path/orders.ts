@@ -9,11 +9,11 @@
  * PostgreSQL. A negative entry left by an earlier read of the same id is overwritten by the store
  * (write-through is authoritative), and otherwise expires after the not-found TTL.
  */
-import type { CacheRead, ReadThroughCache } from '../cache';
-import type { Queryable } from '../db/repositories';
-import { ForbiddenError, NotFoundError, ValidationError } from '../errors';
-import type { CacheKeys } from '../keys';
-import { TtlClass } from '../ttl';
+import type { CacheRead, ReadThroughCache } from '../../runtime/cache';
+import type { Queryable } from '../repositories';
+import { ForbiddenError, NotFoundError, ValidationError } from '../../runtime/errors';
+import type { CacheKeys } from '../../runtime/keys';
+import { TtlClass } from '../../runtime/ttl';
 import { checkId } from '../write-behind/profile-change';
 
 export interface OrderItem {

@@ -20,12 +20,12 @@
  * change is cached), so the cache converges on PostgreSQL even after a lost race.
  */
 import { randomUUID } from 'node:crypto';
-import type { ReadThroughCache } from '../cache';
-import type { Queryable, UserSummary } from '../db/repositories';
-import { CacheUnavailableError, NotFoundError } from '../errors';
-import type { InvalidationPublisher } from '../invalidation/publisher';
-import type { CacheKeys } from '../keys';
-import { TtlClass } from '../ttl';
+import type { ReadThroughCache } from '../../runtime/cache';
+import type { Queryable, UserSummary } from '../repositories';
+import { CacheUnavailableError, NotFoundError } from '../../runtime/errors';
+import type { InvalidationPublisher } from '../../runtime/invalidation/publisher';
+import type { CacheKeys } from '../../runtime/keys';
+import { TtlClass } from '../../runtime/ttl';
 import type { ProfileChange, ProfileFields } from './profile-change';
 import type { ProfileSequencer } from './profile-sequencer';
 import { applyProfileChanges, writeProfileChangeNow } from './profile-store';

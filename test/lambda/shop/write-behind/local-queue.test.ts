@@ -1,9 +1,9 @@
 import { Pool } from 'pg';
 import { QueueSendError } from '../../../../lambda/runtime/errors';
 import { DeadLetterKind, InMemoryDeadLetterSink } from '../../../../lambda/runtime/write-behind/dead-letters';
-import { LocalWriteBehindQueue } from '../../../../lambda/runtime/write-behind/local-queue';
+import { LocalWriteBehindQueue } from '../../../../lambda/shop/write-behind/local-queue';
 import { PostgresServer } from '../../../support/servers';
-import { CountingDb, change, profileOf, usersDatabase } from './support';
+import { CountingDb, change, profileOf, usersDatabase } from '../../runtime/write-behind/support';
 
 describe('LocalWriteBehindQueue (npm run dev)', () => {
   let server: PostgresServer;

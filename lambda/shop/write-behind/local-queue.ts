@@ -8,9 +8,9 @@
  * It is not durable: a crash of the dev server loses what was not flushed yet. That is the price of
  * running without AWS; the SQS queue is what production uses.
  */
-import type { Queryable } from '../db/repositories';
-import { QueueSendError } from '../errors';
-import { DeadLetterSink, FlushRecord, InMemoryDeadLetterSink } from './dead-letters';
+import type { Queryable } from '../repositories';
+import { QueueSendError } from '../../runtime/errors';
+import { DeadLetterSink, FlushRecord, InMemoryDeadLetterSink } from '../../runtime/write-behind/dead-letters';
 import { FlushDependencies, FlushLog, FlushReport, flushProfileChanges } from './flusher';
 import { ProfileChange, profileMessageGroupId, serializeProfileChange } from './profile-change';
 import type { ProfileChangeQueue } from './queue';

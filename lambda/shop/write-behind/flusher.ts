@@ -22,10 +22,10 @@
  *   net) and, as above, holds back the rest of its group.
  */
 import type { SQSRecord } from 'aws-lambda';
-import type { Queryable, UserSummary } from '../db/repositories';
-import { isOriginUnavailable } from '../db/origin-errors';
-import { ValidationError } from '../errors';
-import { DeadLetter, DeadLetterKind, DeadLetterSink, FlushRecord } from './dead-letters';
+import type { Queryable, UserSummary } from '../repositories';
+import { isOriginUnavailable } from '../../runtime/db/origin-errors';
+import { ValidationError } from '../../runtime/errors';
+import { DeadLetter, DeadLetterKind, DeadLetterSink, FlushRecord } from '../../runtime/write-behind/dead-letters';
 import { ProfileChange, parseProfileChange, profileMessageGroupId } from './profile-change';
 import { ProfileChangeOutcome, applyProfileChanges } from './profile-store';
 

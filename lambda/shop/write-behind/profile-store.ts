@@ -14,7 +14,7 @@
  * Merging in JavaScript before the statement would get the late cases wrong: only the row knows
  * which versions it already holds.
  */
-import type { Queryable, UserSummary } from '../db/repositories';
+import type { Queryable, UserSummary } from '../repositories';
 import type { ProfileChange, ProfileFields } from './profile-change';
 
 /** What happened to one change of a batch. */

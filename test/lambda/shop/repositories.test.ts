@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { Pool } from 'pg';
-import { SEED_CONFIG, SEED_CATEGORIES } from '../../../../db/seed/seed';
-import { createPool, resolveDbPoolConfig } from '../../../../lambda/runtime/db/pool';
-import { ConfigRepository, PRODUCT_PAGE_SIZE, ProductRepository, UserRepository } from '../../../../lambda/runtime/db/repositories';
-import { OriginUnavailableError } from '../../../../lambda/runtime/errors';
-import { PostgresServer } from '../../../support/servers';
-import { seededDatabase } from './support';
+import { SEED_CONFIG, SEED_CATEGORIES } from '../../../db/seed/seed';
+import { createPool, resolveDbPoolConfig } from '../../../lambda/runtime/db/pool';
+import { ConfigRepository, PRODUCT_PAGE_SIZE, ProductRepository, UserRepository } from '../../../lambda/shop/repositories';
+import { OriginUnavailableError } from '../../../lambda/runtime/errors';
+import { PostgresServer } from '../../support/servers';
+import { seededDatabase } from '../runtime/db/support';
 
 let server: PostgresServer;
 let pool: Pool;

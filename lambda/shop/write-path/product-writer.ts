@@ -20,11 +20,11 @@
  * other processes' L1 copies live at most the L1 TTL. If publishing fails, the CDN copy lives at
  * most its `max-age`, which the API derives from the same TTL.
  */
-import type { InvalidationPublisher } from '../invalidation/publisher';
-import type { ReadThroughCache } from '../cache';
-import type { Product, Queryable } from '../db/repositories';
-import { ConflictError, NotFoundError, ValidationError } from '../errors';
-import type { CacheKeys } from '../keys';
+import type { InvalidationPublisher } from '../../runtime/invalidation/publisher';
+import type { ReadThroughCache } from '../../runtime/cache';
+import type { Product, Queryable } from '../repositories';
+import { ConflictError, NotFoundError, ValidationError } from '../../runtime/errors';
+import type { CacheKeys } from '../../runtime/keys';
 import { hasControlCharacters } from '../write-behind/profile-change';
 import { ProductListTags, listPaths } from './list-tags';
 
