@@ -28,3 +28,4 @@ export * from './keys';
 export * from './observability';
 export * from './ttl';
 export * from './resources/resource';
+export * from './resources/resource-api';

@@ -25,6 +25,19 @@ export const DEFAULT_TTL_SECONDS: TtlTable = {
   [TtlClass.NOT_FOUND]: 30,
 };
 
+/** A TTL as a class of the table (overridable per stack) or a fixed number of seconds (1 to 30 days). */
+export type CacheTtl = TtlClass | number;
+
+/** Longest fixed TTL: 30 days. */
+export const MAX_TTL_SECONDS = 30 * 86400;
+
+/** The seconds of `ttl`: its class's entry in `ttls`, or the number itself (checked: an integer from 1 to {@link MAX_TTL_SECONDS}). */
+export function ttlSecondsOf(ttls: TtlTable, ttl: CacheTtl): number {
+  if (typeof ttl !== 'number') return ttls[ttl];
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TTL_SECONDS) throw new RangeError(`ttl must be a TtlClass or an integer between 1 and ${MAX_TTL_SECONDS} seconds, got ${ttl}`);
+  return ttl;
+}
+
 /** The in-process (L1) layer never holds a value longer than this. */
 export const MAX_L1_TTL_SECONDS = 60;
 

@@ -18,7 +18,7 @@
 import { randomUUID } from 'node:crypto';
 import { CacheUnavailableError } from '../errors';
 import type { CacheKeys } from '../keys';
-import { TtlClass, TtlTable, withJitter } from '../ttl';
+import { CacheTtl, TtlClass, TtlTable, ttlSecondsOf, withJitter } from '../ttl';
 import type { CacheClient } from './cache-client';
 import { decodeEnvelope, encodeEnvelope, Envelope, ENVELOPE_FORMAT, isTombstone } from './envelope';
 import { hashTagOf } from './hash-slot';
@@ -145,7 +145,7 @@ type WaitOutcome<T> =
 
 interface LoadPlan<T> {
   readonly key: string;
-  readonly ttlClass: TtlClass;
+  readonly ttlClass: CacheTtl;
   readonly load: Loader<T>;
   readonly options: ReadOptions;
   readonly mode: FillMode | 'none';
@@ -216,7 +216,7 @@ export class ReadThroughCache {
    * Origin errors propagate unless a stale value can be served instead. The returned value may be
    * shared with other readers; treat it as read-only.
    */
-  async get<T>(key: string, ttlClass: TtlClass, load: Loader<T>, options: ReadOptions = {}): Promise<CacheRead<T>> {
+  async get<T>(key: string, ttlClass: CacheTtl, load: Loader<T>, options: ReadOptions = {}): Promise<CacheRead<T>> {
     if (options.staleTtlSeconds !== undefined) checkStaleTtl(options.staleTtlSeconds);
     this.checkKey(key);
     this.counters.reads += 1;
@@ -247,7 +247,7 @@ export class ReadThroughCache {
    * strictly newer version. Returns whether it was stored. Cache errors propagate, so that the write
    * path can fall back to invalidation.
    */
-  async put<T>(key: string, ttlClass: TtlClass, value: T | null, options: { version?: number; staleTtlSeconds?: number } = {}): Promise<boolean> {
+  async put<T>(key: string, ttlClass: CacheTtl, value: T | null, options: { version?: number; staleTtlSeconds?: number } = {}): Promise<boolean> {
     this.checkKey(key);
     this.forgetLocally([key]);
     const now = this.clock();
@@ -324,7 +324,7 @@ export class ReadThroughCache {
     };
   }
 
-  private async readThrough<T>(key: string, ttlClass: TtlClass, load: Loader<T>, options: ReadOptions): Promise<CacheRead<T>> {
+  private async readThrough<T>(key: string, ttlClass: CacheTtl, load: Loader<T>, options: ReadOptions): Promise<CacheRead<T>> {
     const generation = this.generation;
     const client = this.client;
     if (!client) return this.loadFromOrigin({ key, ttlClass, load, options, mode: 'none', generation });
@@ -474,7 +474,7 @@ export class ReadThroughCache {
   }
 
   /** At most one refresh per key per process; across processes the lock lets one of them run. */
-  private refreshInBackground<T>(key: string, ttlClass: TtlClass, load: Loader<T>, options: ReadOptions, seen: Envelope<T>): void {
+  private refreshInBackground<T>(key: string, ttlClass: CacheTtl, load: Loader<T>, options: ReadOptions, seen: Envelope<T>): void {
     const client = this.client;
     if (!client || this.refreshing.has(key)) return;
     this.refreshing.add(key);
@@ -504,13 +504,13 @@ export class ReadThroughCache {
 
   private buildEntry<T>(
     loaded: Loaded<T>,
-    ttlClass: TtlClass,
+    ttlClass: CacheTtl,
     now: number,
     loadMs: number,
     options: { staleTtlSeconds?: number },
   ): { entry: Envelope<T>; ttlMs: number } {
     const found = loaded !== null;
-    const softMs = withJitter(this.ttls[found ? ttlClass : TtlClass.NOT_FOUND], 0.1, this.random) * 1000;
+    const softMs = withJitter(found ? ttlSecondsOf(this.ttls, ttlClass) : this.ttls[TtlClass.NOT_FOUND], 0.1, this.random) * 1000;
     const staleMs = found ? (options.staleTtlSeconds ?? this.staleTtlSeconds) * 1000 : 0;
     const entry: Envelope<T> = {
       f: ENVELOPE_FORMAT,

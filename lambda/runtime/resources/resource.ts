@@ -107,6 +107,14 @@ export interface Resource<TValue = unknown> extends ResourceSpec<TValue> {
    * query string that is not in its canonical form (see `canonicalQuery`).
    */
   match(rawPath: string, rawQueryString: string): ResourceParams | undefined;
+  /** True when `rawPath` has this resource's shape (literal segments match), whatever its parameter values. */
+  matchesPath(rawPath: string): boolean;
+  /**
+   * Like `match`, but a query string that spells valid values in another way (parameters in another
+   * order, percent-encoded, a parameter equal to its default) is accepted with `canonical: false`, so
+   * that the API can redirect to `canonicalUrl(params)`. Invalid values still throw `ValidationError`.
+   */
+  parse(rawPath: string, rawQueryString: string): { readonly params: ResourceParams; readonly canonical: boolean } | undefined;
   /** The Redis key of one answer. */
   key(keys: CacheKeys, params: ResourceParams): string;
   /** The one URL (path + canonical query) under which the answer is served. */
@@ -199,6 +207,26 @@ export function defineResource<TValue>(spec: ResourceSpec<TValue>): Resource<TVa
   const matcher = new RegExp(`^${segments.map((s) => (s.startsWith('{') ? '([^/]+)' : s.replace(/[.]/g, '\\.'))).join('/').replace(/^/, '/')}$`);
   const pathPattern = derivePathPattern(segments);
 
+  function parse(rawPath: string, rawQueryString: string): { params: ResourceParams; canonical: boolean } | undefined {
+    const found = matcher.exec(rawPath);
+    if (!found) return undefined;
+    const params: Record<string, string | number | undefined> = {};
+    placeholders.forEach((name, i) => (params[name] = parseParam(name, paramKinds[name], found[i + 1])));
+    const seen = new Set<string>();
+    for (const part of rawQueryString === '' ? [] : rawQueryString.split('&')) {
+      const eq = part.indexOf('=');
+      const name = decodeQueryComponent('query', eq < 0 ? part : part.slice(0, eq));
+      if (!Object.prototype.hasOwnProperty.call(query, name)) {
+        throw new ValidationError(name || 'query', `unknown query parameter ${JSON.stringify(name.slice(0, 64))} (${queryNames.length ? `accepted: ${queryNames.join(', ')}` : 'this resource accepts none'})`);
+      }
+      if (seen.has(name)) throw new ValidationError(name, `query parameter ${name} must be given at most once`);
+      seen.add(name);
+      params[name] = parseParam(name, query[name].kind, decodeQueryComponent(name, eq < 0 ? '' : part.slice(eq + 1)));
+    }
+    for (const name of queryNames) if (params[name] === undefined) params[name] = query[name].default;
+    return { params, canonical: canonicalQuery(query, params) === rawQueryString };
+  }
+
   function fill(params: ResourceParams): string {
     return spec.path.replace(PLACEHOLDER, (_all, name: string) => String(params[name]));
   }
@@ -209,29 +237,17 @@ export function defineResource<TValue>(spec: ResourceSpec<TValue>): Resource<TVa
     pathPattern,
     queryNames,
     match(rawPath, rawQueryString) {
-      const found = matcher.exec(rawPath);
-      if (!found) return undefined;
-      const params: Record<string, string | number | undefined> = {};
-      placeholders.forEach((name, i) => (params[name] = parseParam(name, paramKinds[name], found[i + 1])));
-      const seen = new Set<string>();
-      for (const part of rawQueryString === '' ? [] : rawQueryString.split('&')) {
-        const eq = part.indexOf('=');
-        const name = eq < 0 ? part : part.slice(0, eq);
-        const raw = eq < 0 ? '' : part.slice(eq + 1);
-        if (!Object.prototype.hasOwnProperty.call(query, name)) {
-          throw new ValidationError(name || 'query', `unknown query parameter ${JSON.stringify(name.slice(0, 64))} (${queryNames.length ? `accepted: ${queryNames.join(', ')}` : 'this resource accepts none'})`);
-        }
-        if (seen.has(name)) throw new ValidationError(name, `query parameter ${name} must be given at most once`);
-        seen.add(name);
-        params[name] = parseParam(name, query[name].kind, raw);
-      }
-      for (const name of queryNames) if (params[name] === undefined) params[name] = query[name].default;
-      const canonical = canonicalQuery(query, params);
-      if (canonical !== rawQueryString) {
+      const parsed = parse(rawPath, rawQueryString);
+      if (parsed && !parsed.canonical) {
+        const canonical = canonicalQuery(query, parsed.params);
         throw new ValidationError('query', `the query string must be in its canonical form ${JSON.stringify(canonical)} (parameters sorted, defaults omitted), got ${JSON.stringify(rawQueryString.slice(0, 64))}`);
       }
-      return params;
+      return parsed?.params;
     },
+    matchesPath(rawPath) {
+      return matcher.test(rawPath);
+    },
+    parse,
     key(keys, params) {
       const parts = [...placeholders, ...queryNames].map((name) => (params[name] === undefined ? '_' : String(params[name])));
       return keys.resource(spec.name, parts);
@@ -246,6 +262,15 @@ export function defineResource<TValue>(spec: ResourceSpec<TValue>): Resource<TVa
       return [q === '' ? fill(params) : `${fill(params)}?${q}`];
     },
   };
+}
+
+/** A query name or value with its percent-escapes (and `+` for a space) decoded; a malformed escape is a 400. */
+function decodeQueryComponent(field: string, raw: string): string {
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' '));
+  } catch {
+    throw new ValidationError(field, `${field} holds a malformed percent-escape: ${JSON.stringify(raw.slice(0, 64))}`);
+  }
 }
 
 /** `/api/products/{id}` → `/api/products/*`; `/api/products/{id}/reviews` → `/api/products/*\/reviews`. */

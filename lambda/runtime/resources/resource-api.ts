@@ -1,0 +1,204 @@
+/**
+ * The generic read API of declared resources: `GET`/`HEAD` of every bound resource, for API Gateway
+ * HTTP API (payload v2) events, read through the application cache. Everything an answer carries is
+ * derived from the resource's declaration:
+ *
+ * | answer | derived from |
+ * | --- | --- |
+ * | which resource, which params | `resource.parse` (path + declared query) |
+ * | 308 to the canonical URL | a valid query spelled another way (order, percent-escapes, a default given) |
+ * | 400 | a bad parameter, an unknown or repeated query parameter, a body |
+ * | 401 | a per-subject resource without a verified subject |
+ * | cache used | `Sharing.PUBLIC`: `cache` (L1 + Redis); `Sharing.PER_SUBJECT`: `personalCache` (Redis only) |
+ * | Redis key | `resource.key(keys, params)` |
+ * | `Cache-Control` | public: `public, max-age=<TTL left>, stale-while-revalidate, stale-if-error`; per subject, or any request with credentials: `private, max-age=0, no-cache` |
+ * | `ETag`, 304 | the body's bytes (`http/etag.ts`) |
+ * | 404, `no-store` | a missing value, AND a per-subject value that is not the caller's: same status, same body |
+ * | `x-cache` | where the value came from: `l1`, `redis`, `origin` or `stale` |
+ *
+ * Paths no bound resource has are left to the caller (`handle` resolves `undefined`), so an app puts
+ * its own routes (writes, health) next to it.
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
+import { subjectOf as claimsSubjectOf } from '../auth/claims';
+import type { CacheLogger, CacheRead, Loaded, ReadOptions } from '../cache';
+import { OriginUnavailableError } from '../errors';
+import { Cacheability, carriesCredentials, DEFAULT_STALE_WINDOWS, NO_STORE, PRIVATE_CACHE_CONTROL, remainingFreshnessSeconds, StaleWindows } from '../http/cache-control';
+import { checkRequestSize, headerValue } from '../http/request';
+import { ApiResponse, entityResponse, errorResponse, JSON_CONTENT_TYPE, responseForError } from '../http/response';
+import type { CacheKeys } from '../keys';
+import { CacheTtl, TtlTable, ttlSecondsOf } from '../ttl';
+import { Resource, ResourceParams, Sharing } from './resource';
+
+/** The event as API Gateway delivers it: with JWT claims on authorized routes, without on the others. */
+export type ResourceEvent = APIGatewayProxyEventV2WithJWTAuthorizer | APIGatewayProxyEventV2;
+
+/** The read path the resource API needs from a cache (`ReadThroughCache` fits). */
+export interface ResourceCache {
+  get<T>(key: string, ttl: CacheTtl, load: () => Promise<Loaded<T>>, options?: ReadOptions): Promise<CacheRead<T>>;
+}
+
+/** What a loader is told about the request that made it run. */
+export interface ResourceLoadContext {
+  /** The request whose miss started the load (a coalesced load serves other requests too). */
+  readonly event: ResourceEvent;
+  /** The verified subject, for a per-subject resource. @default - undefined for a public resource */
+  readonly subject?: string;
+}
+
+/** A declared resource and the function that loads it from the origin. */
+export interface ResourceBinding<TValue = unknown> {
+  readonly resource: Resource<TValue>;
+  /** The value of one answer, or `null` when the origin does not have it (404, negatively cached). */
+  load(params: ResourceParams, context: ResourceLoadContext): Promise<TValue | null>;
+  /**
+   * The message of the 404. It depends on the params only, so that a per-subject value that is not
+   * the caller's cannot be told from a missing one.
+   * @default - `<name> <canonical URL> does not exist`
+   */
+  notFoundMessage?(params: ResourceParams): string;
+}
+
+/** Binds a loader to a resource with the value type checked against the declaration. */
+export function bindResource<TValue>(binding: ResourceBinding<TValue>): ResourceBinding<TValue> {
+  return binding;
+}
+
+export interface ResourceApiOptions {
+  /** The resources this API answers, each with its loader. Names and paths must be unique. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each binding keeps its own value type
+  readonly bindings: readonly ResourceBinding<any>[];
+  /** The shared cache (L1 + Redis) of public resources. */
+  readonly cache: ResourceCache;
+  /**
+   * The cache of per-subject resources: Redis without L1, so that a subject reads their own writes on
+   * any instance. Required when a per-subject resource is bound.
+   * @default - none
+   */
+  readonly personalCache?: ResourceCache;
+  /** Key builders; `clusterMode` must match the caches' client. */
+  readonly keys: CacheKeys;
+  /** The TTL table the caches use; a public answer's `max-age` is derived from it. */
+  readonly ttls: TtlTable;
+  /** Stale windows granted to CDNs and browsers on public answers. @default DEFAULT_STALE_WINDOWS */
+  readonly staleWindows?: StaleWindows;
+  /** Epoch milliseconds. @default Date.now */
+  readonly clock?: () => number;
+  /** The caller's verified subject; throws `UnauthorizedError` (401) without one. @default - the JWT `sub` claim (`auth/claims.ts`) */
+  readonly subjectOf?: (event: ResourceEvent) => string;
+  /** Unexpected errors and origin outages are logged here. @default - not logged */
+  readonly logger?: Pick<CacheLogger, 'warn' | 'error'>;
+}
+
+export interface ResourceApi {
+  /** The answer for `event`, or `undefined` when no bound resource has its path. Never throws. */
+  handle(event: ResourceEvent): Promise<ApiResponse | undefined>;
+  /** The bound resources, in the order they are matched. */
+  readonly resources: readonly Resource[];
+}
+
+/** Methods a resource answers: HEAD is GET without the body. */
+export const RESOURCE_METHODS = ['GET', 'HEAD'] as const;
+
+/** A redirect to the canonical spelling depends on the declaration only; shared caches may keep it this long. */
+export const CANONICAL_REDIRECT_MAX_AGE_SECONDS = 3600;
+
+export function createResourceApi(options: ResourceApiOptions): ResourceApi {
+  const names = new Set<string>();
+  const paths = new Set<string>();
+  for (const { resource } of options.bindings) {
+    if (names.has(resource.name)) throw new RangeError(`bindings: resource name ${resource.name} is bound twice`);
+    if (paths.has(resource.path)) throw new RangeError(`bindings: path ${resource.path} is bound twice (resource ${resource.name})`);
+    names.add(resource.name);
+    paths.add(resource.path);
+    if (resource.sharing === Sharing.PER_SUBJECT && !options.personalCache) {
+      throw new RangeError(`personalCache is required: resource ${resource.name} is per-subject and must not be kept in L1`);
+    }
+    ttlSecondsOf(options.ttls, resource.ttl);
+  }
+  const clock = options.clock ?? Date.now;
+  const staleWindows = options.staleWindows ?? DEFAULT_STALE_WINDOWS;
+  const subjectOf = options.subjectOf ?? ((event: ResourceEvent) => claimsSubjectOf(event as APIGatewayProxyEventV2WithJWTAuthorizer));
+
+  function notFound(binding: ResourceBinding, params: ResourceParams, method: string, source?: string): ApiResponse {
+    const message = binding.notFoundMessage?.(params) ?? `${binding.resource.name} ${binding.resource.canonicalUrl(params)} does not exist`;
+    return errorResponse(404, 'not_found', message, { method, headers: source ? { 'x-cache': source } : {} });
+  }
+
+  function redirect(resource: Resource, params: ResourceParams, method: string, personalised: boolean): ApiResponse {
+    const location = resource.canonicalUrl(params);
+    const cacheControl =
+      resource.sharing !== Sharing.PUBLIC ? NO_STORE : personalised ? PRIVATE_CACHE_CONTROL : `public, max-age=${CANONICAL_REDIRECT_MAX_AGE_SECONDS}`;
+    return {
+      statusCode: 308,
+      headers: { 'x-content-type-options': 'nosniff', 'content-type': JSON_CONTENT_TYPE, 'cache-control': cacheControl, location },
+      body: method === 'HEAD' ? '' : JSON.stringify({ location }),
+    };
+  }
+
+  async function answer(binding: ResourceBinding, event: ResourceEvent, method: string): Promise<ApiResponse> {
+    const { resource } = binding;
+    const rawPath = event.rawPath ?? '/';
+    const rawQuery = event.rawQueryString ?? '';
+    if (!(RESOURCE_METHODS as readonly string[]).includes(method)) {
+      return errorResponse(405, 'method_not_allowed', `${method} is not allowed; use ${RESOURCE_METHODS.join(' or ')}`, { headers: { allow: RESOURCE_METHODS.join(', ') } });
+    }
+    checkRequestSize(rawPath, rawQuery, event.body, event.isBase64Encoded ?? false);
+    const perSubject = resource.sharing === Sharing.PER_SUBJECT;
+    // Authentication first: an anonymous caller learns nothing, not even which ids are well-formed.
+    const subject = perSubject ? subjectOf(event) : undefined;
+    const parsed = resource.parse(rawPath, rawQuery)!;
+    const personalised = carriesCredentials(event.headers, event.cookies);
+    if (!parsed.canonical) return redirect(resource, parsed.params, method, personalised);
+    const { params } = parsed;
+    if (perSubject && resource.subjectParam !== undefined && String(params[resource.subjectParam]) !== subject) {
+      return notFound(binding, params, method);
+    }
+    const cache = perSubject ? options.personalCache! : options.cache;
+    const context: ResourceLoadContext = subject === undefined ? { event } : { event, subject };
+    const read = await cache.get(
+      resource.key(options.keys, params),
+      resource.ttl,
+      async () => {
+        const value = await binding.load(params, context);
+        return value === null ? null : { value, version: resource.version?.(value) };
+      },
+      resource.staleWhileRevalidate ? { staleWhileRevalidate: true } : {},
+    );
+    if (read.value === null) return notFound(binding, params, method, read.source);
+    if (perSubject && resource.ownerOf !== undefined && resource.ownerOf(read.value) !== subject) {
+      return notFound(binding, params, method, read.source);
+    }
+    const cacheability = perSubject || personalised ? Cacheability.PRIVATE : Cacheability.PUBLIC;
+    return entityResponse({
+      body: JSON.stringify(read.value),
+      cacheability,
+      maxAgeSeconds: remainingFreshnessSeconds(ttlSecondsOf(options.ttls, resource.ttl), read.storedAtMs, clock()),
+      staleWindows,
+      ifNoneMatch: headerValue(event.headers, 'if-none-match'),
+      method,
+      headers: { 'x-cache': read.source },
+    });
+  }
+
+  return {
+    resources: options.bindings.map((b) => b.resource),
+    async handle(event) {
+      const binding = options.bindings.find((b) => b.resource.matchesPath(event.rawPath ?? '/'));
+      if (!binding) return undefined;
+      const method = event.requestContext?.http?.method?.toUpperCase() ?? 'GET';
+      try {
+        return await answer(binding, event, method);
+      } catch (error) {
+        const { response, unexpected } = responseForError(error, method);
+        if (unexpected) options.logger?.error('unexpected error answering a resource', { resource: binding.resource.name, path: event.rawPath, error: describe(error) });
+        else if (error instanceof OriginUnavailableError) options.logger?.warn('origin unavailable and nothing cached to serve', { resource: binding.resource.name, path: event.rawPath, error: error.message });
+        return response;
+      }
+    },
+  };
+}
+
+function describe(error: unknown): Record<string, unknown> | string {
+  return error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error);
+}
