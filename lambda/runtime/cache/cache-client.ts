@@ -170,6 +170,16 @@ export class CacheClient {
     return this.run(key, 'SREM', () => this.redis.srem(key, ...members));
   }
 
+  /**
+   * Publishes `message` on `channel`: PUBLISH on a standalone server, SPUBLISH (sharded pub/sub, served
+   * by the master of the channel's slot only) in cluster mode. Returns how many subscribers received it.
+   */
+  async publish(channel: string, message: string): Promise<number> {
+    return this.run(channel, this.isCluster ? 'SPUBLISH' : 'PUBLISH', () =>
+      this.redis instanceof Cluster ? this.redis.spublish(channel, message).then(Number) : this.redis.publish(channel, message),
+    );
+  }
+
   /** Runs `script` (EVALSHA, EVAL on NOSCRIPT). In cluster mode every key must share one slot. */
   async eval(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
     if (keys.length !== script.numberOfKeys) {

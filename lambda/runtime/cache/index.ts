@@ -6,11 +6,13 @@ export type { CircuitBreakerDeps, CircuitBreakerOptions } from './circuit-breake
 export { decodeEnvelope, encodeEnvelope, ENVELOPE_FORMAT, isTombstone } from './envelope';
 export type { Envelope } from './envelope';
 export { hashSlot, hashTagOf } from './hash-slot';
+export { BusState, decodeBusMessage, DEFAULT_BUS_HEARTBEAT_MS, DEFAULT_BUS_REPLY_TIMEOUT_MS, encodeBusMessage, FillWatch, InvalidationBus } from './invalidation-bus';
+export type { BusEvent, BusKey, BusListener, BusMessage, InvalidationBusOptions } from './invalidation-bus';
 export { LocalCache } from './local-cache';
 export type { LocalCacheOptions } from './local-cache';
 export { CacheMetric, InMemoryCacheMetrics, noopCacheLogger, noopCacheMetrics } from './metrics';
 export type { CacheLogger, CacheMetrics } from './metrics';
-export { DEFAULT_EARLY_REFRESH_BETA, DEFAULT_L1, DEFAULT_LOCK, DEFAULT_STALE_TTL_SECONDS, ReadThroughCache } from './read-through';
+export { DEFAULT_BUS_FALLBACK_L1_TTL_SECONDS, DEFAULT_EARLY_REFRESH_BETA, DEFAULT_L1, DEFAULT_LOCK, DEFAULT_STALE_TTL_SECONDS, ReadThroughCache } from './read-through';
 export type { CacheRead, CacheSource, CacheStats, L1Options, Loaded, Loader, LockOptions, ReadOptions, ReadThroughCacheDeps } from './read-through';
 export {
   createRedis,

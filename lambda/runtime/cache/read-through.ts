@@ -11,8 +11,10 @@
  *   exception is an unversioned fill by a reader that gave up waiting for a lost lock holder
  *   (`lock.waitMs`) and loaded before the write: after a plain `invalidate` it may write old data,
  *   which then lives until its TTL. Use `tombstone` with versions where that matters.
- * - L1 (in-process): `invalidate` clears this process's L1 at once; other processes keep their copy
- *   for at most `l1.ttlSeconds` (≤ 60 s). That is the cross-process staleness bound of the cache.
+ * - L1 (in-process): `invalidate` clears this process's L1 at once. Other processes keep their copy
+ *   for at most `l1.ttlSeconds` (≤ 60 s) without a bus; with an {@link InvalidationBus} they drop it
+ *   when its message arrives (milliseconds), and while the bus is not subscribed their L1 entries
+ *   live at most `busFallbackL1TtlSeconds`.
  * - Stale-while-revalidate serves an entry at most `staleTtlSeconds` past its soft expiry.
  */
 import { randomUUID } from 'node:crypto';
@@ -22,6 +24,7 @@ import { CacheTtl, TtlClass, TtlTable, ttlSecondsOf, withJitter } from '../ttl';
 import type { CacheClient } from './cache-client';
 import { decodeEnvelope, encodeEnvelope, Envelope, ENVELOPE_FORMAT, isTombstone } from './envelope';
 import { hashTagOf } from './hash-slot';
+import { BusEvent, BusKey, BusState, FillWatch, InvalidationBus } from './invalidation-bus';
 import { LocalCache } from './local-cache';
 import { CacheLogger, CacheMetric, CacheMetrics, noopCacheLogger, noopCacheMetrics } from './metrics';
 import { ACQUIRE, FILL, FILL_LOCK_LOST, FILL_WRITTEN, FillMode, RELEASE_LOCK, TOMBSTONE } from './scripts';
@@ -92,6 +95,17 @@ export interface ReadThroughCacheDeps {
   readonly earlyRefreshBeta?: number;
   /** Default stale window past the soft TTL, in seconds. @default 300 */
   readonly staleTtlSeconds?: number;
+  /**
+   * Keeps L1 coherent across processes: invalidations and versioned writes are published on it, and
+   * its messages drop this process's copies; waiters for another process's load are told of the fill.
+   * @default - no bus: another process's write shows here when the L1 copy expires (`l1.ttlSeconds`)
+   */
+  readonly bus?: InvalidationBus;
+  /**
+   * Longest life of an L1 entry while the bus is not subscribed (messages may be missed meanwhile);
+   * 0 turns L1 off until it is. @default 1
+   */
+  readonly busFallbackL1TtlSeconds?: number;
 }
 
 /** 16 MiB and 10 s: hot keys are absorbed in-process while another process's write shows within 10 s. */
@@ -100,6 +114,7 @@ export const DEFAULT_L1: L1Options = { maxBytes: 16 * 1024 * 1024, ttlSeconds: 1
 export const DEFAULT_LOCK: LockOptions = { ttlMs: 3_000, waitMs: 1_000, pollMs: 20 };
 export const DEFAULT_STALE_TTL_SECONDS = 300;
 export const DEFAULT_EARLY_REFRESH_BETA = 1;
+export const DEFAULT_BUS_FALLBACK_L1_TTL_SECONDS = 1;
 const MAX_POLL_GROWTH = 8;
 
 export interface CacheStats {
@@ -172,6 +187,12 @@ export class ReadThroughCache {
   private readonly refreshing = new Set<string>();
   private readonly background = new Set<Promise<void>>();
   private generation = 0;
+  private readonly bus?: InvalidationBus;
+  /** This instance's id on the bus. */
+  private readonly busOrigin = InvalidationBus.newOrigin();
+  private readonly busFallbackL1TtlMs: number;
+  /** Cap on an L1 entry's life while the bus cannot be trusted; undefined while it can (or there is none). */
+  private l1CapMs?: number;
   private readonly counters: Counters = {
     reads: 0,
     served: { l1: 0, redis: 0, origin: 0, stale: 0 },
@@ -208,6 +229,14 @@ export class ReadThroughCache {
     this.earlyRefreshBeta = deps.earlyRefreshBeta ?? DEFAULT_EARLY_REFRESH_BETA;
     if (!(this.earlyRefreshBeta >= 0)) throw new RangeError(`earlyRefreshBeta must be ≥ 0, got ${deps.earlyRefreshBeta}`);
     this.staleTtlSeconds = checkStaleTtl(deps.staleTtlSeconds ?? DEFAULT_STALE_TTL_SECONDS);
+    const fallbackSeconds = deps.busFallbackL1TtlSeconds ?? DEFAULT_BUS_FALLBACK_L1_TTL_SECONDS;
+    if (!(fallbackSeconds >= 0)) throw new RangeError(`busFallbackL1TtlSeconds must be ≥ 0, got ${deps.busFallbackL1TtlSeconds}`);
+    this.busFallbackL1TtlMs = fallbackSeconds * 1000;
+    if (deps.bus) {
+      this.bus = deps.bus;
+      if (deps.bus.state !== BusState.SUBSCRIBED) this.l1CapMs = this.busFallbackL1TtlMs;
+      deps.bus.listen((event) => this.onBusEvent(event));
+    }
   }
 
   /**
@@ -259,7 +288,10 @@ export class ReadThroughCache {
     }
     const reply = await this.client.eval(FILL, [key, this.keys.lock(key)], [raw, ttlMs, options.version ?? '', FillMode.WRITE, '']);
     const written = Number(reply) === FILL_WRITTEN;
-    if (written) this.remember(key, entry, raw, this.generation);
+    if (written) {
+      this.remember(key, entry, raw, this.generation);
+      await this.publish([{ key, version: options.version }]);
+    }
     return written;
   }
 
@@ -272,6 +304,7 @@ export class ReadThroughCache {
     this.forgetLocally(keys);
     if (!this.client || keys.length === 0) return;
     await this.client.unlink([...keys, ...keys.map((key) => this.keys.lock(key))]);
+    await this.publish(keys.map((key) => ({ key })));
   }
 
   /**
@@ -292,6 +325,8 @@ export class ReadThroughCache {
     const now = this.clock();
     const raw = encodeEnvelope({ v: null, s: now, x: 0, ver: version, t: 1 });
     const reply = await this.client.eval(TOMBSTONE, [key, this.keys.lock(key)], [raw, Math.ceil(ttlMs), version]);
+    // Published even when refused: copies older than `version` elsewhere must go either way.
+    await this.publish([{ key, version }]);
     return Number(reply) === FILL_WRITTEN;
   }
 
@@ -361,14 +396,18 @@ export class ReadThroughCache {
   /** One process loads under the lock (`SET NX PX`); the others poll for its fill, or load after `waitMs`. */
   private async coalesceAcrossProcesses<T>(client: CacheClient, plan: LoadPlan<T>): Promise<CacheRead<T>> {
     const token = randomUUID();
+    // Watching before the first ACQUIRE: a fill notice sent while it is answered is not lost.
+    const watch = this.bus?.state === BusState.SUBSCRIBED ? this.bus.watchFill(plan.key) : undefined;
     let outcome: WaitOutcome<T>;
     try {
       outcome = await this.tryAcquire<T>(client, plan.key, token);
+      if (outcome.kind === 'waiting') outcome = await this.waitForHolder<T>(client, plan.key, token, watch);
     } catch (error) {
       this.cacheFailed('lock', plan.key, error);
       return this.loadFromOrigin(plan);
+    } finally {
+      watch?.close();
     }
-    if (outcome.kind === 'waiting') outcome = await this.waitForHolder<T>(client, plan.key, token);
     switch (outcome.kind) {
       case 'filled':
         this.redisHit();
@@ -401,10 +440,11 @@ export class ReadThroughCache {
 
   /**
    * Polls with growing, jittered intervals until the entry is filled fresh, or the lock is free (then
-   * takes it), or `waitMs` has passed. Elapsed time is the larger of the clock and the time slept, so
-   * a frozen test clock cannot make it wait forever.
+   * takes it), or `waitMs` has passed; with a bus, the holder's fill notice ends a poll interval at
+   * once, so polling is only the fallback. Elapsed time is the larger of the clock and the time
+   * slept, so a frozen test clock cannot make it wait forever.
    */
-  private async waitForHolder<T>(client: CacheClient, key: string, token: string): Promise<WaitOutcome<T>> {
+  private async waitForHolder<T>(client: CacheClient, key: string, token: string, watch?: FillWatch): Promise<WaitOutcome<T>> {
     const started = this.clock();
     let slept = 0;
     for (let poll = 0; ; poll++) {
@@ -412,8 +452,10 @@ export class ReadThroughCache {
       if (remaining <= 0) return { kind: 'gave-up' };
       const interval = this.lock.pollMs * Math.min(1.5 ** poll, MAX_POLL_GROWTH) * (0.5 + this.random());
       const delay = Math.max(1, Math.min(remaining, Math.round(interval)));
-      await sleep(delay);
+      if (watch) await watch.wait(delay);
+      else await sleep(delay);
       slept += delay;
+      watch?.rearm();
       try {
         const outcome = await this.tryAcquire<T>(client, key, token);
         if (outcome.kind !== 'waiting') return outcome;
@@ -463,8 +505,10 @@ export class ReadThroughCache {
       const reply = Number(
         await this.client!.eval(FILL, [key, this.keys.lock(key)], [raw, ttlMs, entry.ver ?? '', plan.mode, plan.token ?? '']),
       );
-      if (reply === FILL_WRITTEN) this.remember(key, entry, raw, plan.generation);
-      else if (reply === FILL_LOCK_LOST) this.logger.debug('fill refused: the lock was lost or invalidated during the load', { key, loadMs });
+      if (reply === FILL_WRITTEN) {
+        this.remember(key, entry, raw, plan.generation);
+        if (plan.mode === FillMode.LOCKED) this.notifyFill(key);
+      } else if (reply === FILL_LOCK_LOST) this.logger.debug('fill refused: the lock was lost or invalidated during the load', { key, loadMs });
       else this.logger.debug('fill refused: a newer entry or a tombstone is stored', { key, version: entry.ver });
     } catch (error) {
       this.cacheFailed('fill', key, error);
@@ -523,10 +567,63 @@ export class ReadThroughCache {
     return { entry, ttlMs: softMs + staleMs };
   }
 
-  /** Keeps `entry` in L1 until its soft expiry at the latest, unless an invalidation happened since `generation`. */
+  /**
+   * Keeps `entry` in L1 until its soft expiry at the latest (and for the bus fallback TTL at most
+   * while the bus cannot be trusted), unless an invalidation happened since `generation`.
+   */
   private remember(key: string, entry: Envelope, raw: string, generation: number): void {
     if (!this.l1 || generation !== this.generation) return;
-    this.l1.set(key, entry, Buffer.byteLength(raw), entry.x - this.clock());
+    const ttlMs = entry.x - this.clock();
+    this.l1.set(key, entry, Buffer.byteLength(raw), this.l1CapMs === undefined ? ttlMs : Math.min(ttlMs, this.l1CapMs));
+  }
+
+  /** Tells other processes; a cache error propagates to the invalidating caller, which retries. */
+  private async publish(keys: readonly BusKey[]): Promise<void> {
+    if (!this.bus || keys.length === 0) return;
+    await this.bus.publish({ origin: this.busOrigin, keys, tags: [], filled: [] });
+  }
+
+  /** Wakes the processes waiting for this load; best effort (they poll anyway). */
+  private notifyFill(key: string): void {
+    this.bus?.publish({ origin: this.busOrigin, keys: [], tags: [], filled: [key] }).catch((error: unknown) => this.cacheFailed('notify', key, error));
+  }
+
+  private onBusEvent(event: BusEvent): void {
+    switch (event.kind) {
+      case 'message':
+        if (event.message.origin === this.busOrigin) return;
+        // This L1 knows no tags: a tag message may name any entry, so all of them go.
+        if (event.message.tags.length > 0) this.clearLocal();
+        else this.dropOlderLocally(event.message.keys);
+        return;
+      case 'lost':
+        this.l1CapMs = this.busFallbackL1TtlMs;
+        this.clearLocal();
+        return;
+      case 'subscribed':
+        // Entries stored while unsubscribed may have missed a message: start from an empty L1.
+        this.clearLocal();
+        this.l1CapMs = undefined;
+        return;
+      case 'missed':
+        this.clearLocal();
+        return;
+    }
+  }
+
+  /**
+   * Drops the L1 copies a message makes stale: unversioned ones, and those older than the version it
+   * carries. A copy at that version or newer stays (it is what the write stored, or came after it).
+   * Reads in flight do not enter L1 (their value may predate the message).
+   */
+  private dropOlderLocally(keys: readonly BusKey[]): void {
+    this.generation += 1;
+    for (const { key, version } of keys) {
+      const held = this.l1?.get(key);
+      if (held && version !== undefined && held.ver !== undefined && held.ver >= version) continue;
+      this.l1?.delete(key);
+      this.inflight.delete(key);
+    }
   }
 
   private forgetLocally(keys: readonly string[]): void {
