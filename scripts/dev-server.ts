@@ -123,7 +123,8 @@ export interface DevServer {
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const jwtSettings: DevJwtSettings = devJwtSettings(options.env);
   const runtime = await createApiRuntime({
-    env: options.env,
+    // A long-running process can listen: other processes' writes reach its L1 in milliseconds.
+    env: { CACHE_L1_BUS: 'listen', ...options.env },
     readSecret: async (arn) => {
       throw new Error(`the dev server reads no secrets (asked for ${arn}); set REDIS_URL and DATABASE_URL instead`);
     },

@@ -41,6 +41,7 @@ export async function handler(event: ApiEvent, context?: Context): Promise<ApiRe
       return undefined;
     });
     if (!api) return errorResponse(503, 'unavailable', 'the service is starting or misconfigured, retry later', { headers: { 'retry-after': '5' } });
+    await api.beforeInvocation();
     const response = await api.handle(event);
     if (response.statusCode === 503) metrics.addMetric('ApiOriginUnavailable', MetricUnit.Count, 1);
     else if (response.statusCode >= 500) metrics.addMetric('ApiServerError', MetricUnit.Count, 1);

@@ -6,12 +6,13 @@
  * Environment (see README "Local development"): `REDIS_URL` or `CACHE_ENDPOINT`/`CACHE_TLS`/
  * `CACHE_CLUSTER_MODE`/`CACHE_AUTH_SECRET_ARN`; `DATABASE_URL` or `DB_HOST`/`DB_NAME`/`DB_SECRET_ARN`
  * (plus `DB_POOL_MAX`, `DB_CONNECT_TIMEOUT_MS`, `DB_STATEMENT_TIMEOUT_MS`); `CACHE_TTLS`;
- * `ORIGIN_VERIFY_SECRET_ARN`; for the write routes `WRITE_BEHIND_QUEUE_URL` and `INVALIDATION_EVENT_BUS_NAME`
+ * `ORIGIN_VERIFY_SECRET_ARN`; `CACHE_L1_BUS` (`off`, `listen` or `sync`, see {@link parseBusMode});
+ * for the write routes `WRITE_BEHIND_QUEUE_URL` and `INVALIDATION_EVENT_BUS_NAME`
  * (see lambda/api/write-runtime.ts).
  */
 import type { Pool } from 'pg';
 import { createApi, ApiHandler } from '../shop/api/api';
-import { CacheClient, CacheLogger, CacheMetrics, ReadThroughCache, resolveCacheConfig, SecretReader } from '../runtime/cache';
+import { CacheClient, CacheLogger, CacheMetrics, InvalidationBus, ReadThroughCache, resolveCacheConfig, SecretReader } from '../runtime/cache';
 import { createPool, resolveDbPoolConfig } from '../runtime/db/pool';
 import { ConfigRepository, ProductRepository, UserRepository } from '../shop/repositories';
 import { OriginVerifier } from '../runtime/http/origin-verify';
@@ -21,6 +22,26 @@ import { createWriteRuntime, WriteRuntime } from './write-runtime';
 
 /** How long a cold start waits for the cache connection before serving without it. */
 export const COLD_START_CACHE_WAIT_MS = 1000;
+
+/**
+ * How L1 learns of other instances' writes (`CACHE_L1_BUS`, docs/runtime.md "Choosing bus, sync or TTL"):
+ * - `off` (default): it does not; another instance's write shows when the L1 copy expires (L1 TTL);
+ * - `listen`: the invalidation bus, with a heartbeat; for long-running processes (`npm run dev`, containers);
+ * - `sync`: the bus, plus one round trip on its connection at the start of each invocation, which
+ *   processes what arrived while the Lambda sandbox was frozen before L1 is read.
+ */
+export enum BusMode {
+  OFF = 'off',
+  LISTEN = 'listen',
+  SYNC = 'sync',
+}
+
+export function parseBusMode(value: string | undefined): BusMode {
+  if (value === undefined || value === '') return BusMode.OFF;
+  const mode = Object.values(BusMode).find((m) => m === value);
+  if (!mode) throw new Error(`CACHE_L1_BUS must be one of ${Object.values(BusMode).join(', ')}, got ${JSON.stringify(value)}`);
+  return mode;
+}
 
 export interface ApiRuntimeOptions {
   /** The environment (the adapter passes `process.env`). */
@@ -37,9 +58,16 @@ export interface ApiRuntime {
   readonly handle: ApiHandler;
   readonly cache: ReadThroughCache;
   readonly cacheClient: CacheClient;
+  /** The L1 invalidation bus, unless `CACHE_L1_BUS` is `off`. */
+  readonly bus?: InvalidationBus;
   readonly pool: Pool;
   /** The write routes' clients (lambda/api/write-runtime.ts). */
   readonly write: WriteRuntime;
+  /**
+   * Call at the start of each invocation, before `handle`: with `CACHE_L1_BUS=sync` it processes
+   * every bus message that arrived while the sandbox was frozen (one round trip); otherwise a no-op.
+   */
+  beforeInvocation(): Promise<void>;
   /** Closes the Redis connection(s) and the pool (dev server shutdown, tests). */
   close(): Promise<void>;
 }
@@ -47,6 +75,7 @@ export interface ApiRuntime {
 export async function createApiRuntime(options: ApiRuntimeOptions): Promise<ApiRuntime> {
   const { env, readSecret, logger } = options;
   const ttls = parseTtlTable(env.CACHE_TTLS);
+  const busMode = parseBusMode(env.CACHE_L1_BUS);
   const originVerifier = env.ORIGIN_VERIFY_SECRET_ARN ? new OriginVerifier(() => readSecret(env.ORIGIN_VERIFY_SECRET_ARN!)) : undefined;
   const [cacheConfig, poolConfig] = await Promise.all([
     resolveCacheConfig(env, readSecret),
@@ -57,10 +86,17 @@ export async function createApiRuntime(options: ApiRuntimeOptions): Promise<ApiR
   const cacheClient = CacheClient.connect(cacheConfig, { logger });
   const pool = createPool(poolConfig, (error) => logger.warn('idle PostgreSQL connection failed; the pool replaces it', { error: error.message }));
   const keys = new CacheKeys({ clusterMode: cacheClient.isCluster });
-  const cache = new ReadThroughCache({ client: cacheClient, keys, ttls, logger, metrics: options.cacheMetrics });
+  const coldStartDeadline = Date.now() + COLD_START_CACHE_WAIT_MS;
+  // The bus's own connection opens once the cluster's slot map is known; until it subscribes, L1 entries live ~1 s.
+  const bus =
+    busMode === BusMode.OFF
+      ? undefined
+      : InvalidationBus.connect(cacheClient, { channel: `${keys.prefix}bus`, heartbeatMs: busMode === BusMode.SYNC ? 0 : undefined, logger });
+  const cache = new ReadThroughCache({ client: cacheClient, keys, ttls, logger, metrics: options.cacheMetrics, bus });
   // The first requests of a sandbox find the connection up instead of all going to the origin.
   // Bounded: with Redis unreachable a cold start costs at most this much more.
   await cacheClient.ready(COLD_START_CACHE_WAIT_MS);
+  if (bus) await bus.subscribed(Math.max(1, coldStartDeadline - Date.now()));
   const write = createWriteRuntime({ env, logger, cacheMetrics: options.cacheMetrics, cacheClient, cache, keys, ttls, pool });
   const handle = createApi({
     cache,
@@ -77,11 +113,16 @@ export async function createApiRuntime(options: ApiRuntimeOptions): Promise<ApiR
     handle,
     cache,
     cacheClient,
+    bus,
     pool,
     write,
+    beforeInvocation: async () => {
+      if (busMode === BusMode.SYNC) await bus!.sync();
+    },
     close: async () => {
       await write.close();
       await cache.drain();
+      await bus?.close();
       await Promise.all([cacheClient.quit(), pool.end()]);
     },
   };

@@ -90,6 +90,14 @@ describeEachTopology('API Lambda handler', (topology) => {
     expect(metrics[1]).toMatchObject({ L1Hit: 1 });
   });
 
+  test('with CACHE_L1_BUS=sync the bundled function subscribes, syncs at each invocation and still answers from L1', async () => {
+    const result = await sandbox(env({ CACHE_L1_BUS: 'sync' }), [apiEvent('/api/products/4'), apiEvent('/api/products/4')]);
+    expect(result.responses.map((r) => [r.statusCode, r.headers['x-cache']])).toEqual([
+      [200, 'origin'],
+      [200, 'l1'],
+    ]);
+  });
+
   test('with ORIGIN_VERIFY_SECRET_ARN, refuses requests without the header and reads the secret once per sandbox', async () => {
     const verified = { headers: { 'x-origin-verify': 'cf-only' } };
     const result = await sandbox(
@@ -109,8 +117,11 @@ describeEachTopology('API Lambda handler', (topology) => {
   });
 });
 
-test('a misconfigured environment answers 503 without detail', async () => {
-  const result = await sandbox({ REDIS_URL: 'redis://127.0.0.1:1', DATABASE_URL: 'postgres://u@127.0.0.1:1/d', CACHE_TTLS: '{"product": -1}' }, [apiEvent('/health')]);
+test.each([
+  ['a TTL table', { CACHE_TTLS: '{"product": -1}' }],
+  ['an L1 bus mode', { CACHE_L1_BUS: 'always' }],
+])('a misconfigured environment (%s) answers 503 without detail', async (_, bad) => {
+  const result = await sandbox({ REDIS_URL: 'redis://127.0.0.1:1', DATABASE_URL: 'postgres://u@127.0.0.1:1/d', ...bad }, [apiEvent('/health')]);
   expect(result.responses[0].statusCode).toBe(503);
   expect(JSON.parse(result.responses[0].body)).toEqual({ error: { code: 'unavailable', message: 'the service is starting or misconfigured, retry later' } });
 });
