@@ -4,6 +4,7 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
+import { SHOP_RESOURCES } from '../lambda/shop/resources';
 import { CachePyramidFunction } from './api/api-function';
 import { CacheApi } from './api/cache-api';
 import { ICacheCluster } from './cache/cache-cluster';
@@ -96,6 +97,7 @@ export class CachePyramidStack extends Stack {
     this.edge = new EdgeDistribution(this, 'Edge', {
       apiDomainName: this.api.apiDomainName,
       originVerifySecret: this.api.originVerifySecret,
+      resources: SHOP_RESOURCES,
       originShieldRegion: stage.region,
       domainNames: stage.domain?.names,
       certificate,

@@ -16,6 +16,7 @@ import { API_ROUTES, ApiRoute } from '../../lambda/shop/api/routes';
 import { WRITE_API_ROUTES } from '../../lambda/shop/api/write-routes';
 import { parseTtlTable, TtlClass } from '../../lambda/runtime/ttl';
 import { ICacheCluster } from '../cache/cache-cluster';
+import { VIEWER_AUTHORIZATION_HEADER } from '../cdn/edge-distribution';
 import { restrictKmsGrantsToAwsServices } from '../validation/kms-grants-for-aws-services-only';
 import { CachePyramidFunction } from './api-function';
 
@@ -262,7 +263,9 @@ export class CacheApi extends Construct {
 
     this.authorizer = new HttpJwtAuthorizer('JwtAuthorizer', props.jwtIssuer, {
       jwtAudience: props.jwtAudience,
-      identitySource: ['$request.header.Authorization'],
+      // CloudFront cannot forward Authorization outside the cache key; its viewer-request function
+      // copies the token into this header on every API behaviour (see EdgeDistribution).
+      identitySource: [`$request.header.${VIEWER_AUTHORIZATION_HEADER}`],
     });
     const integration = new HttpLambdaIntegration('ApiIntegration', this.apiFunction, {
       payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,

@@ -7,10 +7,30 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { Sharing } from '../../lambda/runtime/resources/resource';
 import { acknowledgeWildcardResources } from '../validation/acknowledge-wildcard-resources';
+import { deriveResourceBehaviours, EdgeResource, ResourceBehaviour } from './resource-behaviours';
 
 /** The header CloudFront adds to every API request; the API function rejects requests without it. */
 export const ORIGIN_VERIFY_HEADER = 'x-origin-verify';
+
+/**
+ * The header that carries the viewer's `Authorization` value to the API. An origin request policy
+ * cannot forward `Authorization` (CloudFront refuses it: only a cache policy can, by putting it in the
+ * cache key), so a viewer-request CloudFront Function copies it here; the origin request policy
+ * forwards this header without keying on it, and the HTTP API's JWT authorizer reads it
+ * (`identitySource`). A viewer cannot smuggle a value past the function: it always overwrites it.
+ */
+export const VIEWER_AUTHORIZATION_HEADER = 'x-viewer-authorization';
+
+/** The catch-all API behaviour: paths no declared resource claims (write routes, undeclared reads) are never cached. */
+export const API_FALLBACK_PATH_PATTERN = '/api/*';
+
+/** Uncached uptime check through the edge. */
+const HEALTH_PATH_PATTERN = '/health';
+
+/** CloudFront's default quota of cache behaviours per distribution. */
+const MAX_CACHE_BEHAVIOURS = 25;
 
 /** `Cache-Control` of versioned (content-hashed) static files: cached for a year, never revalidated. */
 export const IMMUTABLE_CACHE_CONTROL = 'public, max-age=31536000, immutable';
@@ -30,7 +50,6 @@ const ORIGIN_SHIELD_REGIONS = new Set([
 const WAF_V2_GLOBAL_WEB_ACL_ARN = /^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global\/webacl\/[\w-]+\/[\w-]+$/;
 const CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate\/[\w-]+$/;
 const HOST_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
-const QUERY_STRING_NAME = /^[A-Za-z0-9_.~-]{1,128}$/;
 
 /** Props for {@link EdgeDistribution}. */
 export interface EdgeDistributionProps {
@@ -42,8 +61,14 @@ export interface EdgeDistributionProps {
   readonly originShieldRegion?: string;
   /** Whether requests to the API go through Origin Shield (one regional cache in front of the origin). @default true */
   readonly originShieldEnabled?: boolean;
-  /** Query string parameters that the public, cached API routes vary on; every other parameter is dropped at the edge. @default ['category', 'page'] */
-  readonly publicApiQueryStrings?: string[];
+  /**
+   * The API's resource declarations (`defineResource` from `cache-pyramid/runtime`): one behaviour per
+   * path pattern, most specific first. A public resource is cached, keyed on its declared query
+   * parameters only (no header, no cookie); a per-subject one is never cached and gets every viewer
+   * header. Anything else under `/api/*` (write routes, undeclared paths) reaches the API uncached.
+   * @default - none: every `/api/*` request reaches the API uncached
+   */
+  readonly resources?: readonly EdgeResource[];
   /** Upper bound CloudFront applies to an API response's `max-age`/`s-maxage`. @default Duration.days(365) */
   readonly apiMaxTtl?: Duration;
   /** Local folder of static files to upload: content-hashed names get `public, max-age=31536000, immutable`. @default - nothing is uploaded */
@@ -78,16 +103,18 @@ export interface EdgeDistributionProps {
  * host name, so browsers need no CORS.
  *
  * Behaviours, in the order CloudFront evaluates them:
- * - `/api/users/*`, `/api/orders*`: per-user and write routes, caching disabled, every viewer
- *   header (including `Authorization`) forwarded.
- * - `/api/products/*`: the public product read and the authenticated product write share this
- *   path, and CloudFront routes by path, not method. The cache key adds `Authorization`, the only
- *   way a cache policy forwards it: anonymous reads share one cached object, a request with a token
- *   reaches the origin with it (the origin answers it `private`/`no-store`, so it is not stored).
- * - `/api/*`: public reads (`/api/products`, `/api/config`), cached as long as the origin's
- *   `Cache-Control` says, keyed only on `publicApiQueryStrings`.
+ * - one per path pattern of the declared `resources`, most specific first: public ones cached as long
+ *   as the origin's `Cache-Control` says, keyed on the declared query parameters only, so signed-in
+ *   and anonymous readers share one edge object and no header value can bypass it; per-subject ones
+ *   uncached with every viewer header forwarded.
+ * - `/api/*`: everything else of the API (writes, undeclared paths), uncached.
  * - `/health`: uncached, for uptime checks through the edge.
  * - default: static assets.
+ *
+ * CloudFront routes by path, not method, so a write on a public resource's path (`PUT
+ * /api/products/{id}`) goes through that cached behaviour. Its token still reaches the API: a
+ * viewer-request function copies `Authorization` into {@link VIEWER_AUTHORIZATION_HEADER}, which the
+ * origin request policy forwards outside the cache key and the JWT authorizer reads.
  */
 export class EdgeDistribution extends Construct {
   /** The CloudFront distribution. */
@@ -96,10 +123,12 @@ export class EdgeDistribution extends Construct {
   readonly assetsBucket: s3.Bucket;
   /** Bucket receiving CloudFront standard logs and the asset bucket's server access logs. */
   readonly logBucket: s3.Bucket;
-  /** Cache policy of the public API routes (honours the origin's `Cache-Control`). */
-  readonly publicApiCachePolicy: cloudfront.CachePolicy;
-  /** Cache policy of `/api/products/*` (as the public one, plus `Authorization` in the key). */
-  readonly productApiCachePolicy: cloudfront.CachePolicy;
+  /** The behaviours derived from `resources`, in the order CloudFront evaluates them. */
+  readonly resourceBehaviours: readonly ResourceBehaviour[];
+  /** Cache policy of each public resource path pattern (one policy per distinct query allow list). */
+  readonly resourceCachePolicies: ReadonlyMap<string, cloudfront.ICachePolicy>;
+  /** Copies the viewer's `Authorization` into {@link VIEWER_AUTHORIZATION_HEADER} on every API behaviour. */
+  readonly viewerAuthorizationFunction: cloudfront.Function;
   /** Security headers added to API responses. */
   readonly apiResponseHeadersPolicy: cloudfront.ResponseHeadersPolicy;
   /** Security headers (with the Content-Security-Policy) added to static assets. */
@@ -109,6 +138,8 @@ export class EdgeDistribution extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     validateProps(props);
+    this.resourceBehaviours = deriveResourceBehaviours(props.resources ?? []);
+    checkBehaviourPatterns(this.resourceBehaviours);
 
     const originShieldEnabled = props.originShieldEnabled ?? true;
     const originShieldRegion = props.originShieldRegion ?? stack.region;
@@ -162,28 +193,32 @@ export class EdgeDistribution extends Construct {
     acknowledgeAssetsBucket(this.assetsBucket);
     if (autoDeleteObjects) acknowledgeAutoDeleteHandler(this);
 
-    this.publicApiCachePolicy = new cloudfront.CachePolicy(this, 'PublicApiCachePolicy', {
-      comment: 'cache-pyramid public API: TTL from the origin Cache-Control, keyed on the public query parameters only',
-      ...originDrivenTtls(props.apiMaxTtl),
-      queryStringBehavior: cloudfront.CacheQueryStringBehavior.allowList(...(props.publicApiQueryStrings ?? ['category', 'page'])),
-      headerBehavior: cloudfront.CacheHeaderBehavior.none(),
-      cookieBehavior: cloudfront.CacheCookieBehavior.none(),
-      enableAcceptEncodingGzip: true,
-      enableAcceptEncodingBrotli: true,
-    });
-    this.productApiCachePolicy = new cloudfront.CachePolicy(this, 'ProductApiCachePolicy', {
-      comment: 'cache-pyramid /api/products/*: public reads cached per origin Cache-Control; Authorization keyed so writes carry it',
-      ...originDrivenTtls(props.apiMaxTtl),
-      queryStringBehavior: cloudfront.CacheQueryStringBehavior.none(),
-      headerBehavior: cloudfront.CacheHeaderBehavior.allowList('Authorization'),
-      cookieBehavior: cloudfront.CacheCookieBehavior.none(),
-      enableAcceptEncodingGzip: true,
-      enableAcceptEncodingBrotli: true,
-    });
-    // Writes send a JSON body; Content-Type must reach the origin without splitting the cache key.
+    const policies = new Map<string, cloudfront.ICachePolicy>();
+    const policiesByQuery = new Map<string, cloudfront.ICachePolicy>();
+    for (const behaviour of this.resourceBehaviours.filter((b) => b.sharing === Sharing.PUBLIC)) {
+      const queryKey = behaviour.queryNames.join(',');
+      let policy = policiesByQuery.get(queryKey);
+      if (policy === undefined) {
+        // One policy per allow list, not per path: an account holds only 20 custom cache policies.
+        policy = new cloudfront.CachePolicy(this, `PublicApiCachePolicy${queryKey === '' ? '' : pascalCase(behaviour.queryNames)}`, {
+          comment: `cache-pyramid public API: TTL from the origin Cache-Control, keyed on ${queryKey === '' ? 'the path only' : `the query parameters ${queryKey} only`}`,
+          ...originDrivenTtls(props.apiMaxTtl),
+          queryStringBehavior:
+            behaviour.queryNames.length === 0 ? cloudfront.CacheQueryStringBehavior.none() : cloudfront.CacheQueryStringBehavior.allowList(...behaviour.queryNames),
+          headerBehavior: cloudfront.CacheHeaderBehavior.none(),
+          cookieBehavior: cloudfront.CacheCookieBehavior.none(),
+          enableAcceptEncodingGzip: true,
+          enableAcceptEncodingBrotli: true,
+        });
+        policiesByQuery.set(queryKey, policy);
+      }
+      policies.set(behaviour.pathPattern, policy);
+    }
+    this.resourceCachePolicies = policies;
+    // Writes send a JSON body and a token; both must reach the origin without splitting the cache key.
     const apiOriginRequestPolicy = new cloudfront.OriginRequestPolicy(this, 'ApiOriginRequestPolicy', {
-      comment: 'cache-pyramid cached API behaviours: forward Content-Type, nothing else beyond the cache key',
-      headerBehavior: cloudfront.OriginRequestHeaderBehavior.allowList('Content-Type'),
+      comment: `cache-pyramid cached API behaviours: forward Content-Type and ${VIEWER_AUTHORIZATION_HEADER}, nothing else beyond the cache key`,
+      headerBehavior: cloudfront.OriginRequestHeaderBehavior.allowList('Content-Type', VIEWER_AUTHORIZATION_HEADER),
       queryStringBehavior: cloudfront.OriginRequestQueryStringBehavior.none(),
       cookieBehavior: cloudfront.OriginRequestCookieBehavior.none(),
     });
@@ -210,6 +245,11 @@ export class EdgeDistribution extends Construct {
       // itself never appears in the template or in cdk.out.
       customHeaders: { [ORIGIN_VERIFY_HEADER]: props.originVerifySecret.secretValue.unsafeUnwrap() },
     });
+    this.viewerAuthorizationFunction = new cloudfront.Function(this, 'ViewerAuthorization', {
+      comment: `cache-pyramid: copies Authorization into ${VIEWER_AUTHORIZATION_HEADER}, which reaches the API outside the cache key`,
+      runtime: cloudfront.FunctionRuntime.JS_2_0,
+      code: cloudfront.FunctionCode.fromInline(VIEWER_AUTHORIZATION_FUNCTION_CODE),
+    });
     const privateApi: cloudfront.BehaviorOptions = {
       origin: apiOrigin,
       viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
@@ -218,6 +258,7 @@ export class EdgeDistribution extends Construct {
       originRequestPolicy: cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
       responseHeadersPolicy: this.apiResponseHeadersPolicy,
       compress: true,
+      functionAssociations: [{ function: this.viewerAuthorizationFunction, eventType: cloudfront.FunctionEventType.VIEWER_REQUEST }],
     };
     const cachedApi = (cachePolicy: cloudfront.ICachePolicy): cloudfront.BehaviorOptions => ({
       ...privateApi,
@@ -238,11 +279,11 @@ export class EdgeDistribution extends Construct {
         compress: true,
       },
       additionalBehaviors: {
-        '/api/users/*': privateApi,
-        '/api/orders*': privateApi,
-        '/api/products/*': cachedApi(this.productApiCachePolicy),
-        '/api/*': cachedApi(this.publicApiCachePolicy),
-        '/health': { ...privateApi, allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD },
+        ...Object.fromEntries(
+          this.resourceBehaviours.map((b) => [b.pathPattern, b.sharing === Sharing.PUBLIC ? cachedApi(policies.get(b.pathPattern)!) : privateApi]),
+        ),
+        [API_FALLBACK_PATH_PATTERN]: privateApi,
+        [HEALTH_PATH_PATTERN]: { ...privateApi, allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD, functionAssociations: undefined },
       },
       defaultRootObject: props.defaultRootObject ?? 'index.html',
       domainNames: props.domainNames,
@@ -323,15 +364,6 @@ function validateProps(props: EdgeDistributionProps): void {
       `EdgeDistribution: \`webAclArn\` must be the ARN of a WAFv2 web ACL with CLOUDFRONT scope (arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>), got ${JSON.stringify(props.webAclArn)}`,
     );
   }
-  const queryStrings = props.publicApiQueryStrings ?? [];
-  if (props.publicApiQueryStrings !== undefined && (queryStrings.length === 0 || queryStrings.length > 10)) {
-    throw new Error(`EdgeDistribution: \`publicApiQueryStrings\` must name 1 to 10 parameters (a cache policy allow list), got ${queryStrings.length}`);
-  }
-  for (const name of queryStrings) {
-    if (!QUERY_STRING_NAME.test(name)) {
-      throw new Error(`EdgeDistribution: every entry of \`publicApiQueryStrings\` must be a plain parameter name, got ${JSON.stringify(name)}`);
-    }
-  }
   const maxTtl = props.apiMaxTtl;
   if (maxTtl !== undefined && !maxTtl.isUnresolved() && (maxTtl.toSeconds() < 1 || maxTtl.toSeconds() > 31_536_000)) {
     throw new Error(`EdgeDistribution: \`apiMaxTtl\` must be between 1 second and 365 days, got ${maxTtl.toSeconds()} seconds`);
@@ -347,6 +379,39 @@ function validateProps(props: EdgeDistributionProps): void {
     throw new Error('EdgeDistribution: `entryDocuments` name files inside `sourceAssetsPath`; pass `sourceAssetsPath` too');
   }
 }
+
+/** The derived patterns must leave the fixed behaviours theirs and fit CloudFront's quota. */
+function checkBehaviourPatterns(behaviours: readonly ResourceBehaviour[]): void {
+  for (const behaviour of behaviours) {
+    if (behaviour.pathPattern === API_FALLBACK_PATH_PATTERN || behaviour.pathPattern === HEALTH_PATH_PATTERN) {
+      throw new Error(
+        `EdgeDistribution: \`resources\` ${behaviour.resourceNames.join(', ')} resolve to ${behaviour.pathPattern}, a pattern the distribution keeps for itself (the uncached API catch-all and the health check); give the resource a literal path segment`,
+      );
+    }
+  }
+  const total = behaviours.length + 2;
+  if (total > MAX_CACHE_BEHAVIOURS) {
+    throw new Error(
+      `EdgeDistribution: \`resources\` resolve to ${behaviours.length} path patterns, ${total} cache behaviours with the API catch-all and the health check; CloudFront allows ${MAX_CACHE_BEHAVIOURS} per distribution by default`,
+    );
+  }
+}
+
+/** `['category', 'page']` → `CategoryPage`, for stable construct ids. */
+function pascalCase(names: readonly string[]): string {
+  return names.map((n) => n.charAt(0).toUpperCase() + n.slice(1).replace(/[^A-Za-z0-9]/g, '')).join('');
+}
+
+/**
+ * CloudFront Functions JavaScript runtime 2.0. Every API request loses any viewer-sent copy, then
+ * gets the one taken from `Authorization`; requests without a token carry none.
+ */
+const VIEWER_AUTHORIZATION_FUNCTION_CODE = `function handler(event) {
+  var headers = event.request.headers;
+  delete headers['${VIEWER_AUTHORIZATION_HEADER}'];
+  if (headers.authorization) headers['${VIEWER_AUTHORIZATION_HEADER}'] = { value: headers.authorization.value };
+  return event.request;
+}`;
 
 /** min 0 so `no-store`/`private` from the origin are obeyed; default 0 so a response without `Cache-Control` is not stored. */
 function originDrivenTtls(maxTtl: Duration | undefined): Pick<cloudfront.CachePolicyProps, 'minTtl' | 'defaultTtl' | 'maxTtl'> {

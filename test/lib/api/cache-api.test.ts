@@ -1,6 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { CacheApi, CacheApiProps } from '../../../lib/api/cache-api';
+import { VIEWER_AUTHORIZATION_HEADER } from '../../../lib/cdn/edge-distribution';
 import { RedisCache } from '../../../lib/cache/redis-cache';
 import { DatabaseStage, OriginDatabase } from '../../../lib/database/origin-database';
 import { CachePyramidNetwork } from '../../../lib/network/cache-pyramid-network';
@@ -81,11 +82,11 @@ describe('CacheApi', () => {
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'PUT /api/products/{id}', AuthorizationScopes: ['products:write'] });
     });
 
-    it('checks issuer and audience from the Authorization header', () => {
+    it('checks issuer and audience of the token CloudFront copies out of Authorization', () => {
       const { stack } = fixture({ jwtAudience: ['web', 'mobile'] });
       Template.fromStack(stack).hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
         AuthorizerType: 'JWT',
-        IdentitySource: ['$request.header.Authorization'],
+        IdentitySource: [`$request.header.${VIEWER_AUTHORIZATION_HEADER}`],
         JwtConfiguration: { Issuer: ISSUER, Audience: ['web', 'mobile'] },
       });
     });

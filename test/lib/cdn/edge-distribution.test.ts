@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -10,7 +10,10 @@ import {
   ENTRY_DOCUMENT_CACHE_CONTROL,
   IMMUTABLE_CACHE_CONTROL,
   ORIGIN_VERIFY_HEADER,
+  VIEWER_AUTHORIZATION_HEADER,
 } from '../../../lib/cdn/edge-distribution';
+import { defineResource, ParamKind, Sharing, TtlClass } from '../../../lambda/runtime';
+import { SHOP_RESOURCES } from '../../../lambda/shop/resources';
 import { testApp, testStack, unacknowledgedFindings, ValidationFinding } from '../../support/cdk';
 
 const ASSETS = path.join(__dirname, 'fixtures', 'static');
@@ -25,7 +28,7 @@ const ALL_VIEWER_EXCEPT_HOST_HEADER = 'b689b0a8-53d0-40ab-baf2-68738e2966ac';
 
 function edge(props: Partial<EdgeDistributionProps> = {}, stack: Stack = testStack()): { stack: Stack; edge: EdgeDistribution; template: Template } {
   const secret = new secretsmanager.Secret(stack, 'OriginVerify');
-  const construct = new EdgeDistribution(stack, 'Edge', { apiDomainName: API_HOST, originVerifySecret: secret, ...props });
+  const construct = new EdgeDistribution(stack, 'Edge', { apiDomainName: API_HOST, originVerifySecret: secret, resources: SHOP_RESOURCES, ...props });
   return { stack, edge: construct, template: Template.fromStack(stack) };
 }
 
@@ -54,59 +57,43 @@ function cachePolicy(template: Template, ref: { Ref: string }): CfnJson {
 }
 
 describe('EdgeDistribution', () => {
-  describe('API cache policies', () => {
-    it('keys public API responses only on the public query parameters, honouring the origin TTL up to a year', () => {
+  describe('behaviours derived from the declared resources', () => {
+    it('puts one behaviour per resource pattern first, most specific first, then the uncached API catch-all and /health', () => {
       const { template } = edge();
-      const config = cachePolicy(template, behaviour(template, '/api/*').CachePolicyId);
-      expect(config).toMatchObject({ MinTTL: 0, DefaultTTL: 0, MaxTTL: 31_536_000 });
-      expect(config.ParametersInCacheKeyAndForwardedToOrigin).toEqual({
+      const patterns = distributionConfig(template).CacheBehaviors.map((b: { PathPattern: string }) => b.PathPattern);
+      expect(patterns).toEqual(['/api/products/*', '/api/products', '/api/orders/*', '/api/config', '/api/users/*', '/api/*', '/health']);
+    });
+
+    it('caches public resources keyed on their declared query parameters only, with no header or cookie in the key', () => {
+      const { template } = edge();
+      const list = cachePolicy(template, behaviour(template, '/api/products').CachePolicyId);
+      expect(list).toMatchObject({ MinTTL: 0, DefaultTTL: 0, MaxTTL: 31_536_000 });
+      expect(list.ParametersInCacheKeyAndForwardedToOrigin).toEqual({
         EnableAcceptEncodingGzip: true,
         EnableAcceptEncodingBrotli: true,
         QueryStringsConfig: { QueryStringBehavior: 'whitelist', QueryStrings: ['category', 'page'] },
         HeadersConfig: { HeaderBehavior: 'none' },
         CookiesConfig: { CookieBehavior: 'none' },
       });
+      for (const pattern of ['/api/products/*', '/api/config']) {
+        expect(cachePolicy(template, behaviour(template, pattern).CachePolicyId).ParametersInCacheKeyAndForwardedToOrigin).toMatchObject({
+          QueryStringsConfig: { QueryStringBehavior: 'none' },
+          HeadersConfig: { HeaderBehavior: 'none' },
+          CookiesConfig: { CookieBehavior: 'none' },
+        });
+        expect(behaviour(template, pattern).CachedMethods).toEqual(['GET', 'HEAD']);
+      }
     });
 
-    it('adds Authorization to the product key so that the authenticated PUT reaches the authorizer with it', () => {
+    it('shares one cache policy between public patterns with the same query allow list', () => {
       const { template } = edge();
-      const products = behaviour(template, '/api/products/*');
-      const config = cachePolicy(template, products.CachePolicyId);
-      expect(config).toMatchObject({ MinTTL: 0, DefaultTTL: 0, MaxTTL: 31_536_000 });
-      expect(config.ParametersInCacheKeyAndForwardedToOrigin).toMatchObject({
-        QueryStringsConfig: { QueryStringBehavior: 'none' },
-        HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['Authorization'] },
-        CookiesConfig: { CookieBehavior: 'none' },
-      });
-      expect(products.AllowedMethods).toEqual(expect.arrayContaining(['PUT', 'GET', 'HEAD']));
-      expect(products.CachedMethods).toEqual(['GET', 'HEAD']);
+      expect(behaviour(template, '/api/products/*').CachePolicyId).toEqual(behaviour(template, '/api/config').CachePolicyId);
+      template.resourceCountIs('AWS::CloudFront::CachePolicy', 2);
     });
 
-    it('uses the configured query parameters and max TTL', () => {
-      const { template } = edge({ publicApiQueryStrings: ['sort'], apiMaxTtl: Duration.hours(1) });
-      const config = cachePolicy(template, behaviour(template, '/api/*').CachePolicyId);
-      expect(config.MaxTTL).toBe(3600);
-      expect(config.ParametersInCacheKeyAndForwardedToOrigin.QueryStringsConfig.QueryStrings).toEqual(['sort']);
-    });
-
-    it('forwards Content-Type, and nothing outside the cache key, on the cached API behaviours', () => {
+    it('never caches per-subject resources, the API catch-all or /health, and forwards every viewer header to them', () => {
       const { template } = edge();
-      const policyId = behaviour(template, '/api/*').OriginRequestPolicyId as { Ref: string };
-      expect(behaviour(template, '/api/products/*').OriginRequestPolicyId).toEqual(policyId);
-      expect(template.toJSON().Resources[policyId.Ref].Properties.OriginRequestPolicyConfig).toMatchObject({
-        HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['Content-Type'] },
-        QueryStringsConfig: { QueryStringBehavior: 'none' },
-        CookiesConfig: { CookieBehavior: 'none' },
-      });
-    });
-  });
-
-  describe('behaviours', () => {
-    it('disables caching and forwards every viewer header on per-user and write routes, before the cached /api/* behaviour', () => {
-      const { template } = edge();
-      const patterns = distributionConfig(template).CacheBehaviors.map((b: { PathPattern: string }) => b.PathPattern);
-      expect(patterns).toEqual(['/api/users/*', '/api/orders*', '/api/products/*', '/api/*', '/health']);
-      for (const pattern of ['/api/users/*', '/api/orders*']) {
+      for (const pattern of ['/api/users/*', '/api/orders/*', '/api/*']) {
         expect(behaviour(template, pattern)).toMatchObject({
           CachePolicyId: CACHING_DISABLED,
           OriginRequestPolicyId: ALL_VIEWER_EXCEPT_HOST_HEADER,
@@ -118,6 +105,125 @@ describe('EdgeDistribution', () => {
       expect(behaviour(template, '/health')).toMatchObject({ CachePolicyId: CACHING_DISABLED, AllowedMethods: ['GET', 'HEAD'] });
     });
 
+    it('uses the configured max TTL', () => {
+      const { template } = edge({ apiMaxTtl: Duration.hours(1) });
+      expect(cachePolicy(template, behaviour(template, '/api/products').CachePolicyId).MaxTTL).toBe(3600);
+    });
+
+    it('sends API requests uncached and creates no cache policy when no resource is declared', () => {
+      const { template } = edge({ resources: [] });
+      expect(distributionConfig(template).CacheBehaviors.map((b: { PathPattern: string }) => b.PathPattern)).toEqual(['/api/*', '/health']);
+      template.resourceCountIs('AWS::CloudFront::CachePolicy', 0);
+    });
+  });
+
+  describe('writes through a cached behaviour', () => {
+    it('forwards Content-Type and the copied token outside the cache key of public behaviours, which accept every method', () => {
+      const { template } = edge();
+      const products = behaviour(template, '/api/products/*');
+      expect(products.AllowedMethods).toEqual(expect.arrayContaining(['PUT', 'GET', 'HEAD']));
+      const policyId = products.OriginRequestPolicyId as { Ref: string };
+      expect(behaviour(template, '/api/config').OriginRequestPolicyId).toEqual(policyId);
+      expect(template.toJSON().Resources[policyId.Ref].Properties.OriginRequestPolicyConfig).toMatchObject({
+        HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['Content-Type', VIEWER_AUTHORIZATION_HEADER] },
+        QueryStringsConfig: { QueryStringBehavior: 'none' },
+        CookiesConfig: { CookieBehavior: 'none' },
+      });
+    });
+
+    it('runs the token-copying viewer-request function on every API behaviour but /health', () => {
+      const { template } = edge();
+      const [functionId] = Object.keys(template.findResources('AWS::CloudFront::Function'));
+      for (const pattern of ['/api/products/*', '/api/orders/*', '/api/products', '/api/users/*', '/api/config', '/api/*']) {
+        expect(behaviour(template, pattern).FunctionAssociations).toEqual([
+          { EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [functionId, 'FunctionARN'] } },
+        ]);
+      }
+      expect(behaviour(template, '/health').FunctionAssociations).toBeUndefined();
+    });
+
+    it('copies Authorization into the forwarded header, overwriting a viewer-sent one and adding none without a token', () => {
+      const { template } = edge();
+      const [fn] = Object.values(template.findResources('AWS::CloudFront::Function'));
+      expect(fn.Properties.FunctionConfig.Runtime).toBe('cloudfront-js-2.0');
+      const handler = new Function(`${fn.Properties.FunctionCode}; return handler;`)() as (event: unknown) => { headers: Record<string, { value: string }> };
+      const run = (headers: Record<string, { value: string }>): Record<string, { value: string }> => handler({ request: { method: 'PUT', uri: '/api/products/1', headers } }).headers;
+      expect(run({ authorization: { value: 'Bearer abc' } })).toEqual({ authorization: { value: 'Bearer abc' }, [VIEWER_AUTHORIZATION_HEADER]: { value: 'Bearer abc' } });
+      expect(run({ authorization: { value: 'Bearer abc' }, [VIEWER_AUTHORIZATION_HEADER]: { value: 'Bearer forged' } })[VIEWER_AUTHORIZATION_HEADER]).toEqual({ value: 'Bearer abc' });
+      expect(run({ [VIEWER_AUTHORIZATION_HEADER]: { value: 'Bearer forged' } })).toEqual({});
+    });
+  });
+
+  describe('a resource declared by the user', () => {
+    const article = defineResource({
+      name: 'article',
+      path: '/api/articles/{slug}',
+      params: { slug: ParamKind.SLUG },
+      sharing: Sharing.PUBLIC,
+      ttl: TtlClass.PRODUCT,
+      tags: (_value, params) => [`article:${params.slug}`],
+    });
+    const comments = defineResource({
+      name: 'comments',
+      path: '/api/articles/{slug}/comments',
+      params: { slug: ParamKind.SLUG },
+      query: { page: { kind: ParamKind.PAGE, default: 1 } },
+      sharing: Sharing.PUBLIC,
+      ttl: TtlClass.PRODUCT_LIST,
+    });
+    const drafts = defineResource({
+      name: 'drafts',
+      path: '/api/authors/{author}/drafts',
+      params: { author: ParamKind.SLUG },
+      sharing: Sharing.PER_SUBJECT,
+      subjectParam: 'author',
+      ttl: TtlClass.USER_PROFILE,
+    });
+
+    it('gets its own behaviours and cache policies from its declaration alone, the longer pattern first', () => {
+      const { template } = edge({ resources: [article, drafts, comments] });
+      const patterns = distributionConfig(template).CacheBehaviors.map((b: { PathPattern: string }) => b.PathPattern);
+      expect(patterns).toEqual(['/api/articles/*/comments', '/api/authors/*/drafts', '/api/articles/*', '/api/*', '/health']);
+      const commentsKey = new Capture();
+      template.hasResourceProperties('AWS::CloudFront::CachePolicy', {
+        CachePolicyConfig: {
+          ParametersInCacheKeyAndForwardedToOrigin: Match.objectLike({
+            QueryStringsConfig: { QueryStringBehavior: 'whitelist', QueryStrings: commentsKey },
+            HeadersConfig: { HeaderBehavior: 'none' },
+          }),
+        },
+      });
+      expect(commentsKey.asArray()).toEqual(['page']);
+      expect(behaviour(template, '/api/authors/*/drafts').CachePolicyId).toBe(CACHING_DISABLED);
+    });
+
+    it('rejects a public and a per-subject resource on one pattern, naming both', () => {
+      const mine = defineResource({ name: 'my-article', path: '/api/articles/{id}', sharing: Sharing.PER_SUBJECT, subjectParam: 'id', ttl: 60 });
+      expect(() => edge({ resources: [article, mine] })).toThrow(
+        /`resources`: article \(\/api\/articles\/\{slug\}, public\) and my-article \(\/api\/articles\/\{id\}, per-subject\) resolve to one CloudFront path pattern \/api\/articles\/\*/,
+      );
+    });
+
+    it('rejects a public pattern that would come first and catch a per-subject resource\'s paths', () => {
+      const latest = defineResource({ name: 'latest', path: '/api/{kind}/latest', params: { kind: ParamKind.SLUG }, sharing: Sharing.PUBLIC, ttl: 60 });
+      const account = defineResource({ name: 'account', path: '/api/me/{id}', sharing: Sharing.PER_SUBJECT, subjectParam: 'id', ttl: 60 });
+      expect(() => edge({ resources: [latest, account] })).toThrow(
+        /the public pattern \/api\/\*\/latest \(latest\) comes first and also matches paths of the per-subject resource account \(\/api\/me\/\{id\}\)/,
+      );
+    });
+
+    it('rejects a resource on the catch-all pattern the distribution keeps', () => {
+      const anything = defineResource({ name: 'anything', path: '/api/{id}', sharing: Sharing.PUBLIC, ttl: 60 });
+      expect(() => edge({ resources: [anything] })).toThrow(/`resources` anything resolve to \/api\/\*, a pattern the distribution keeps for itself/);
+    });
+
+    it('rejects more patterns than CloudFront has behaviours', () => {
+      const many = Array.from({ length: 24 }, (_, i) => defineResource({ name: `r${i}`, path: `/api/r${i}`, sharing: Sharing.PUBLIC, ttl: 60 }));
+      expect(() => edge({ resources: many })).toThrow(/`resources` resolve to 24 path patterns, 26 cache behaviours .* CloudFront allows 25/);
+    });
+  });
+
+  describe('behaviours', () => {
     it('serves static assets from the bucket with the managed optimised policy, compressed, redirecting HTTP', () => {
       const { template } = edge();
       expect(distributionConfig(template).DefaultCacheBehavior).toMatchObject({
@@ -365,8 +471,6 @@ describe('EdgeDistribution', () => {
         () => ({ webAclArn: WEB_ACL_ARN.replace('us-east-1', 'eu-west-1').replace('global', 'regional') }),
         /`webAclArn` must be the ARN of a WAFv2 web ACL with CLOUDFRONT scope.*regional/,
       ],
-      ['no public query parameters', () => ({ publicApiQueryStrings: [] }), /`publicApiQueryStrings` must name 1 to 10 parameters.*got 0/],
-      ['a query parameter that is not a name', () => ({ publicApiQueryStrings: ['page&x'] }), /`publicApiQueryStrings` must be a plain parameter name.*page&x/],
       ['a max TTL over a year', () => ({ apiMaxTtl: Duration.days(400) }), /`apiMaxTtl` must be between 1 second and 365 days, got 34560000 seconds/],
       ['a log retention under a day', () => ({ accessLogRetention: Duration.hours(2) }), /`accessLogRetention` must be at least 1 day, got 2 hours/],
       ['autoDeleteObjects on retained buckets', () => ({ autoDeleteObjects: true }), /`autoDeleteObjects` needs `removalPolicy: RemovalPolicy.DESTROY`/],
