@@ -273,8 +273,10 @@ export class ReadThroughCache {
 
   /**
    * Write-through: stores `value` (with the write's `version`) in Redis and L1 unless Redis holds a
-   * strictly newer version. Returns whether it was stored. Cache errors propagate, so that the write
-   * path can fall back to invalidation.
+   * strictly newer version. Returns whether it was stored. It wins over every fill that began before
+   * it, versioned or not: it drops the coalescing lock, so a load in flight (which may have read
+   * "not found" before the write committed) is refused when it tries to fill. Cache errors
+   * propagate, so that the write path can fall back to invalidation.
    */
   async put<T>(key: string, ttlClass: CacheTtl, value: T | null, options: { version?: number; staleTtlSeconds?: number } = {}): Promise<boolean> {
     this.checkKey(key);

@@ -11,7 +11,12 @@ export enum FillMode {
   LOCKED = 'locked',
   /** The loader gave up waiting for a lost lock holder: write only into an empty slot. */
   UNLOCKED = 'unlocked',
-  /** The write path (write-through): authoritative, refused only by a strictly newer stored version. */
+  /**
+   * The write path (write-through): authoritative, refused only by a strictly newer stored version.
+   * It also drops the coalescing lock, so that a fill whose load began before the write (and so may
+   * carry "not found" or an older unversioned value) is refused as `FILL_LOCK_LOST` instead of
+   * landing on top of the write.
+   */
   WRITE = 'write',
 }
 
@@ -31,6 +36,8 @@ export const FILL = luaScript(
   `local mode = ARGV[4]
 if mode == '${FillMode.LOCKED}' then
   if redis.call('GET', KEYS[2]) ~= ARGV[5] then return ${FILL_LOCK_LOST} end
+  redis.call('DEL', KEYS[2])
+elseif mode == '${FillMode.WRITE}' then
   redis.call('DEL', KEYS[2])
 end
 local current = redis.call('GET', KEYS[1])
