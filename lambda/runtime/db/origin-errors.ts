@@ -2,7 +2,7 @@
  * Which PostgreSQL failures mean "the origin cannot answer right now" (→ 503 with Retry-After, or a
  * stale value when the cache has one) as opposed to a bug in a query (→ 500, logged).
  */
-import { OriginUnavailableError } from '../errors';
+import { OriginUnavailableError, ValidationError } from '../errors';
 
 /** Socket-level failures reported by Node for a connection that cannot be made or was lost. */
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
@@ -58,4 +58,46 @@ export function isLostConnection(error: unknown): boolean {
 export function toOriginError(error: unknown, retryAfterSeconds: number): unknown {
   if (error instanceof OriginUnavailableError || !isOriginUnavailable(error)) return error;
   return new OriginUnavailableError(`PostgreSQL is unavailable: ${(error as ErrorLike).message}`, retryAfterSeconds, { cause: error });
+}
+
+/**
+ * True for SQLSTATE class 22, "data exception" (`22P02` invalid text representation, `22021` a
+ * character not in the encoding, `22001` value too long, `22003` out of range…): PostgreSQL refused
+ * the VALUE the caller sent. On a write that is the caller's input (400), not a server fault (500),
+ * and retrying it cannot help.
+ */
+export function isDataException(error: unknown): boolean {
+  const e = asErrorLike(error);
+  return e !== undefined && typeof e.code === 'string' && /^22[0-9A-Z]{3}$/.test(e.code);
+}
+
+/**
+ * Where the application could not tell in advance that PostgreSQL would refuse a value, a data
+ * exception becomes a {@link ValidationError} naming `field` (400); unavailability becomes an
+ * {@link OriginUnavailableError} (503) as in {@link toOriginError}; anything else is unchanged (500).
+ */
+export function toWriteError(error: unknown, retryAfterSeconds: number, field = 'body'): unknown {
+  if (isDataException(error)) {
+    return new ValidationError(field, `the database refused a value of the request (SQLSTATE ${(error as ErrorLike).code}): ${(error as ErrorLike).message}`);
+  }
+  return toOriginError(error, retryAfterSeconds);
+}
+
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * True when PostgreSQL can store `text` as `text` or inside `jsonb`: it is well-formed UTF-16 (no
+ * lone surrogate, which has no UTF-8 encoding: `22P02`/`22021`) and holds no NUL (`text` cannot hold
+ * U+0000, `jsonb` refuses `\u0000`: `22P05`).
+ */
+export function isStorableText(text: string): boolean {
+  return !text.includes('\u0000') && !LONE_SURROGATE.test(text);
+}
+
+/** `value` unchanged when it is storable text (see {@link isStorableText}), else a ValidationError naming `field`. */
+export function checkStorableText(field: string, value: string): string {
+  if (value.includes('\u0000')) throw new ValidationError(field, `${field} must not contain NUL characters (U+0000)`);
+  if (LONE_SURROGATE.test(value)) throw new ValidationError(field, `${field} must be well-formed Unicode: it holds a lone UTF-16 surrogate (\\ud800-\\udfff), which cannot be stored`);
+  return value;
 }

@@ -5,7 +5,7 @@
  * | --- | --- | --- |
  * | `PUT /api/products/{id}` (scope `products:write`) | cache-aside write + invalidation | 200, 409 on a stale `version` |
  * | `POST /api/orders` | write-through | 201 + `Location` |
- * | `GET /api/orders/{id}` (owner only) | read of the write-through entry | 200 / 403 / 404 |
+ * | `GET /api/orders/{id}` (owner only) | read of the write-through entry | 200 / 404 (someone else's order answers as a missing one) |
  * | `PATCH /api/users/{id}/profile` (own id) | write-behind | 202 (queued), 200 if Redis was down |
  *
  * Every input is checked before anything is written or enqueued: a body must be
@@ -17,7 +17,7 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { scopesOf, subjectOf } from '../../runtime/auth/claims';
 import type { ReadThroughCache } from '../../runtime/cache';
-import { toOriginError } from '../../runtime/db/origin-errors';
+import { toWriteError } from '../../runtime/db/origin-errors';
 import type { Queryable, UserSummary } from '../repositories';
 import { ForbiddenError, OriginUnavailableError, QueueSendError, ValidationError } from '../../runtime/errors';
 import { Cacheability } from '../../runtime/http/cache-control';
@@ -148,7 +148,11 @@ export function createWriteRoutes(deps: WriteRoutesDependencies): WriteRouteHand
   const retryAfterSeconds = deps.retryAfterSeconds ?? 5;
   const orders = { store: new OrderStore(deps.db), cache: deps.personalCache, keys: deps.keys, log: deps.log };
 
-  /** Runs `work`, turning "PostgreSQL / SQS cannot take it now" into a 503 with Retry-After. */
+  /**
+   * Runs `work`, turning "PostgreSQL / SQS cannot take it now" into a 503 with Retry-After, and a
+   * value PostgreSQL refused (SQLSTATE class 22) into a 400: validation should have caught it first,
+   * but a refusal we did not foresee is still the caller's input, not a server fault.
+   */
   async function origin<T>(work: () => Promise<T>): Promise<T> {
     try {
       return await work();
@@ -157,7 +161,7 @@ export function createWriteRoutes(deps: WriteRoutesDependencies): WriteRouteHand
         deps.log?.error('write-behind queue refused a change; answered 503', { error: error.message });
         throw new OriginUnavailableError('the write-behind queue did not accept the change', retryAfterSeconds, { cause: error });
       }
-      throw toOriginError(error, retryAfterSeconds);
+      throw toWriteError(error, retryAfterSeconds);
     }
   }
 
@@ -166,7 +170,7 @@ export function createWriteRoutes(deps: WriteRoutesDependencies): WriteRouteHand
       subjectOf(claimsEvent(event));
       if (!scopesOf(claimsEvent(event)).includes(PRODUCTS_WRITE_SCOPE)) throw new ForbiddenError(`updating a product needs the ${PRODUCTS_WRITE_SCOPE} scope`);
       const id = parseId('id', rawId);
-      const update = parseProductUpdate(parseJsonBody(event));
+      const update = parseProductUpdate(parseJsonBody(event), id);
       const { product } = await origin(() => updateProduct({ db: deps.db, cache: deps.cache, keys: deps.keys, tags: deps.tags, publisher: deps.publisher, log: deps.log }, id, update));
       return uncachedResponse(200, product, method);
     },

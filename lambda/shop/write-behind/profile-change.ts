@@ -4,6 +4,7 @@
  * and the queued record (→ dead-letter with the reason), so nothing the API would refuse can be
  * written by the flusher and nothing the API accepted is refused later.
  */
+import { checkStorableText } from '../../runtime/db/origin-errors';
 import { ValidationError } from '../../runtime/errors';
 
 /** The editable profile fields; each PATCH carries at least one of them. */
@@ -103,7 +104,7 @@ function checkDisplayName(field: string, value: unknown): string {
     throw new ValidationError(field, `${field} must be at most ${PROFILE_LIMITS.displayNameMaxChars} characters, got ${charCount(value)}`);
   }
   if (hasControlCharacters(value)) throw new ValidationError(field, `${field} must not contain control characters`);
-  return value;
+  return checkStorableText(field, value);
 }
 
 function checkBio(field: string, value: unknown): string {
@@ -111,8 +112,7 @@ function checkBio(field: string, value: unknown): string {
   if (charCount(value) > PROFILE_LIMITS.bioMaxChars) {
     throw new ValidationError(field, `${field} must be at most ${PROFILE_LIMITS.bioMaxChars} characters, got ${charCount(value)}`);
   }
-  if (value.includes('\u0000')) throw new ValidationError(field, `${field} must not contain NUL characters`);
-  return value;
+  return checkStorableText(field, value);
 }
 
 function checkAvatarUrl(field: string, value: unknown): string | null {
@@ -121,6 +121,8 @@ function checkAvatarUrl(field: string, value: unknown): string | null {
   if (value.length > PROFILE_LIMITS.avatarUrlMaxChars) {
     throw new ValidationError(field, `${field} must be at most ${PROFILE_LIMITS.avatarUrlMaxChars} characters, got ${value.length}`);
   }
+  // URL parsing would percent-encode a lone surrogate and accept it, but the raw string is what is stored.
+  checkStorableText(field, value);
   let url: URL;
   try {
     url = new URL(value);

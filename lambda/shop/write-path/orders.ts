@@ -157,13 +157,15 @@ export async function placeOrder(deps: OrderDependencies, userId: number, order:
   }
 }
 
-/** The order, read through the cache, for its owner only (403 for anyone else, 404 when absent). */
+/**
+ * The order, read through the cache, for its owner only. Someone else's order answers exactly as a
+ * missing one (404, same message): a 403 would tell any signed-in user which order ids exist.
+ */
 export async function readOrder(deps: OrderDependencies, orderId: number, subject: string): Promise<CacheRead<Order> & { value: Order }> {
   const read = await deps.cache.get<Order>(deps.keys.order(orderId), TtlClass.ORDER, async () => {
     const found = await deps.store.findById(orderId);
     return found && { value: found };
   });
-  if (read.value === null) throw new NotFoundError(`order ${orderId} does not exist`);
-  if (String(read.value.userId) !== subject) throw new ForbiddenError('an order may be read only by the user who placed it');
+  if (read.value === null || String(read.value.userId) !== subject) throw new NotFoundError(`order ${orderId} does not exist`);
   return read as CacheRead<Order> & { value: Order };
 }

@@ -8,8 +8,9 @@
  *    before the commit would write it back after the delete and it would be served for an hour. The
  *    tombstone refuses any fill of an older version, and drops the coalescing lock so that a fill
  *    already in flight is refused too (ReadThroughCache.tombstone);
- * 2. every cached list page showing the product, found through its tag set (and the pages of the
- *    category it moved into), is unlinked with its lock;
+ * 2. every cached list page showing the product, found through its tag set (and, on a category
+ *    move, every cached page of the category it left and of the one it joined), is unlinked with
+ *    its lock;
  * 3. a `CacheInvalidation` event names the CDN paths of the product and of those pages, so the edge
  *    drops them too. When step 1 or 2 failed (Redis down or failing over), the event also carries
  *    the Redis keys (or, if the tags could not be read, every list key by pattern): the purge
@@ -23,6 +24,7 @@
 import type { InvalidationPublisher } from '../../runtime/invalidation/publisher';
 import type { ReadThroughCache } from '../../runtime/cache';
 import type { Product, Queryable } from '../repositories';
+import { checkStorableText } from '../../runtime/db/origin-errors';
 import { ConflictError, NotFoundError, ValidationError } from '../../runtime/errors';
 import type { CacheKeys } from '../../runtime/keys';
 import { hasControlCharacters } from '../write-behind/profile-change';
@@ -43,6 +45,12 @@ export interface ProductUpdate {
 export const PRODUCT_LIMITS = { nameMaxChars: 200, descriptionMaxChars: 5000, maxInt: 2_147_483_647 } as const;
 
 const FIELDS = ['name', 'description', 'priceCents', 'stock', 'category', 'version'] as const;
+/**
+ * Fields of the representation `GET /api/products/{id}` answers that a client cannot change: a PUT
+ * may carry them back unchanged (GET → modify one field → PUT), `id` must then name the product of
+ * the path, and `sku`/`updatedAt` are ignored (the server owns them).
+ */
+const READ_ONLY_FIELDS = ['id', 'sku', 'updatedAt'] as const;
 const CATEGORY_SLUG = /^[a-z0-9-]{1,64}$/;
 
 function nonNegativeInt(field: string, value: unknown, max: number): number {
@@ -52,12 +60,21 @@ function nonNegativeInt(field: string, value: unknown, max: number): number {
   return value;
 }
 
-/** The PUT body, or a ValidationError naming the first offending field. */
-export function parseProductUpdate(input: unknown): ProductUpdate {
+/**
+ * The PUT body, or a ValidationError naming the first offending field. The body may be the product
+ * as GET answers it: read-only fields are accepted (`id` only when it equals `pathId`) and ignored.
+ */
+export function parseProductUpdate(input: unknown, pathId?: number): ProductUpdate {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ValidationError('body', 'body must be a JSON object');
   const body = input as Record<string, unknown>;
   for (const key of Object.keys(body)) {
-    if (!(FIELDS as readonly string[]).includes(key)) throw new ValidationError(key, `unknown field ${JSON.stringify(key)}; allowed: ${FIELDS.join(', ')}`);
+    if ((READ_ONLY_FIELDS as readonly string[]).includes(key)) continue;
+    if (!(FIELDS as readonly string[]).includes(key)) {
+      throw new ValidationError(key, `unknown field ${JSON.stringify(key)}; allowed: ${FIELDS.join(', ')} (and, ignored, the read-only ${READ_ONLY_FIELDS.join(', ')})`);
+    }
+  }
+  if ('id' in body && body.id !== pathId) {
+    throw new ValidationError('id', `id is read-only and must be the id of the path (${pathId ?? 'none'}), got ${JSON.stringify(body.id)}`);
   }
   for (const field of FIELDS) {
     if (!(field in body)) throw new ValidationError(field, `${field} is required (PUT replaces the whole product)`);
@@ -69,6 +86,8 @@ export function parseProductUpdate(input: unknown): ProductUpdate {
   if (typeof description !== 'string' || description.length > PRODUCT_LIMITS.descriptionMaxChars || description.includes('\u0000')) {
     throw new ValidationError('description', `description must be a string of at most ${PRODUCT_LIMITS.descriptionMaxChars} characters`);
   }
+  checkStorableText('name', name);
+  checkStorableText('description', description);
   if (typeof category !== 'string' || !CATEGORY_SLUG.test(category)) {
     throw new ValidationError('category', `category must be a slug of 1 to 64 lower-case letters, digits or hyphens, got ${JSON.stringify(category)}`);
   }
@@ -163,11 +182,14 @@ export async function updateProduct(deps: ProductWriterDependencies, id: number,
     version: Number(row.version),
     updatedAt: row.updated_at.toISOString(),
   };
-  const movedInto = row.previous_category !== update.category ? [update.category] : [];
-  return { product, invalidation: await invalidateProduct(deps, product, movedInto) };
+  // A move changes the pages of both categories: the new one gains the product, and in the old one
+  // every page from the product's on shifts by one (a later page keeps showing a product that moved
+  // up, and loses one), not only the pages that listed the product.
+  const moved = row.previous_category !== null && row.previous_category !== update.category ? [update.category, row.previous_category] : [];
+  return { product, invalidation: await invalidateProduct(deps, product, moved) };
 }
 
-async function invalidateProduct(deps: ProductWriterDependencies, product: Product, movedInto: string[]): Promise<ProductInvalidation> {
+async function invalidateProduct(deps: ProductWriterDependencies, product: Product, categories: string[]): Promise<ProductInvalidation> {
   const { keys, log } = deps;
   const productKey = keys.product(product.id);
   let tombstoned = true;
@@ -181,7 +203,7 @@ async function invalidateProduct(deps: ProductWriterDependencies, product: Produ
   let listsPurged = false;
   if (deps.tags) {
     try {
-      lists = await deps.tags.listsOf(product.id, movedInto);
+      lists = await deps.tags.listsOf(product.id, categories);
       if (lists.length > 0) await deps.cache.invalidate(...lists);
       listsPurged = true;
     } catch (error) {

@@ -91,7 +91,7 @@ describeEachTopology('write-through orders', (topology) => {
     expect(await new OrderStore(pool).findById(order.id)).toEqual(order);
   });
 
-  test('serves the owner from the cache without touching PostgreSQL, refuses others with 403', async () => {
+  test('serves the owner from the cache without touching PostgreSQL; anyone else gets exactly the answer of a missing order', async () => {
     const api = await freshApi();
     const order = json((await api.handle(post({ items: [{ productId: 4, quantity: 3 }] }))).body) as Order;
     const before = api.db.statements;
@@ -102,8 +102,13 @@ describeEachTopology('write-through orders', (topology) => {
     expect(json(owner.body)).toEqual(order);
     expect(api.db.statements).toBe(before);
     const other = await api.handle(get(order.id, 3));
-    expect(other.statusCode).toBe(403);
+    expect(other.statusCode).toBe(404);
     expect(other.body).not.toContain(String(order.totalCents));
+    const missingId = order.id + 1_000_000;
+    const missing = await api.handle(get(missingId, 3));
+    // Same status, same headers, same body once the id is spelled the same: existence does not leak.
+    expect({ status: missing.statusCode, headers: missing.headers }).toEqual({ status: other.statusCode, headers: other.headers });
+    expect(missing.body.replace(String(missingId), '<id>')).toBe(other.body.replace(String(order.id), '<id>'));
     expect((await api.handle(get(order.id, null))).statusCode).toBe(401);
   });
 

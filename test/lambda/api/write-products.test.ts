@@ -179,6 +179,25 @@ describeEachTopology('PUT /api/products/{id}', (topology) => {
       expect(after.items.some((p) => p.id === 10)).toBe(true);
     });
 
+    test('the representation GET answers, with one field changed, is accepted by PUT (read-only fields ignored)', async () => {
+      const api = await freshApi();
+      const got = json((await api.handle(apiEvent('/api/products/11'))).body) as Product;
+      expect(Object.keys(got)).toEqual(expect.arrayContaining(['id', 'sku', 'updatedAt', 'version']));
+      const response = await api.handle(put(11, { ...got, stock: got.stock + 7, sku: 'ignored', updatedAt: '2000-01-01T00:00:00.000Z' }));
+      expect(response.statusCode).toBe(200);
+      const saved = json(response.body) as Product;
+      expect(saved).toMatchObject({ id: 11, sku: got.sku, stock: got.stock + 7, version: got.version + 1 });
+      expect(saved.updatedAt).not.toBe('2000-01-01T00:00:00.000Z');
+      expect(json((await api.handle(apiEvent('/api/products/11'))).body)).toEqual(saved);
+    });
+
+    test('an emoji (a surrogate pair) is stored and read back intact', async () => {
+      const api = await freshApi();
+      const response = await api.handle(put(12, await body(12, { name: 'Teapot \u{1F375}' })));
+      expect(response.statusCode).toBe(200);
+      expect(await row(12)).toMatchObject({ name: 'Teapot \u{1F375}' });
+    });
+
     test('a page read before the write and cached after the writer looked up the tags is read again, not cached stale', async () => {
       const held = gate();
       const loaded = gate();
@@ -333,6 +352,10 @@ describeEachTopology('PUT /api/products/{id}', (topology) => {
       ['a bad category slug', 'category', { category: 'Not A Slug' }],
       ['an unknown category', 'category', { category: 'no-such-category' }],
       ['a version of the wrong type', 'version', { version: '3' }],
+      ['a lone surrogate in the name', 'name', { name: 'kettle \ud800' }],
+      ['a lone low surrogate in the description', 'description', { description: 'ok \udc00 then' }],
+      ['a NUL in the description', 'description', { description: 'a\u0000b' }],
+      ['an id other than the path\'s', 'id', { id: 18 }],
     ])('%s answers 400 naming %s, and nothing is written or published', async (_label, field, change) => {
       const api = await freshApi();
       const before = await row(17);

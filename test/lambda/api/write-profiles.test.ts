@@ -17,6 +17,8 @@ import { TtlClass } from '../../../lambda/runtime/ttl';
 import { refreshCachedProfiles } from '../../../lambda/shop/write-behind/cache-refresh';
 import { InMemoryDeadLetterSink } from '../../../lambda/runtime/write-behind/dead-letters';
 import { flushProfileChanges, toFlushRecord } from '../../../lambda/shop/write-behind/flusher';
+import { isDataException, toOriginError, toWriteError } from '../../../lambda/runtime/db/origin-errors';
+import { responseForError } from '../../../lambda/runtime/http/response';
 import { PostgresServer, RedisServer } from '../../support/servers';
 import { describeEachTopology } from '../../support/topologies';
 import { connectClient, freshKeys, inspector } from '../runtime/cache/support';
@@ -204,6 +206,10 @@ describeEachTopology('write-behind profiles', (topology) => {
     ['a blank display name', 'displayName', { displayName: ' ' }],
     ['an http avatar', 'avatarUrl', { avatarUrl: 'http://img.example/x.png' }],
     ['a bio that is too long', 'bio', { bio: 'x'.repeat(2001) }],
+    ['a lone surrogate in the bio', 'bio', { bio: 'hello \ud800 world' }],
+    ['a lone low surrogate in the display name', 'displayName', { displayName: 'Ann \udfff' }],
+    ['a lone surrogate in the avatar URL', 'avatarUrl', { avatarUrl: 'https://img.example/\ud83d.png' }],
+    ['a NUL in the bio', 'bio', { bio: 'a\u0000b' }],
   ])('%s answers 400 naming %s; nothing is enqueued, cached or written', async (_label, field, payload) => {
     const api = await instance();
     const before = await dbProfile(9);
@@ -213,6 +219,21 @@ describeEachTopology('write-behind profiles', (topology) => {
     expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
     expect(await redis.exists(api.keys.userSummary(9))).toBe(0);
     expect(await dbProfile(9)).toEqual(before);
+  });
+
+  test('naive: PostgreSQL refuses what the old checks let through, so a 202 for it would be lost in the flusher', async () => {
+    // The old checks refused NUL in the bio but not a lone surrogate. As JSON (the queued change, any
+    // jsonb column) PostgreSQL refuses it: 22P02, the flusher dead-letters an accepted change…
+    const jsonb = await pool.query('select $1::jsonb as v', [JSON.stringify({ bio: 'hello \ud800 world' })]).catch((error: unknown) => error);
+    expect(jsonb).toMatchObject({ code: '22P02' });
+    // …and as a text parameter the driver's UTF-8 encoding silently turns it into U+FFFD: the row
+    // would then differ from what the API answered and cached.
+    await pool.query('update users set bio = $1 where id = 9', ['hello \ud800 world']);
+    expect((await pool.query('select bio from users where id = 9')).rows[0].bio).toBe('hello \ufffd world');
+    const nul = await pool.query('update users set bio = $1 where id = 9', ['a\u0000b']).catch((error: unknown) => error);
+    expect(nul).toMatchObject({ code: expect.stringMatching(/^22/) });
+    // A surrogate PAIR is fine: it is one code point.
+    expect((await (await instance()).handle(patch(9, { bio: 'tea \u{1F375}' }))).statusCode).toBe(202);
   });
 
   test('an oversized body, an id out of range and another user\'s id are refused before anything happens', async () => {
@@ -243,6 +264,33 @@ describe('write-behind profiles with Redis down', () => {
     await redisServer?.stop();
     await pool?.end();
     await server?.stop();
+  });
+
+  test('a value PostgreSQL would refuse is a 400 before anything is written, not a 500', async () => {
+    const keys = freshKeys({ kind: 'standalone', server: redisServer, url: redisServer.url });
+    const api = buildWriteApi(pool, keys, client);
+    const before = (await pool.query('select bio from users where id = 3')).rows[0];
+    redisServer.pause();
+    try {
+      const response = await api.handle(patch(3, { bio: 'hello \ud800 world' }));
+      expect(response.statusCode).toBe(400);
+      expect(json(response.body)).toMatchObject({ error: { code: 'invalid_request', field: 'bio' } });
+    } finally {
+      redisServer.resume();
+    }
+    expect((await pool.query('select bio from users where id = 3')).rows[0]).toEqual(before);
+  });
+
+  test('SQLSTATE class 22 on a direct write maps to 400; the naive mapping (unavailability only) answers 500', async () => {
+    const refused = await pool.query('select $1::jsonb as v', [JSON.stringify({ bio: 'bad \ud800' })]).catch((error: unknown) => error);
+    expect(isDataException(refused)).toBe(true);
+    const fixed = responseForError(toWriteError(refused, 5), 'PATCH');
+    expect(fixed.response.statusCode).toBe(400);
+    expect(json(fixed.response.body)).toMatchObject({ error: { code: 'invalid_request', message: expect.stringMatching(/SQLSTATE 22/) } });
+    expect(responseForError(toOriginError(refused, 5), 'PATCH').response.statusCode).toBe(500);
+    // Unavailability is still a 503, anything else still a 500.
+    expect(responseForError(toWriteError(Object.assign(new Error('gone'), { code: '57P01' }), 5)).response.statusCode).toBe(503);
+    expect(responseForError(toWriteError(Object.assign(new Error('bug'), { code: '42601' }), 5)).response.statusCode).toBe(500);
   });
 
   test('writes the change to PostgreSQL directly (200), reads see it, and the stale cached profile is handed to the purge pipeline', async () => {

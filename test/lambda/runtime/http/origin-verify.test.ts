@@ -47,11 +47,66 @@ describe('OriginVerifier', () => {
     expect(source.reads()).toBe(1);
   });
 
-  test('an unreadable secret fails loudly and is retried by the next request', async () => {
+  test('an unreadable secret fails loudly and is read again once retryAfterFailureMs has passed', async () => {
+    let now = 0;
     const source = secretSource('FAIL', 'v');
-    const verifier = new OriginVerifier(source.read);
+    const verifier = new OriginVerifier(source.read, { retryAfterFailureMs: 1_000, now: () => now });
     await expect(verifier.verify('v')).rejects.toThrow('Secrets Manager unavailable');
+    now = 999;
+    await expect(verifier.verify('v')).rejects.toThrow('Secrets Manager unavailable');
+    expect(source.reads()).toBe(1);
+    now = 1_000;
     expect(await verifier.verify('v')).toBe(true);
+    expect(source.reads()).toBe(2);
+  });
+
+  describe('a failing re-read after a wrong header', () => {
+    /** 100 wrong headers over 100 s with the re-read failing; returns how many reads Secrets Manager saw. */
+    async function flood(verifier: OriginVerifier, clock: { now: number }): Promise<boolean[]> {
+      const answers: boolean[] = [];
+      for (let i = 0; i < 100; i++) {
+        clock.now = 60_000 + i * 1_000;
+        answers.push(await verifier.verify(`wrong-${i}`));
+      }
+      return answers;
+    }
+
+    test('is throttled like a successful one: one attempt per refresh interval, the known secret still accepted', async () => {
+      const clock = { now: 0 };
+      const source = secretSource('v', 'FAIL');
+      const verifier = new OriginVerifier(source.read, { refreshIntervalMs: 60_000, now: () => clock.now });
+      await verifier.load();
+      const answers = await flood(verifier, clock);
+      expect(answers.every((a) => a === false)).toBe(true);
+      // One load, then a re-read at 60 s and one at 120 s: the failures do not reset the throttle.
+      expect(source.reads()).toBe(3);
+      expect(await verifier.verify('v')).toBe(true);
+    });
+
+    test('naive: throttling only on successful reads re-reads the secret on every wrong header', async () => {
+      const clock = { now: 0 };
+      const source = secretSource('v', 'FAIL');
+      // The verifier as it was: the interval counted from the last SUCCESSFUL read.
+      let fetchedAt = Number.NEGATIVE_INFINITY;
+      const naive = {
+        secret: undefined as string | undefined,
+        async verify(presented: string): Promise<boolean> {
+          const fetch = async () => {
+            const value = await source.read();
+            naive.secret = value;
+            fetchedAt = clock.now;
+            return value;
+          };
+          const current = naive.secret ?? (await fetch());
+          if (presented === current) return true;
+          if (clock.now - fetchedAt < 60_000) return false;
+          return presented === (await fetch().catch(() => current));
+        },
+      };
+      await naive.verify('v');
+      await flood(naive as unknown as OriginVerifier, clock);
+      expect(source.reads()).toBe(1 + 100);
+    });
   });
 
   test('an empty secret is refused rather than matching an empty header', async () => {
