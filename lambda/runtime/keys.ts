@@ -16,7 +16,7 @@ export interface CacheKeysOptions {
 
 const SEGMENT = /^[A-Za-z0-9_.-]{1,64}$/;
 /** A tag names a group of values, e.g. `category:garden`. */
-const TAG = /^[A-Za-z0-9_.:-]{1,128}$/;
+export const CACHE_TAG_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 function checkSegment(name: string, value: string): string {
   if (!SEGMENT.test(value)) {
@@ -57,8 +57,22 @@ export class CacheKeys {
 
   /** `app:v1:tag:<tag>` — the set of keys (and their CDN paths) carrying `tag`, emptied by `invalidateTag`. */
   tagSet(tag: string): string {
-    if (!TAG.test(tag)) throw new RangeError(`cache tag must match ${TAG}, got ${JSON.stringify(tag)}`);
+    if (!CACHE_TAG_PATTERN.test(tag)) throw new RangeError(`cache tag must match ${CACHE_TAG_PATTERN}, got ${JSON.stringify(tag)}`);
     return this.prefix + this.tag(`tag:${tag}`);
+  }
+
+  /**
+   * `app:v1:tag-mark:<tag>` (`app:v1:{tag:<tag>}:mark` in cluster mode, the slot of its tag set) — the
+   * invalidation clock's value at the tag's last invalidation (cache/tag-index.ts).
+   */
+  tagMark(tag: string): string {
+    const set = this.tagSet(tag);
+    return this.clusterMode ? `${set}:mark` : `${this.prefix}tag-mark:${tag}`;
+  }
+
+  /** `app:v1:tag-clock` — the app's one invalidation clock, ticked by every tag invalidation. */
+  tagClock(): string {
+    return this.prefix + this.tag('tag-clock');
   }
 
   /** `app:v1:product:42` */
@@ -137,7 +151,8 @@ export class CacheKeys {
 
   /** True when `key` is a tag set (a set of key names, such as {@link productListsTag}) that a purge empties with its members. */
   isTag(key: string): boolean {
-    return key.startsWith(this.tagPrefix);
+    // In cluster mode a tag's mark shares the tag set's hash tag; only the set itself ends with it.
+    return key.startsWith(this.tagPrefix) && (!this.clusterMode || key.endsWith('}'));
   }
 
   private entity(entity: string, id: number | string, facet?: string): string {

@@ -24,3 +24,5 @@ export {
   secretFromSecretsManager,
 } from './redis-client';
 export type { CacheClientConfig, CacheNode, SecretReader } from './redis-client';
+export { DEFAULT_TAG_MARK_TTL_MS, MAX_TAGGED_READS, TAG_CLOCK_TTL_MS, TagIndex, taggedLoader } from './tag-index';
+export type { TaggedLoaderOptions, TagIndexOptions, TagInvalidation, TagStore } from './tag-index';

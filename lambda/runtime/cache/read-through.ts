@@ -43,7 +43,14 @@ export interface CacheRead<T> {
 }
 
 /** What an origin loader returns: the value and its version, or `null` when it does not exist. */
-export type Loaded<T> = { readonly value: T; readonly version?: number } | null;
+export type Loaded<T> = {
+  readonly value: T;
+  readonly version?: number;
+  /** This value's soft TTL in seconds (1 to 30 days), instead of the read's TTL. @default - the TTL passed to `get` */
+  readonly ttlSeconds?: number;
+  /** False: answer this value but keep it out of every cache layer (and release the lock). @default true */
+  readonly cache?: boolean;
+} | null;
 
 export type Loader<T> = () => Promise<Loaded<T>>;
 
@@ -489,8 +496,12 @@ export class ReadThroughCache {
     const now = this.clock();
     const loadMs = Math.max(0, now - started);
     this.metrics.timing(CacheMetric.ORIGIN_LOAD_LATENCY, loadMs);
-    const { entry, ttlMs } = this.buildEntry(loaded, ttlClass, now, loadMs, options);
+    const { entry, ttlMs } = this.buildEntry(loaded, loaded?.ttlSeconds ?? ttlClass, now, loadMs, options);
     const result = readOf(entry, 'origin');
+    if (loaded !== null && loaded.cache === false) {
+      if (plan.mode === FillMode.LOCKED) await this.releaseLock(key, plan.token!);
+      return result;
+    }
     let raw: string;
     try {
       raw = encodeEnvelope(entry);

@@ -8,7 +8,7 @@
  * reason the purger puts on the DLQ record.
  */
 import { UnprocessableEventError } from '../errors';
-import { CacheKeys } from '../keys';
+import { CACHE_TAG_PATTERN, CacheKeys } from '../keys';
 import { InvalidationMappingSpec, checkInvalidationMapping, expandKeys, expandPaths } from './templates';
 
 /** Default `source` of `CacheInvalidation` events; the pipeline's rule matches it. */
@@ -28,6 +28,7 @@ export const MAX_MESSAGE_BYTES = 300 * 1024;
 export const MAX_KEYS_PER_EVENT = 10_000;
 export const MAX_PATTERNS_PER_EVENT = 100;
 export const MAX_PATHS_PER_EVENT = 10_000;
+export const MAX_TAGS_PER_EVENT = 1_000;
 const MAX_KEY_LENGTH = 1024;
 const MAX_REASON_LENGTH = 1024;
 
@@ -39,6 +40,11 @@ export interface CacheInvalidationDetail {
   readonly keyPatterns?: readonly string[];
   /** CloudFront paths (leading `/`, `*` only at the end). */
   readonly paths?: readonly string[];
+  /**
+   * Tags (`category:garden`): every key recorded under one is removed (cache/tag-index.ts), and the
+   * Redis purge reports the CDN paths recorded with them (`RedisPurgeResult.cdnPaths`).
+   */
+  readonly tags?: readonly string[];
   /** Why, for logs and DLQ records. */
   readonly reason?: string;
 }
@@ -103,17 +109,21 @@ function originOf(event: Record<string, unknown>): EventOrigin {
 
 function checkDetail(detail: unknown): CacheInvalidationDetail {
   if (!isObject(detail)) fail('detail must be an object');
-  const unknown = Object.keys(detail).filter((k) => !['keys', 'keyPatterns', 'paths', 'reason'].includes(k));
+  const unknown = Object.keys(detail).filter((k) => !['keys', 'keyPatterns', 'paths', 'tags', 'reason'].includes(k));
   // An unknown field is most often a typo (`path` for `paths`) that would otherwise purge nothing.
-  if (unknown.length > 0) fail(`detail has unknown field(s) ${unknown.join(', ')}; expected keys, keyPatterns, paths, reason`);
+  if (unknown.length > 0) fail(`detail has unknown field(s) ${unknown.join(', ')}; expected keys, keyPatterns, paths, tags, reason`);
   const keys = stringArray('detail.keys', detail.keys, MAX_KEYS_PER_EVENT, MAX_KEY_LENGTH);
   const keyPatterns = stringArray('detail.keyPatterns', detail.keyPatterns, MAX_PATTERNS_PER_EVENT, MAX_KEY_LENGTH);
   const paths = stringArray('detail.paths', detail.paths, MAX_PATHS_PER_EVENT, 8 * 1024);
+  const tags = stringArray('detail.tags', detail.tags, MAX_TAGS_PER_EVENT, 128);
+  tags.forEach((tag, i) => {
+    if (!CACHE_TAG_PATTERN.test(tag)) fail(`detail.tags[${i}] ${JSON.stringify(tag)} must match ${CACHE_TAG_PATTERN}`);
+  });
   if (detail.reason !== undefined && (typeof detail.reason !== 'string' || detail.reason.length > MAX_REASON_LENGTH)) {
     fail(`detail.reason must be a string of at most ${MAX_REASON_LENGTH} characters`);
   }
-  if (keys.length + keyPatterns.length + paths.length === 0) fail('detail names nothing to invalidate (keys, keyPatterns and paths are all empty)');
-  return { keys, keyPatterns, paths, reason: detail.reason as string | undefined };
+  if (keys.length + keyPatterns.length + paths.length + tags.length === 0) fail('detail names nothing to invalidate (keys, keyPatterns, paths and tags are all empty)');
+  return { keys, keyPatterns, paths, ...(tags.length > 0 ? { tags } : {}), reason: detail.reason as string | undefined };
 }
 
 function checkContinuation(message: Record<string, unknown>): RedisPurgeContinuation {
@@ -194,6 +204,8 @@ export function reasonOf(message: InvalidationMessage): string | undefined {
 /** The Redis work of a message: exact keys and pattern scans (fresh, or resumed). All are checked against the namespace. */
 export interface RedisPurgeWork {
   readonly keys: readonly string[];
+  /** Tags whose recorded keys are removed (a continuation carries none: tags are purged on its first hop). */
+  readonly tags: readonly string[];
   readonly scans: readonly PatternScanState[];
   readonly hop: number;
   readonly origin: EventOrigin;
@@ -203,6 +215,7 @@ export interface RedisPurgeWork {
 /** The keys and patterns a message purges, each within `cacheKeys`' namespace, or an {@link UnprocessableEventError}. */
 export function redisWorkOf(message: InvalidationMessage, cacheKeys: CacheKeys): RedisPurgeWork {
   let keys: readonly string[] = [];
+  let tags: readonly string[] = [];
   let patterns: readonly string[] = [];
   let scans: PatternScanState[] = [];
   if (message.kind === 'continuation') {
@@ -210,6 +223,7 @@ export function redisWorkOf(message: InvalidationMessage, cacheKeys: CacheKeys):
     patterns = scans.map((s) => s.pattern);
   } else if (message.kind === 'event') {
     keys = message.detail.keys ?? [];
+    tags = message.detail.tags ?? [];
     patterns = message.detail.keyPatterns ?? [];
   } else {
     ({ keys, patterns } = expandKeys(message.mapping, message.event, cacheKeys));
@@ -223,6 +237,7 @@ export function redisWorkOf(message: InvalidationMessage, cacheKeys: CacheKeys):
   if (message.kind !== 'continuation') scans = [...new Set(patterns)].map((pattern) => ({ pattern, cursors: {}, finished: [] }));
   return {
     keys: [...new Set(keys)],
+    tags: [...new Set(tags)],
     scans,
     hop: message.kind === 'continuation' ? message.continuation.hop : 0,
     origin: message.kind === 'continuation' ? message.continuation.origin : message.origin,

@@ -18,7 +18,7 @@ import { EventBridgeClient, PutEventsCommand, PutEventsRequestEntry } from '@aws
 import type Redis from 'ioredis';
 import type { Cluster } from 'ioredis';
 import { InvalidationPublishError, ValidationError } from '../errors';
-import { CacheKeys } from '../keys';
+import { CACHE_TAG_PATTERN, CacheKeys } from '../keys';
 import { checkInvalidationPath } from './cloudfront-paths';
 import {
   CACHE_INVALIDATION_DETAIL_TYPE,
@@ -97,7 +97,11 @@ export function checkInvalidationRequest(request: InvalidationRequest, cacheKeys
   const keys = request.keys ?? [];
   const patterns = request.keyPatterns ?? [];
   const paths = request.paths ?? [];
-  if (keys.length + patterns.length + paths.length === 0) throw new ValidationError('keys', 'an invalidation must name at least one key, key pattern or path');
+  const tags = request.tags ?? [];
+  if (keys.length + patterns.length + paths.length + tags.length === 0) throw new ValidationError('keys', 'an invalidation must name at least one key, key pattern, path or tag');
+  tags.forEach((tag, i) => {
+    if (!CACHE_TAG_PATTERN.test(tag)) throw new ValidationError(`tags[${i}]`, `${JSON.stringify(tag)} must match ${CACHE_TAG_PATTERN}`);
+  });
   paths.forEach((path, i) => {
     const check = checkInvalidationPath(path);
     if (!check.valid) throw new ValidationError(`paths[${i}]`, `${JSON.stringify(path)}: ${check.reason}`);
@@ -117,17 +121,18 @@ export function checkInvalidationRequest(request: InvalidationRequest, cacheKeys
  */
 export function splitInvalidation(request: InvalidationRequest, maxDetailBytes: number): CacheInvalidationDetail[] {
   const reason = request.reason;
-  const base = Buffer.byteLength(JSON.stringify({ keys: [], keyPatterns: [], paths: [], reason }), 'utf8');
-  const details: { keys: string[]; keyPatterns: string[]; paths: string[] }[] = [];
-  let current = { keys: [] as string[], keyPatterns: [] as string[], paths: [] as string[] };
+  const base = Buffer.byteLength(JSON.stringify({ keys: [], keyPatterns: [], paths: [], tags: [], reason }), 'utf8');
+  const empty = () => ({ keys: [] as string[], keyPatterns: [] as string[], paths: [] as string[], tags: [] as string[] });
+  const details: ReturnType<typeof empty>[] = [];
+  let current = empty();
   let size = base;
-  for (const field of ['keys', 'keyPatterns', 'paths'] as const) {
+  for (const field of ['keys', 'keyPatterns', 'paths', 'tags'] as const) {
     for (const item of request[field] ?? []) {
       const itemBytes = Buffer.byteLength(JSON.stringify(item), 'utf8') + 1;
       if (base + itemBytes > maxDetailBytes) throw new ValidationError(field, `one entry is ${itemBytes} bytes, too large for an event`);
       if (size + itemBytes > maxDetailBytes) {
         details.push(current);
-        current = { keys: [], keyPatterns: [], paths: [] };
+        current = empty();
         size = base;
       }
       current[field].push(item);
@@ -139,6 +144,7 @@ export function splitInvalidation(request: InvalidationRequest, maxDetailBytes: 
     ...(d.keys.length > 0 ? { keys: d.keys } : {}),
     ...(d.keyPatterns.length > 0 ? { keyPatterns: d.keyPatterns } : {}),
     ...(d.paths.length > 0 ? { paths: d.paths } : {}),
+    ...(d.tags.length > 0 ? { tags: d.tags } : {}),
     ...(reason !== undefined ? { reason } : {}),
   }));
 }
@@ -319,14 +325,17 @@ export class LocalInvalidationPublisher implements InvalidationPublisher {
     const work = redisWorkOf(message, this.options.cacheKeys);
     let scans: readonly PatternScanState[] = work.scans;
     let keys = work.keys;
+    let tags = work.tags;
     let unlinked = 0;
+    const paths = pathsOf(message);
     do {
-      const result = await purgeRedis({ keys, scans }, { redis: this.options.redis, cacheKeys: this.options.cacheKeys, now: Date.now, deadline: Infinity });
+      const result = await purgeRedis({ keys, scans, tags }, { redis: this.options.redis, cacheKeys: this.options.cacheKeys, now: Date.now, deadline: Infinity });
       unlinked += result.unlinked;
+      paths.push(...result.cdnPaths);
       scans = result.remaining;
       keys = [];
+      tags = [];
     } while (scans.length > 0);
-    const paths = pathsOf(message);
     this.logger.info('local invalidation: Redis purged; CloudFront skipped (no distribution in dev)', { unlinked, skippedPaths: paths, reason: work.reason });
   }
 }

@@ -13,7 +13,9 @@
  * masters are scanned from the start, which is safe because deleting twice is harmless.
  */
 import Redis, { Cluster } from 'ioredis';
+import type { LuaScript } from '../cache/cache-client';
 import { hashSlot } from '../cache/hash-slot';
+import { TagIndex, TagStore } from '../cache/tag-index';
 import { CacheKeys } from '../keys';
 import { PatternScanState } from './messages';
 import { InvalidationLogger, InvalidationMetric, InvalidationMetrics, noopInvalidationLogger, noopInvalidationMetrics } from './observability';
@@ -40,12 +42,16 @@ export interface RedisPurgeRequest {
   readonly keys: readonly string[];
   /** Pattern scans, fresh (`{ pattern, cursors: {}, finished: [] }`) or resumed from a continuation. */
   readonly scans: readonly PatternScanState[];
+  /** Tags (cache/tag-index.ts): every key recorded under one is removed, and its CDN paths reported. @default - none */
+  readonly tags?: readonly string[];
 }
 
 export interface RedisPurgeResult {
   /** Keys that existed and were removed (sum of `UNLINK` replies), tag members and pattern matches included. */
   readonly unlinked: number;
   readonly tagsCleared: number;
+  /** CDN paths recorded with the removed tag members, sorted: the CDN purge that must follow this one. */
+  readonly cdnPaths: readonly string[];
   /** `SCAN` steps run. */
   readonly scanSteps: number;
   /** Scans not finished before the deadline, with the cursor of each master to resume from. */
@@ -145,20 +151,41 @@ function sumReplies(replies: [Error | null, unknown][] | null): number {
 }
 
 /**
- * Empties a tag set: `SMEMBERS`, `UNLINK` the members (within the namespace), then `SREM` exactly the
- * members read. A member added while this runs stays in the set for the next purge instead of being
- * lost with an `UNLINK` of the whole tag; once the set is empty Redis removes the key itself.
+ * Empties a tag set named among the keys: `SMEMBERS`, `UNLINK` the members (within the namespace),
+ * then `SREM` exactly the members read. A member added while this runs stays in the set for the next
+ * purge instead of being lost with an `UNLINK` of the whole tag; once the set is empty Redis removes
+ * the key itself. Members that are CDN paths (`/…`) are reported, not unlinked.
  */
-async function clearTag(redis: Redis | Cluster, cacheKeys: CacheKeys, tag: string, batchSize: number, logger: InvalidationLogger): Promise<number> {
+async function clearTag(redis: Redis | Cluster, cacheKeys: CacheKeys, tag: string, batchSize: number, logger: InvalidationLogger, paths: Set<string>): Promise<number> {
   const members = await redis.smembers(tag);
   if (members.length === 0) return 0;
   const owned = members.filter((m) => cacheKeys.owns(m));
-  if (owned.length < members.length) {
-    logger.warn('tag set holds keys outside the app namespace; they are left in place', { tag, foreign: members.length - owned.length });
+  const cdn = members.filter((m) => m.startsWith('/'));
+  for (const path of cdn) paths.add(path);
+  if (owned.length + cdn.length < members.length) {
+    logger.warn('tag set holds keys outside the app namespace; they are left in place', { tag, foreign: members.length - owned.length - cdn.length });
   }
   const unlinked = await unlinkKeys(redis, owned, batchSize);
-  for (const batch of chunk(owned, batchSize)) await redis.srem(tag, ...batch);
+  const read = [...owned, ...cdn];
+  for (const batch of chunk(read, batchSize)) await redis.srem(tag, ...batch);
   return unlinked;
+}
+
+/** The tag index's operations over a raw ioredis client (the purgers hold one, not a `CacheClient`). */
+export function redisTagStore(redis: Redis | Cluster, batchSize = 500): TagStore {
+  return {
+    get: (key) => redis.get(key),
+    eval: async (script: LuaScript, keys, args) => {
+      try {
+        return await redis.evalsha(script.sha1, keys.length, ...keys, ...args);
+      } catch (error) {
+        if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+        return redis.eval(script.source, keys.length, ...keys, ...args);
+      }
+    },
+    unlink: (keys) => unlinkKeys(redis, keys, batchSize),
+    srem: (key, members) => (members.length === 0 ? Promise.resolve(0) : redis.srem(key, ...members)),
+  };
 }
 
 function outsideNamespace(key: string, cacheKeys: CacheKeys): RangeError {
@@ -185,9 +212,16 @@ export async function purgeRedis(request: RedisPurgeRequest, options: RedisPurge
   }
   let unlinked = await unlinkKeys(redis, plain, batchSize);
   let tagsCleared = 0;
+  const cdnPaths = new Set<string>();
   for (const tag of tags) {
-    unlinked += await clearTag(redis, cacheKeys, tag, batchSize, logger);
+    unlinked += await clearTag(redis, cacheKeys, tag, batchSize, logger, cdnPaths);
     tagsCleared++;
+  }
+  if (request.tags && request.tags.length > 0) {
+    const invalidated = await new TagIndex(redisTagStore(redis, batchSize), cacheKeys).invalidate(request.tags);
+    unlinked += invalidated.unlinked;
+    tagsCleared += new Set(request.tags).size;
+    for (const path of invalidated.cdnPaths) cdnPaths.add(path);
   }
 
   let scanSteps = 0;
@@ -221,5 +255,5 @@ export async function purgeRedis(request: RedisPurgeRequest, options: RedisPurge
   metrics.count(InvalidationMetric.KEYS_UNLINKED, unlinked);
   metrics.count(InvalidationMetric.TAGS_CLEARED, tagsCleared);
   metrics.count(InvalidationMetric.SCAN_STEPS, scanSteps);
-  return { unlinked, tagsCleared, scanSteps, remaining };
+  return { unlinked, tagsCleared, cdnPaths: [...cdnPaths].sort(), scanSteps, remaining };
 }

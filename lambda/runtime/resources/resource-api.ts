@@ -21,7 +21,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { subjectOf as claimsSubjectOf } from '../auth/claims';
-import type { CacheLogger, CacheRead, Loaded, ReadOptions } from '../cache';
+import { taggedLoader, type CacheLogger, type CacheRead, type Loaded, type ReadOptions, type TagIndex } from '../cache';
 import { OriginUnavailableError } from '../errors';
 import { Cacheability, carriesCredentials, DEFAULT_STALE_WINDOWS, NO_STORE, PRIVATE_CACHE_CONTROL, remainingFreshnessSeconds, StaleWindows } from '../http/cache-control';
 import { checkRequestSize, headerValue } from '../http/request';
@@ -82,6 +82,12 @@ export interface ResourceApiOptions {
   readonly ttls: TtlTable;
   /** Stale windows granted to CDNs and browsers on public answers. @default DEFAULT_STALE_WINDOWS */
   readonly staleWindows?: StaleWindows;
+  /**
+   * Where the keys and CDN paths of tagged values are recorded before they are cached, for
+   * `invalidateTag`. Required when a bound resource declares `tags`.
+   * @default - none
+   */
+  readonly tagIndex?: TagIndex;
   /** Epoch milliseconds. @default Date.now */
   readonly clock?: () => number;
   /** The caller's verified subject; throws `UnauthorizedError` (401) without one. @default - the JWT `sub` claim (`auth/claims.ts`) */
@@ -113,6 +119,9 @@ export function createResourceApi(options: ResourceApiOptions): ResourceApi {
     paths.add(resource.path);
     if (resource.sharing === Sharing.PER_SUBJECT && !options.personalCache) {
       throw new RangeError(`personalCache is required: resource ${resource.name} is per-subject and must not be kept in L1`);
+    }
+    if (resource.tags !== undefined && !options.tagIndex) {
+      throw new RangeError(`tagIndex is required: resource ${resource.name} declares tags, which must be recorded before a value is cached`);
     }
     ttlSecondsOf(options.ttls, resource.ttl);
   }
@@ -156,13 +165,25 @@ export function createResourceApi(options: ResourceApiOptions): ResourceApi {
     }
     const cache = perSubject ? options.personalCache! : options.cache;
     const context: ResourceLoadContext = subject === undefined ? { event } : { event, subject };
+    const key = resource.key(options.keys, params);
+    const load = async (): Promise<Loaded<unknown>> => {
+      const value = await binding.load(params, context);
+      return value === null ? null : { value, version: resource.version?.(value) };
+    };
+    const tagsOf = resource.tags;
     const read = await cache.get(
-      resource.key(options.keys, params),
+      key,
       resource.ttl,
-      async () => {
-        const value = await binding.load(params, context);
-        return value === null ? null : { value, version: resource.version?.(value) };
-      },
+      tagsOf === undefined
+        ? load
+        : taggedLoader(options.tagIndex!, {
+            key,
+            paths: resource.cdnPaths(params),
+            ttlSeconds: ttlSecondsOf(options.ttls, resource.ttl),
+            load,
+            tagsOf: (value) => tagsOf(value, params),
+            onError: (error) => options.logger?.warn('tagged value not recorded in its tag sets; answered uncached', { resource: resource.name, key, error: String(error) }),
+          }),
       resource.staleWhileRevalidate ? { staleWhileRevalidate: true } : {},
     );
     if (read.value === null) return notFound(binding, params, method, read.source);

@@ -34,11 +34,20 @@ describe('decodeInvalidationMessage', () => {
     expect(pathsOf(message)).toEqual(['/api/products/1']);
     expect(redisWorkOf(message, keys)).toEqual({
       keys: ['app:v1:product:1'],
+      tags: [],
       scans: [{ pattern: 'app:v1:products:list:*', cursors: {}, finished: [] }],
       hop: 0,
       origin: { eventId: 'ev-1', source: 'cache-pyramid', detailType: 'CacheInvalidation' },
       reason: 'edit',
     });
+  });
+
+  it('decodes tags, alone or with the rest, without duplicates', () => {
+    const message = decodeInvalidationMessage(event({ tags: ['category:garden', 'product:7', 'category:garden'] }), keys.prefix);
+    expect(redisWorkOf(message, keys)).toMatchObject({ keys: [], tags: ['category:garden', 'product:7'], scans: [] });
+    expect(reasonOf(event({ tags: ['has space'] }))).toMatch(/detail.tags\[0\] "has space" must match/);
+    expect(reasonOf(event({ tags: 'category:garden' }))).toMatch(/detail.tags must be an array/);
+    expect(reasonOf(event({ tags: [] }))).toMatch(/names nothing to invalidate/);
   });
 
   it('decodes a mapped app event and expands its templates', () => {
@@ -73,7 +82,7 @@ describe('decodeInvalidationMessage', () => {
     ['an unknown detail-type', event({ paths: ['/a'] }, 'OrderShipped'), /unknown event: detail-type "OrderShipped" is not CacheInvalidation/],
     ['an unknown envelope kind', JSON.stringify({ kind: 'something-else' }), /unknown message kind "something-else"/],
     ['no detail-type at all', JSON.stringify({ hello: 'world' }), /neither an EventBridge event/],
-    ['a typo in the detail', event({ path: ['/a'] }), /unknown field\(s\) path; expected keys, keyPatterns, paths, reason/],
+    ['a typo in the detail', event({ path: ['/a'] }), /unknown field\(s\) path; expected keys, keyPatterns, paths, tags, reason/],
     ['an empty detail', event({}), /names nothing to invalidate/],
     ['paths that are not an array', event({ paths: '/a' }), /detail.paths must be an array of strings/],
     ['an empty path string', event({ paths: [''] }), /detail.paths\[0\] must be a non-empty string/],

@@ -3,7 +3,8 @@ import { hashSlot } from '../../../../lambda/runtime/cache/hash-slot';
 import { CacheKeys } from '../../../../lambda/runtime/keys';
 import { PatternScanState } from '../../../../lambda/runtime/invalidation/messages';
 import { InMemoryInvalidationMetrics, InvalidationMetric } from '../../../../lambda/runtime/invalidation/observability';
-import { purgeRedis, unlinkKeys } from '../../../../lambda/runtime/invalidation/redis-purge';
+import { TagIndex } from '../../../../lambda/runtime/cache/tag-index';
+import { purgeRedis, redisTagStore, unlinkKeys } from '../../../../lambda/runtime/invalidation/redis-purge';
 import { describeEachTopology } from '../../../support/topologies';
 
 function waitReady(client: Redis | Cluster): Promise<void> {
@@ -181,6 +182,24 @@ describeEachTopology('purgeRedis', (handle) => {
 
     expect(await redis.exists(before)).toBe(0);
     expect(await redis.smembers(tag)).toEqual([during]);
+  });
+
+  it('purges tags: every key recorded under them, with its lock, and reports their CDN paths', async () => {
+    const index = new TagIndex(redisTagStore(redis), keys);
+    const books = await seed(20, (i) => keys.resource('list', ['books', String(i + 1)]));
+    const other = await seed(1, () => keys.resource('list', ['music', '1']));
+    for (const [i, key] of books.entries()) await index.record(await index.ticket(), key, [`/api/lists/books?page=${i + 1}`], ['category:books'], 300);
+    await index.record(await index.ticket(), other[0], ['/api/lists/music'], ['category:music'], 300);
+    await redis.set(keys.lock(books[3]), 'token', 'EX', 60);
+    const metrics = new InMemoryInvalidationMetrics();
+
+    const result = await purgeRedis({ keys: [], scans: [], tags: ['category:books'] }, { redis, cacheKeys: keys, now: Date.now, deadline: Infinity, metrics });
+
+    expect(result).toMatchObject({ unlinked: 20, tagsCleared: 1, remaining: [] });
+    expect(result.cdnPaths).toEqual(books.map((_, i) => `/api/lists/books?page=${i + 1}`).sort());
+    expect(await existing([...books, keys.lock(books[3]), keys.tagSet('category:books')])).toBe(0);
+    expect(await existing(other)).toBe(1);
+    expect(metrics.get(InvalidationMetric.TAGS_CLEARED)).toBe(1);
   });
 
   it('leaves tag members outside the namespace in place', async () => {

@@ -16,6 +16,7 @@ import {
   ReadThroughCacheDeps,
   ResourceApiOptions,
   Sharing,
+  TagIndex,
   strongETag,
   TtlClass,
 } from 'cache-pyramid/runtime';
@@ -49,6 +50,7 @@ const articleList = defineResource<{ ids: number[] }>({
   query: { topic: { kind: ParamKind.SLUG }, page: { kind: ParamKind.PAGE, default: 1 } },
   sharing: Sharing.PUBLIC,
   ttl: TtlClass.PRODUCT_LIST,
+  tags: (list, params) => [`topic:${params.topic ?? 'all'}`, ...list.ids.map((id) => `article:${id}`)],
 });
 
 const author = defineResource<{ id: number; name: string }>({
@@ -105,7 +107,9 @@ describeEachTopology('createResourceApi', (topology) => {
     const deps = { client, keys, ttls: DEFAULT_TTL_SECONDS, earlyRefreshBeta: 0, ...options.cache };
     const cache = new ReadThroughCache(deps);
     const personalCache = new ReadThroughCache({ ...deps, l1: false });
+    const tagIndex = new TagIndex(client, keys);
     const api = createResourceApi({
+      tagIndex,
       bindings: [
         bindResource({ resource: article, load: (params) => origin.load(() => origin.articles.get(params.id as number)) }),
         bindResource({
@@ -122,7 +126,7 @@ describeEachTopology('createResourceApi', (topology) => {
       ttls: DEFAULT_TTL_SECONDS,
       ...options.api,
     });
-    return { api, origin, keys, cache, personalCache, handle: async (...args: Parameters<typeof apiEvent>) => (await api.handle(apiEvent(...args)))! };
+    return { api, origin, keys, cache, personalCache, tagIndex, handle: async (...args: Parameters<typeof apiEvent>) => (await api.handle(apiEvent(...args)))! };
   }
 
   describe('a public resource', () => {
@@ -240,6 +244,27 @@ describeEachTopology('createResourceApi', (topology) => {
       expect(res).toMatchObject({ statusCode: 400, headers: { 'cache-control': 'no-store' } });
       expect((json(res.body) as { error: { field: string } }).error).toMatchObject({ code: 'invalid_request', field });
       expect(origin.loads).toBe(0);
+    });
+  });
+
+  describe('a tagged resource', () => {
+    test('its key and CDN path are recorded under each tag it declares; invalidating one tag sends the next read to the origin', async () => {
+      const { handle, origin, keys, tagIndex } = await build();
+      expect((await handle('/api/articles', { query: 'page=2&topic=cache' })).headers['x-cache']).toBe('origin');
+      expect((await handle('/api/articles', { query: 'page=2&topic=cache' })).headers['x-cache']).toBe('l1');
+      const invalidated = await tagIndex.invalidate(['article:4']);
+      expect(invalidated).toEqual({ unlinked: 1, cdnPaths: ['/api/articles?page=2&topic=cache'] });
+      expect(await tagIndex.invalidate(['topic:cache'])).toEqual({ unlinked: 0, cdnPaths: ['/api/articles?page=2&topic=cache'] });
+      const again = await build({ keys });
+      expect((await again.handle('/api/articles', { query: 'page=2&topic=cache' })).headers['x-cache']).toBe('origin');
+      expect(origin.loads + again.origin.loads).toBe(2);
+    });
+
+    test('a resource declaring tags needs a tag index', async () => {
+      const { keys, cache } = await build();
+      expect(() => createResourceApi({ bindings: [{ resource: articleList, load: async () => null }], cache, keys, ttls: DEFAULT_TTL_SECONDS })).toThrow(
+        /tagIndex is required: resource article-list declares tags/,
+      );
     });
   });
 
