@@ -1,0 +1,119 @@
+/**
+ * Judges what the load processes saw while the cluster changed, with the whole-pyramid consistency
+ * checker (test/consistency/checker.ts) for staleness and read-your-writes, plus the verdicts the
+ * checker does not give: failed requests (5xx, or past the request deadline), writes not visible
+ * once the load settled, and purges that left a key behind on some master.
+ */
+import { decodeEnvelope } from '../../../lambda/runtime/cache';
+import type { CacheKeys } from '../../../lambda/runtime/keys';
+import { ConsistencyChecker, Layer, layerOfXCache } from '../../consistency/checker';
+import type { ClusterOperator } from '../../support/cluster-operations';
+import type { PurgeRecord, RequestRecord, WorkerReport } from './protocol';
+
+export interface JudgeOptions {
+  /** A request slower than this counts as failed. */
+  readonly requestDeadlineMs: number;
+  /** The L1 TTL of the load processes: the documented cross-process staleness bound of L1. */
+  readonly l1TtlSeconds: number;
+  /** Scheduler slack added to time-based bounds on a loaded machine. @default 1000 */
+  readonly slackMs?: number;
+}
+
+export interface Verdict {
+  readonly requests: number;
+  readonly failed: RequestRecord[];
+  readonly stale: string[];
+  readonly purges: number;
+  readonly incompletePurges: string[];
+  readonly invisibleWrites: string[];
+  readonly writes: number;
+  readonly reads: number;
+}
+
+export class ClusterJudge {
+  readonly checker: ConsistencyChecker;
+  readonly reports: WorkerReport[] = [];
+
+  constructor(private readonly options: JudgeOptions) {
+    const slack = options.slackMs ?? 1_000;
+    // Products and lists: L1 copies in other processes live at most the L1 TTL; Redis and the origin
+    // must never serve an older version once a write was acknowledged (tombstone, tag purge).
+    this.checker = new ConsistencyChecker({ bounds: { [Layer.L1]: options.l1TtlSeconds * 1000 + slack, [Layer.REDIS]: 0, [Layer.ORIGIN]: 0, [Layer.STALE]: 0 } });
+  }
+
+  add(reports: readonly WorkerReport[]): void {
+    for (const report of reports) {
+      this.reports.push(report);
+      for (const write of report.writes) this.checker.recordWrite(write);
+      for (const read of report.reads) {
+        const layer = layerOfXCache(read.layer);
+        if (layer === undefined) throw new Error(`answer without a known x-cache: ${JSON.stringify(read)}`);
+        this.checker.recordRead({ resource: read.resource, version: read.version, layer, client: read.client, startedAt: read.startedAt });
+      }
+    }
+  }
+
+  requests(): RequestRecord[] {
+    return this.reports.flatMap((r) => r.requests);
+  }
+
+  purges(): PurgeRecord[] {
+    return this.reports.flatMap((r) => r.purges);
+  }
+
+  /** 5xx or past the deadline. */
+  failedRequests(): RequestRecord[] {
+    return this.requests().filter(([, ms, status]) => status >= 500 || ms > this.options.requestDeadlineMs);
+  }
+
+  /**
+   * After the load stopped and the cluster settled: SCAN every master for the list pages of each
+   * purged category; a page stored (`s`, its load time) before a purge of it started and still
+   * there after the purge was acknowledged survived the purge.
+   */
+  async incompletePurges(operator: ClusterOperator, keys: CacheKeys): Promise<string[]> {
+    const survivors: string[] = [];
+    const byCategory = new Map<string, PurgeRecord[]>();
+    for (const purge of this.purges()) byCategory.set(purge.category, [...(byCategory.get(purge.category) ?? []), purge]);
+    for (const [category, purges] of byCategory) {
+      const found = await operator.scanMasters(`${keys.prefix}{products:list:${category}:*`);
+      for (const [key, master] of found) {
+        if (key.endsWith(':lock')) continue;
+        const raw = await operator.call(operator.running().find((n) => `${n.host}:${n.port}` === master)!, 'GET', key).catch(() => null);
+        const entry = decodeEnvelope(raw as string | null);
+        if (!entry) continue;
+        const missedBy = purges.find((p) => entry.s < p.startedAt && p.ackedAt > 0);
+        if (missedBy) survivors.push(`${key} on ${master}, stored at ${entry.s}, survived the ${missedBy.kind} purge started at ${missedBy.startedAt}`);
+      }
+    }
+    return survivors;
+  }
+
+  /**
+   * Every acknowledged write is visible afterwards: `read(resource)` (a fresh process's read through
+   * the API) returns at least the newest acknowledged version.
+   */
+  async invisibleWrites(read: (resource: string) => Promise<number>): Promise<string[]> {
+    const newest = new Map<string, number>();
+    for (const report of this.reports) for (const w of report.writes) newest.set(w.resource, Math.max(newest.get(w.resource) ?? 0, w.version));
+    const missing: string[] = [];
+    for (const [resource, version] of newest) {
+      const seen = await read(resource);
+      if (seen < version) missing.push(`${resource}: read version ${seen} after version ${version} was acknowledged`);
+    }
+    return missing;
+  }
+
+  async verdict(operator: ClusterOperator, keys: CacheKeys, read: (resource: string) => Promise<number>): Promise<Verdict> {
+    return {
+      requests: this.requests().length,
+      failed: this.failedRequests(),
+      stale: this.checker.violations().map((v) => `[${v.rule}] ${v.description}`),
+      purges: this.purges().length,
+      incompletePurges: await this.incompletePurges(operator, keys),
+      invisibleWrites: await this.invisibleWrites(read),
+      writes: this.checker.writeCount,
+      reads: this.checker.readCount,
+    };
+  }
+}
