@@ -103,6 +103,14 @@ export interface ReadThroughCacheDeps {
   /** Default stale window past the soft TTL, in seconds. @default 300 */
   readonly staleTtlSeconds?: number;
   /**
+   * After a write of this process could not reach Redis (a tombstone or write-through failing during
+   * a failover), this process refuses older versions of that key from Redis and L1 for this long, so
+   * a writer reads its own write while Redis may still hold the value it replaced (until the purge
+   * pipeline's retry removes it). Longer than a failover plus the retries. 0 turns it off.
+   * @default 60000
+   */
+  readonly versionFloorMs?: number;
+  /**
    * Keeps L1 coherent across processes: invalidations and versioned writes are published on it, and
    * its messages drop this process's copies; waiters for another process's load are told of the fill.
    * @default - no bus: another process's write shows here when the L1 copy expires (`l1.ttlSeconds`)
@@ -123,6 +131,8 @@ export const DEFAULT_STALE_TTL_SECONDS = 300;
 export const DEFAULT_EARLY_REFRESH_BETA = 1;
 export const DEFAULT_BUS_FALLBACK_L1_TTL_SECONDS = 1;
 const MAX_POLL_GROWTH = 8;
+/** See ReadThroughCacheDeps.versionFloorMs. */
+export const DEFAULT_VERSION_FLOOR_MS = 60_000;
 
 export interface CacheStats {
   /** Calls to `get`. */
@@ -182,6 +192,7 @@ export class ReadThroughCache {
   readonly lock: LockOptions;
   readonly earlyRefreshBeta: number;
   readonly staleTtlSeconds: number;
+  readonly versionFloorMs: number;
   private readonly client?: CacheClient;
   private readonly keys: CacheKeys;
   private readonly ttls: TtlTable;
@@ -194,6 +205,8 @@ export class ReadThroughCache {
   private readonly refreshing = new Set<string>();
   private readonly background = new Set<Promise<void>>();
   private generation = 0;
+  /** Versions this process wrote that Redis may not have (see raiseFloor). */
+  private readonly floors = new Map<string, { version: number; untilMs: number }>();
   private readonly bus?: InvalidationBus;
   /** This instance's id on the bus. */
   private readonly busOrigin = InvalidationBus.newOrigin();
@@ -236,6 +249,8 @@ export class ReadThroughCache {
     this.earlyRefreshBeta = deps.earlyRefreshBeta ?? DEFAULT_EARLY_REFRESH_BETA;
     if (!(this.earlyRefreshBeta >= 0)) throw new RangeError(`earlyRefreshBeta must be ≥ 0, got ${deps.earlyRefreshBeta}`);
     this.staleTtlSeconds = checkStaleTtl(deps.staleTtlSeconds ?? DEFAULT_STALE_TTL_SECONDS);
+    this.versionFloorMs = deps.versionFloorMs ?? DEFAULT_VERSION_FLOOR_MS;
+    if (!(Number.isFinite(this.versionFloorMs) && this.versionFloorMs >= 0)) throw new RangeError(`versionFloorMs must be a non-negative number of milliseconds, got ${deps.versionFloorMs}`);
     const fallbackSeconds = deps.busFallbackL1TtlSeconds ?? DEFAULT_BUS_FALLBACK_L1_TTL_SECONDS;
     if (!(fallbackSeconds >= 0)) throw new RangeError(`busFallbackL1TtlSeconds must be ≥ 0, got ${deps.busFallbackL1TtlSeconds}`);
     this.busFallbackL1TtlMs = fallbackSeconds * 1000;
@@ -295,7 +310,13 @@ export class ReadThroughCache {
       this.remember(key, entry, raw, this.generation);
       return true;
     }
-    const reply = await this.client.eval(FILL, [key, this.keys.lock(key)], [raw, ttlMs, options.version ?? '', FillMode.WRITE, '']);
+    let reply: unknown;
+    try {
+      reply = await this.client.eval(FILL, [key, this.keys.lock(key)], [raw, ttlMs, options.version ?? '', FillMode.WRITE, '']);
+    } catch (error) {
+      if (options.version !== undefined) this.raiseFloor(key, options.version);
+      throw error;
+    }
     const written = Number(reply) === FILL_WRITTEN;
     if (written) {
       this.remember(key, entry, raw, this.generation);
@@ -333,7 +354,13 @@ export class ReadThroughCache {
     if (!this.client) return true;
     const now = this.clock();
     const raw = encodeEnvelope({ v: null, s: now, x: 0, ver: version, t: 1 });
-    const reply = await this.client.eval(TOMBSTONE, [key, this.keys.lock(key)], [raw, Math.ceil(ttlMs), version]);
+    let reply: unknown;
+    try {
+      reply = await this.client.eval(TOMBSTONE, [key, this.keys.lock(key)], [raw, Math.ceil(ttlMs), version]);
+    } catch (error) {
+      this.raiseFloor(key, version);
+      throw error;
+    }
     // Published even when refused: copies older than `version` elsewhere must go either way.
     await this.publish([{ key, version }]);
     return Number(reply) === FILL_WRITTEN;
@@ -377,6 +404,12 @@ export class ReadThroughCache {
       const raw = await client.get(key);
       const entry = decodeEnvelope<T>(raw);
       if (raw !== null && entry === undefined) this.logger.debug('cache entry not in a known format; treated as a miss', { key });
+      if (entry && this.belowFloor(key, entry)) {
+        // A write of this process could not reach Redis (failover): Redis may still hold what it
+        // replaced. Read the origin and store its version over the old one.
+        this.counters.redisMisses += 1;
+        return this.loadFromOrigin({ key, ttlClass, load, options, mode: FillMode.WRITE, generation });
+      }
       if (entry && !isTombstone(entry)) {
         const now = this.clock();
         if (now < entry.x) {
@@ -419,6 +452,7 @@ export class ReadThroughCache {
     }
     switch (outcome.kind) {
       case 'filled':
+        if (this.belowFloor(plan.key, outcome.entry)) return this.loadFromOrigin({ ...plan, mode: FillMode.WRITE });
         this.redisHit();
         this.remember(plan.key, outcome.entry, outcome.raw, plan.generation);
         return readOf(outcome.entry, 'redis');
@@ -585,7 +619,7 @@ export class ReadThroughCache {
    * while the bus cannot be trusted), unless an invalidation happened since `generation`.
    */
   private remember(key: string, entry: Envelope, raw: string, generation: number): void {
-    if (!this.l1 || generation !== this.generation) return;
+    if (!this.l1 || generation !== this.generation || this.belowFloor(key, entry)) return;
     const ttlMs = entry.x - this.clock();
     this.l1.set(key, entry, Buffer.byteLength(raw), this.l1CapMs === undefined ? ttlMs : Math.min(ttlMs, this.l1CapMs));
   }
@@ -637,6 +671,32 @@ export class ReadThroughCache {
       this.l1?.delete(key);
       this.inflight.delete(key);
     }
+  }
+
+  /**
+   * After a write of `version` failed to reach Redis (a tombstone or write-through during a
+   * failover, when the outcome is unknown), this process refuses older versions of `key` from Redis
+   * and keeps none in L1 for `versionFloorMs`: the writer reads its own write even while
+   * Redis still holds the value it replaced, until the purge pipeline's retry removes it.
+   */
+  private raiseFloor(key: string, version: number): void {
+    if (this.versionFloorMs === 0) return;
+    const now = this.clock();
+    for (const [held, floor] of this.floors) if (floor.untilMs <= now) this.floors.delete(held);
+    const current = this.floors.get(key);
+    if (current && current.version >= version && current.untilMs > now) return;
+    this.floors.set(key, { version, untilMs: now + this.versionFloorMs });
+  }
+
+  private belowFloor(key: string, entry: Envelope): boolean {
+    if (this.floors.size === 0) return false;
+    const floor = this.floors.get(key);
+    if (!floor) return false;
+    if (floor.untilMs <= this.clock()) {
+      this.floors.delete(key);
+      return false;
+    }
+    return entry.ver === undefined || entry.ver < floor.version;
   }
 
   private forgetLocally(keys: readonly string[]): void {

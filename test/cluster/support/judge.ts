@@ -28,29 +28,47 @@ export interface Verdict {
   readonly invisibleWrites: string[];
   readonly writes: number;
   readonly reads: number;
+  /** See ClusterJudge.longestSettleMs. */
+  readonly longestSettleMs: number;
 }
 
 export class ClusterJudge {
-  readonly checker: ConsistencyChecker;
+  /**
+   * Staleness per layer, for every reader: counted from when a write settled in Redis (its 2xx, or
+   * the success of the purge retried after its tombstone could not reach Redis). L1 copies in other
+   * processes live at most the L1 TTL after that; Redis and the origin never serve an older version.
+   */
+  readonly staleness: ConsistencyChecker;
+  /** Read-your-writes, counted from the 2xx: the writer's own process sees its write from every layer. */
+  readonly ownWrites: ConsistencyChecker;
   readonly reports: WorkerReport[] = [];
 
   constructor(private readonly options: JudgeOptions) {
     const slack = options.slackMs ?? 1_000;
-    // Products and lists: L1 copies in other processes live at most the L1 TTL; Redis and the origin
-    // must never serve an older version once a write was acknowledged (tombstone, tag purge).
-    this.checker = new ConsistencyChecker({ bounds: { [Layer.L1]: options.l1TtlSeconds * 1000 + slack, [Layer.REDIS]: 0, [Layer.ORIGIN]: 0, [Layer.STALE]: 0 } });
+    this.staleness = new ConsistencyChecker({ bounds: { [Layer.L1]: options.l1TtlSeconds * 1000 + slack, [Layer.REDIS]: 0, [Layer.ORIGIN]: 0, [Layer.STALE]: 0 } });
+    const never = Number.MAX_SAFE_INTEGER;
+    this.ownWrites = new ConsistencyChecker({ bounds: { [Layer.L1]: never, [Layer.REDIS]: never, [Layer.ORIGIN]: never, [Layer.STALE]: never }, readYourWritesExempt: [] });
   }
 
   add(reports: readonly WorkerReport[]): void {
     for (const report of reports) {
       this.reports.push(report);
-      for (const write of report.writes) this.checker.recordWrite(write);
+      for (const write of report.writes) {
+        this.staleness.recordWrite({ resource: write.resource, version: write.version, ackedAt: write.settledAt });
+        this.ownWrites.recordWrite({ resource: write.resource, version: write.version, client: write.client, ackedAt: write.ackedAt });
+      }
       for (const read of report.reads) {
         const layer = layerOfXCache(read.layer);
         if (layer === undefined) throw new Error(`answer without a known x-cache: ${JSON.stringify(read)}`);
-        this.checker.recordRead({ resource: read.resource, version: read.version, layer, client: read.client, startedAt: read.startedAt });
+        this.staleness.recordRead({ resource: read.resource, version: read.version, layer, startedAt: read.startedAt });
+        this.ownWrites.recordRead({ resource: read.resource, version: read.version, layer, client: read.client, startedAt: read.startedAt });
       }
     }
+  }
+
+  /** The longest time a write took to settle in Redis after its 2xx (0 when every tombstone landed at once). */
+  longestSettleMs(): number {
+    return Math.max(0, ...this.reports.flatMap((r) => r.writes.map((w) => w.settledAt - w.ackedAt)));
   }
 
   requests(): RequestRecord[] {
@@ -108,12 +126,13 @@ export class ClusterJudge {
     return {
       requests: this.requests().length,
       failed: this.failedRequests(),
-      stale: this.checker.violations().map((v) => `[${v.rule}] ${v.description}`),
+      stale: [...this.staleness.violations(), ...this.ownWrites.violations()].map((v) => `[${v.rule}] ${v.description}`),
+      longestSettleMs: this.longestSettleMs(),
       purges: this.purges().length,
       incompletePurges: await this.incompletePurges(operator, keys),
       invisibleWrites: await this.invisibleWrites(read),
-      writes: this.checker.writeCount,
-      reads: this.checker.readCount,
+      writes: this.staleness.writeCount,
+      reads: this.staleness.readCount,
     };
   }
 }

@@ -29,6 +29,8 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 /** A purge that failed is retried in the background until Redis answers, as the SQS purge queue does. */
 class RetryingPublisher implements InvalidationPublisher {
   retries = 0;
+  /** Purges that had to be retried: the keys, when the first attempt failed and when one succeeded. */
+  readonly retried: { keys: readonly string[]; failedAt: number; doneAt: number }[] = [];
   private readonly pending = new Set<Promise<void>>();
 
   constructor(private readonly inner: InvalidationPublisher) {}
@@ -37,7 +39,13 @@ class RetryingPublisher implements InvalidationPublisher {
     try {
       await this.inner.publishInvalidation(request);
     } catch {
-      const retry = this.retryUntilDone(request).finally(() => this.pending.delete(retry));
+      const record = { keys: request.keys ?? [], failedAt: Date.now(), doneAt: Number.POSITIVE_INFINITY };
+      this.retried.push(record);
+      const retry = this.retryUntilDone(request)
+        .then(() => {
+          record.doneAt = Date.now();
+        })
+        .finally(() => this.pending.delete(retry));
       this.pending.add(retry);
     }
   }
@@ -167,7 +175,7 @@ async function run(config: LoadConfig): Promise<void> {
     const r = await request('list', event('GET', '/api/products', { query: `category=${category}` }));
     if (r.status !== 200) return;
     for (const item of (r.body as { items: { id: number; version: number }[] }).items) {
-      report.reads.push({ resource: `product:${item.id}`, version: item.version, layer: r.source ?? '', client: client_, startedAt: r.startedAt, list: true });
+      report.reads.push({ resource: `product:${item.id}`, version: item.version, layer: r.source ?? '', client: `list-${client_}`, startedAt: r.startedAt, list: true });
     }
   }
 
@@ -193,7 +201,8 @@ async function run(config: LoadConfig): Promise<void> {
     if (r.status === 200) {
       const written = (r.body as { version: number }).version;
       knownVersion.set(id, written);
-      report.writes.push({ resource: `product:${id}`, version: written, client: client_, ackedAt: Date.now() });
+      const ackedAt = Date.now();
+      report.writes.push({ resource: `product:${id}`, version: written, client: client_, startedAt: r.startedAt, ackedAt, settledAt: ackedAt });
     } else if (r.status === 409) {
       knownVersion.delete(id);
     }
@@ -203,7 +212,8 @@ async function run(config: LoadConfig): Promise<void> {
     const id = pick(ownUsers);
     const r = await request('patch', event('PATCH', `/api/users/${id}/profile`, { claims: { sub: String(id) }, body: { bio: `bio ${Date.now()}` } }));
     if (r.status === 200 || r.status === 202) {
-      report.writes.push({ resource: `user:${id}`, version: (r.body as { version: number }).version, client: client_, ackedAt: Date.now() });
+      const ackedAt = Date.now();
+      report.writes.push({ resource: `user:${id}`, version: (r.body as { version: number }).version, client: client_, startedAt: r.startedAt, ackedAt, settledAt: ackedAt });
     }
   }
 
@@ -261,6 +271,13 @@ async function run(config: LoadConfig): Promise<void> {
   await cache.drain();
   await personalCache.drain();
   report.retries = publisher.retries;
+  // A write whose purge had to be retried settled only when the retry succeeded.
+  for (const write of report.writes) {
+    const key = write.resource.startsWith('product:') ? keys.product(write.resource.slice('product:'.length)) : keys.userSummary(write.resource.slice('user:'.length));
+    for (const purge of publisher.retried) {
+      if (purge.keys.includes(key) && purge.failedAt >= write.startedAt && purge.failedAt <= write.ackedAt) write.settledAt = Math.max(write.settledAt, purge.doneAt);
+    }
+  }
   report.originLoads = cache.stats().originLoads + personalCache.stats().originLoads;
   await client.quit();
   await pool.end();

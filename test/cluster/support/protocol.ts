@@ -39,7 +39,15 @@ export interface WriteRecord {
   readonly resource: string;
   readonly version: number;
   readonly client: string;
+  /** When the request was sent. */
+  readonly startedAt: number;
+  /** When the 2xx arrived. */
   readonly ackedAt: number;
+  /**
+   * When the write's Redis invalidation had landed: the 2xx, or — when the tombstone could not reach
+   * Redis (failover) and the purge had to be retried — the retry's success.
+   */
+  settledAt: number;
 }
 
 export interface PurgeRecord {

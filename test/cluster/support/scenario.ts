@@ -147,6 +147,7 @@ export function summary(verdict: Verdict): Record<string, unknown> {
     reads: verdict.reads,
     writes: verdict.writes,
     purges: verdict.purges,
+    longestSettleMs: verdict.longestSettleMs,
     failed: verdict.failed.slice(0, 10),
     failedCount: verdict.failed.length,
     stale: verdict.stale.slice(0, 10),
