@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -16,21 +17,34 @@ const FUNCTION_LOG_KEY_ID = 'CachePyramidFunctionLogKey';
 
 /** Props for {@link CachePyramidFunction}. */
 export interface CachePyramidFunctionProps extends Omit<NodejsFunctionProps, 'entry' | 'runtime' | 'architecture' | 'logRetention'> {
-  /** The folder under `lambda/` that holds the adapter's `index.ts`, e.g. `api`. */
-  readonly codeDir: string;
+  /**
+   * The folder under this package's `lambda/` that holds the adapter's `index.ts`, e.g. `api`.
+   * Exactly one of `codeDir` and `entry`.
+   * @default - none: `entry` is required
+   */
+  readonly codeDir?: string;
+  /**
+   * Absolute path of your own handler file (`.ts` or `.js`), bundled the same way. It may import
+   * `cache-pyramid/runtime`: esbuild resolves it from your `node_modules` (the package's `exports`)
+   * or, inside a checkout of this repository, through `tsconfig.json` `paths`. Exactly one of
+   * `codeDir` and `entry`.
+   * @default - none: `codeDir` is required
+   */
+  readonly entry?: string;
   /** How long the function's logs are kept (when no `logGroup` is given). @default logs.RetentionDays.ONE_YEAR */
   readonly logRetention?: logs.RetentionDays;
 }
 
 /**
  * A Node.js 24 arm64 function bundled by esbuild (minified, with source maps) from this package's
- * `lambda/<codeDir>/index.ts`, traced by X-Ray, logging to its own log group kept for a year and
- * encrypted with one KMS key shared by every such function of the stack. Every function of the
- * pyramid is one of these.
+ * `lambda/<codeDir>/index.ts` or from your own `entry`, traced by X-Ray, logging to its own log
+ * group kept for a year and encrypted with one KMS key shared by every such function of the stack.
+ * Every function of the pyramid is one of these.
  */
 export class CachePyramidFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: CachePyramidFunctionProps) {
-    const { codeDir, bundling, environment, logRetention, ...rest } = props;
+    const { codeDir, entry, bundling, environment, logRetention, ...rest } = props;
+    const resolvedEntry = resolveEntry(codeDir, entry);
     const logGroup =
       rest.logGroup ??
       new logs.LogGroup(scope, `${id}LogGroup`, {
@@ -41,7 +55,7 @@ export class CachePyramidFunction extends NodejsFunction {
     super(scope, id, {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
-      entry: path.join(LAMBDA_ROOT, codeDir, 'index.ts'),
+      entry: resolvedEntry,
       handler: 'handler',
       memorySize: 512,
       timeout: Duration.seconds(10),
@@ -79,6 +93,23 @@ export class CachePyramidFunction extends NodejsFunction {
         'Active X-Ray tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions (Resource must be *).',
     });
   }
+}
+
+/** `lambda/<codeDir>/index.ts` or the given entry, checked before any resource exists. */
+function resolveEntry(codeDir: string | undefined, entry: string | undefined): string {
+  if ((codeDir === undefined) === (entry === undefined)) {
+    throw new Error(`CachePyramidFunction: pass exactly one of \`codeDir\` and \`entry\`, got ${codeDir === undefined ? 'neither' : `codeDir ${JSON.stringify(codeDir)} and entry ${JSON.stringify(entry)}`}`);
+  }
+  if (codeDir !== undefined) return path.join(LAMBDA_ROOT, codeDir, 'index.ts');
+  const file = entry!;
+  if (!path.isAbsolute(file)) {
+    throw new Error(`CachePyramidFunction: \`entry\` must be an absolute path (use path.join(__dirname, ...)), got ${JSON.stringify(file)}`);
+  }
+  if (!/\.(ts|js|mjs|cjs|mts|cts)$/.test(file)) {
+    throw new Error(`CachePyramidFunction: \`entry\` must be a .ts or .js file, got ${JSON.stringify(file)}`);
+  }
+  if (!fs.existsSync(file)) throw new Error(`CachePyramidFunction: \`entry\` must be an existing file, got ${JSON.stringify(file)}`);
+  return file;
 }
 
 /** One key per stack for every function log group: a key per function would cost without isolating anything more. */
