@@ -14,11 +14,13 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { API_ROUTES, ApiRoute } from '../../lambda/shop/api/routes';
 import { WRITE_API_ROUTES } from '../../lambda/shop/api/write-routes';
+import { SHOP_RESOURCES } from '../../lambda/shop/resources';
 import { parseTtlTable, TtlClass } from '../../lambda/runtime/ttl';
 import { ICacheCluster } from '../cache/cache-cluster';
 import { VIEWER_AUTHORIZATION_HEADER } from '../cdn/edge-distribution';
 import { restrictKmsGrantsToAwsServices } from '../validation/kms-grants-for-aws-services-only';
 import { CachePyramidFunction } from './api-function';
+import { addApiRoute, declaredApiRoutes } from './api-routes';
 
 /** What the API needs from the origin database ({@link OriginDatabase} or your own). */
 export interface ICacheApiDatabase {
@@ -273,7 +275,7 @@ export class CacheApi extends Construct {
       // One invoke permission for the whole API instead of one per route: the function serves them all.
       scopePermissionToRoute: false,
     });
-    for (const route of routes) this.addRoute(route, integration);
+    for (const route of routes) addApiRoute(this.httpApi, route, integration, this.authorizer);
     for (const permission of this.httpApi.node.findAll().filter((c) => c instanceof lambda.CfnPermission)) {
       Validations.of(permission).acknowledge({
         id: 'cdk-validator-cfnguard::lambda_function_public_access_prohibited_check',
@@ -284,31 +286,10 @@ export class CacheApi extends Construct {
 
     this.apiDomainName = `${this.httpApi.apiId}.execute-api.${stack.region}.${stack.urlSuffix}`;
   }
-
-  private addRoute(route: CacheApiRoute, integration: HttpLambdaIntegration): void {
-    const [method, path] = route.routeKey.split(' ');
-    const methods = method === 'GET' ? [apigwv2.HttpMethod.GET, apigwv2.HttpMethod.HEAD] : [method as apigwv2.HttpMethod];
-    const created = this.httpApi.addRoutes({
-      path,
-      methods,
-      integration,
-      authorizer: route.jwt ? this.authorizer : undefined,
-      authorizationScopes: route.scopes === undefined ? undefined : [...route.scopes],
-    });
-    if (!route.jwt) {
-      const reason = `${route.routeKey} is a public read that CloudFront caches for every viewer; requests that do not come through CloudFront are refused by the function (x-origin-verify).`;
-      for (const publicRoute of created) {
-        Validations.of(publicRoute).acknowledge(
-          { id: 'AwsSolutions-APIG4', reason },
-          { id: 'cdk-validator-cfnguard::api_gw_v2_authorization_type_configured_check', reason },
-        );
-      }
-    }
-  }
 }
 
 /** One JSON object per request, with the fields an operator filters on first. */
-const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
+export const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
   JSON.stringify({
     requestId: '$context.requestId',
     time: '$context.requestTime',
@@ -327,20 +308,19 @@ const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
 );
 
 /**
- * The handler's own route tables (`lambda/shop/api/routes.ts` for reads, `write-routes.ts` for
- * writes, which the dev server checks tokens on too), so API Gateway declares exactly the routes the
- * function serves. Every write route needs a JWT; `PUT /api/products/{id}` also a scope.
+ * The shop's declared resources (`lambda/shop/resources.ts`: GET and HEAD, a JWT on per-subject
+ * ones), its write routes (`write-routes.ts`, which the dev server checks tokens on too: every one
+ * needs a JWT, `PUT /api/products/{id}` also a scope) and `/health`, so API Gateway declares exactly
+ * the routes the function serves, derived as {@link ResourceApi} derives a user's.
  */
 export function defaultApiRoutes(): CacheApiRoute[] {
-  return [
-    ...Object.values(API_ROUTES),
-    ...Object.values(WRITE_API_ROUTES).map((route) => ({
-      routeKey: route.routeKey,
-      jwt: true,
-      query: [],
-      scopes: route.scopes.length > 0 ? route.scopes : undefined,
-    })),
-  ];
+  const declaredReads = new Set<string>(SHOP_RESOURCES.map((resource) => resource.routeKey));
+  return declaredApiRoutes('CacheApi', SHOP_RESOURCES, [
+    { routeKey: API_ROUTES.health.routeKey, jwt: false },
+    ...Object.values(WRITE_API_ROUTES)
+      .filter((route) => !declaredReads.has(route.routeKey))
+      .map((route) => ({ routeKey: route.routeKey, scopes: route.scopes.length > 0 ? route.scopes : undefined })),
+  ]).map((route) => ({ ...route, query: [...route.query] }));
 }
 
 function validateProps(props: CacheApiProps, routes: CacheApiRoute[]): void {
@@ -408,7 +388,7 @@ function checkInteger(name: string, value: number | undefined, min: number, max:
 }
 
 /** No egress but what grants open (cache, database) and HTTPS to the VPC's interface endpoints. */
-function functionSecurityGroup(scope: Construct, id: string, vpc: ec2.IVpc, description: string): ec2.SecurityGroup {
+export function functionSecurityGroup(scope: Construct, id: string, vpc: ec2.IVpc, description: string): ec2.SecurityGroup {
   const securityGroup = new ec2.SecurityGroup(scope, id, { vpc, description, allowAllOutbound: false, disableInlineRules: true });
   securityGroup.addEgressRule(ec2.Peer.ipv4(vpc.vpcCidrBlock), ec2.Port.tcp(443), 'AWS APIs (Secrets Manager, SQS, EventBridge) through interface endpoints');
   return securityGroup;

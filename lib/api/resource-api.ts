@@ -1,0 +1,223 @@
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { parseTtlTable, TtlClass } from '../../lambda/runtime/ttl';
+import { ICacheCluster } from '../cache/cache-cluster';
+import { VIEWER_AUTHORIZATION_HEADER } from '../cdn/edge-distribution';
+import { restrictKmsGrantsToAwsServices } from '../validation/kms-grants-for-aws-services-only';
+import { CachePyramidFunction } from './api-function';
+import { addApiRoute, ApiResource, ApiRouteProps, DeclaredApiRoute, declaredApiRoutes } from './api-routes';
+import { allowLogsToUseKey } from '../network/cache-pyramid-network';
+import { ACCESS_LOG_FORMAT, functionSecurityGroup, ICacheApiDatabase, ORIGIN_VERIFY_SECRET_ARN_ENV } from './cache-api';
+
+/** Props for {@link ResourceApi}. */
+export interface ResourceApiProps {
+  /** Absolute path of your handler file; it imports `cache-pyramid/runtime` (see {@link CachePyramidFunction}). */
+  readonly entry: string;
+  /** Name of the exported handler function in `entry`. @default 'handler' */
+  readonly handler?: string;
+  /** Your resource declarations (`defineResource`): each becomes a `GET` (and `HEAD`) route, behind the JWT authorizer when per subject. */
+  readonly resources: readonly ApiResource[];
+  /** Routes no resource declares (writes, health): JWT-guarded unless `jwt: false`, with optional scopes. @default - none */
+  readonly routes?: readonly ApiRouteProps[];
+  /** VPC the function runs in (the cache's and the database's). */
+  readonly vpc: ec2.IVpc;
+  /** Subnets of the function. @default - the VPC's private isolated subnets */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /** The ElastiCache cache; its `clientEnvironment` (`CACHE_*`) is set on the function and `grantConnect` opens it. */
+  readonly cache: ICacheCluster;
+  /** The origin database; its `clientEnvironment` (`DB_*`) is set on the function and `grantConnect` opens it. */
+  readonly database: ICacheApiDatabase;
+  /** Issuer (`iss`) of the JWTs the authorizer accepts: an https URL serving `/.well-known/openid-configuration`. */
+  readonly jwtIssuer: string;
+  /** Accepted audiences (`aud`, or `client_id` for Cognito access tokens). */
+  readonly jwtAudience: string[];
+  /** TTL overrides per class, passed to the function as `CACHE_TTLS`. @default - the seed's TTL table (`DEFAULT_TTL_SECONDS`) */
+  readonly cacheTtlSeconds?: Partial<Record<TtlClass, number>>;
+  /** Extra environment variables of the function. @default - none */
+  readonly environment?: Record<string, string>;
+  /** Memory of the function. @default 512 */
+  readonly memoryMiB?: number;
+  /** Timeout of the function (API Gateway gives up after 29 s). @default Duration.seconds(10) */
+  readonly timeout?: Duration;
+  /** Steady-state request rate of the API's default stage. @default 500 */
+  readonly throttlingRateLimitPerSecond?: number;
+  /** Burst of requests above the rate the stage absorbs. @default 1000 */
+  readonly throttlingBurstLimit?: number;
+  /** How long the HTTP API access logs are kept. @default logs.RetentionDays.ONE_YEAR */
+  readonly accessLogRetention?: logs.RetentionDays;
+  /** Key encrypting the access logs. @default - a new key with rotation */
+  readonly encryptionKey?: kms.IKey;
+  /** What happens to the access log group and the key when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * Your own API on the pyramid: an API Gateway HTTP API whose routes come from your resource
+ * declarations and your write routes, in front of one function built from your `entry`, with the
+ * same bundling, VPC placement, grants, environment and log settings as the reference API.
+ *
+ * - `GET`/`HEAD` of every resource; the JWT authorizer on per-subject resources and on `routes`
+ *   (unless `jwt: false`), with their scopes. The authorizer reads the token from
+ *   {@link VIEWER_AUTHORIZATION_HEADER}, where {@link EdgeDistribution} copies `Authorization`.
+ * - The function gets `CACHE_*` and `DB_*` (DESIGN.md), `CACHE_TTLS` and `ORIGIN_VERIFY_SECRET_ARN`,
+ *   reaches the cache and the database through their `grantConnect`, and AWS APIs through the VPC's
+ *   interface endpoints. Put {@link EdgeDistribution} in front with the same `resources`.
+ */
+export class ResourceApi extends Construct {
+  /** The HTTP API. */
+  readonly httpApi: apigwv2.HttpApi;
+  /** The API's `$default` stage (auto-deployed, throttled, access-logged). */
+  readonly stage: apigwv2.HttpStage;
+  /** The JWT authorizer. */
+  readonly authorizer: HttpJwtAuthorizer;
+  /** Your function. */
+  readonly handlerFunction: CachePyramidFunction;
+  /** Security group of the function: egress only to what grants open and HTTPS inside the VPC. */
+  readonly securityGroup: ec2.SecurityGroup;
+  /** Secret whose value CloudFront sends as `x-origin-verify`; the function refuses requests without it. */
+  readonly originVerifySecret: secretsmanager.Secret;
+  /** Host of the API's execute-api endpoint, the CloudFront origin. */
+  readonly apiDomainName: string;
+  /** Key of the access logs. */
+  readonly encryptionKey: kms.IKey;
+  /** Access logs of the `$default` stage. */
+  readonly accessLogGroup: logs.LogGroup;
+  /** The routes declared on the API, resources first. */
+  readonly routes: readonly DeclaredApiRoute[];
+
+  constructor(scope: Construct, id: string, props: ResourceApiProps) {
+    super(scope, id);
+    this.routes = validateProps(props);
+    const stack = Stack.of(this);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+
+    if (props.encryptionKey === undefined) {
+      const key = new kms.Key(this, 'Key', { description: `cache-pyramid resource API (${stack.stackName}): access logs`, enableKeyRotation: true, removalPolicy });
+      restrictKmsGrantsToAwsServices(key);
+      this.encryptionKey = key;
+    } else {
+      this.encryptionKey = props.encryptionKey;
+    }
+    allowLogsToUseKey(this, this.encryptionKey);
+
+    this.originVerifySecret = new secretsmanager.Secret(this, 'OriginVerifySecret', {
+      description: 'Value CloudFront sends as x-origin-verify; the API rejects requests without it',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(this.originVerifySecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'CloudFront reads this value only when the stack deploys (a dynamic reference in the origin headers), so a scheduled rotation would lock CloudFront out until the next deploy. Rotate by deploying: put a new value, then redeploy.',
+    });
+
+    this.securityGroup = functionSecurityGroup(this, 'SecurityGroup', props.vpc, 'cache-pyramid resource API function');
+    this.handlerFunction = new CachePyramidFunction(this, 'Function', {
+      entry: props.entry,
+      handler: props.handler ?? 'handler',
+      description: `cache-pyramid resource API: ${props.resources.map((r) => r.name).join(', ')}`,
+      memorySize: props.memoryMiB ?? 512,
+      timeout: props.timeout,
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      securityGroups: [this.securityGroup],
+      environment: {
+        ...props.cache.clientEnvironment,
+        ...props.database.clientEnvironment,
+        ...(props.cacheTtlSeconds === undefined ? {} : { CACHE_TTLS: JSON.stringify(props.cacheTtlSeconds) }),
+        [ORIGIN_VERIFY_SECRET_ARN_ENV]: this.originVerifySecret.secretArn,
+        ...props.environment,
+      },
+    });
+    props.cache.grantConnect(this.handlerFunction);
+    props.database.grantConnect(this.handlerFunction);
+    this.originVerifySecret.grantRead(this.handlerFunction);
+
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
+      encryptionKey: this.encryptionKey,
+      retention: props.accessLogRetention ?? logs.RetentionDays.ONE_YEAR,
+      removalPolicy,
+    });
+    this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
+      description: `cache-pyramid resource API (${stack.stackName}), reachable only through CloudFront`,
+      createDefaultStage: false,
+    });
+    this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {
+      httpApi: this.httpApi,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: props.throttlingRateLimitPerSecond ?? 500, burstLimit: props.throttlingBurstLimit ?? 1000 },
+      accessLogSettings: { destination: new apigwv2.LogGroupLogDestination(this.accessLogGroup), format: ACCESS_LOG_FORMAT },
+    });
+    this.authorizer = new HttpJwtAuthorizer('JwtAuthorizer', props.jwtIssuer, {
+      jwtAudience: props.jwtAudience,
+      identitySource: [`$request.header.${VIEWER_AUTHORIZATION_HEADER}`],
+    });
+    const integration = new HttpLambdaIntegration('Integration', this.handlerFunction, {
+      payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
+      timeout: Duration.seconds(29),
+      // One invoke permission for the whole API instead of one per route: the function serves them all.
+      scopePermissionToRoute: false,
+    });
+    for (const route of this.routes) addApiRoute(this.httpApi, route, integration, this.authorizer);
+    for (const permission of this.httpApi.node.findAll().filter((c) => c instanceof lambda.CfnPermission)) {
+      Validations.of(permission).acknowledge({
+        id: 'cdk-validator-cfnguard::lambda_function_public_access_prohibited_check',
+        reason:
+          'Only apigateway.amazonaws.com may invoke, and only for this API (SourceArn arn:…:execute-api:<region>:<account>:<api-id>/*/*/*); the rule accepts a literal or a plain Ref as SourceArn, not the Fn::Join CloudFormation needs to build it.',
+      });
+    }
+    this.apiDomainName = `${this.httpApi.apiId}.execute-api.${stack.region}.${stack.urlSuffix}`;
+  }
+}
+
+function validateProps(props: ResourceApiProps): DeclaredApiRoute[] {
+  if (props.resources.length === 0 && (props.routes ?? []).length === 0) {
+    throw new Error('ResourceApi: `resources` and `routes` are both empty; declare at least one resource or route');
+  }
+  const routes = declaredApiRoutes('ResourceApi', props.resources, props.routes ?? []);
+  if (!Token.isUnresolved(props.jwtIssuer)) {
+    let url: URL | undefined;
+    try {
+      url = new URL(props.jwtIssuer);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || url.protocol !== 'https:') {
+      throw new Error(`ResourceApi: \`jwtIssuer\` must be an https URL (the token's iss), got ${JSON.stringify(props.jwtIssuer)}`);
+    }
+  }
+  if (props.jwtAudience.length === 0 || props.jwtAudience.some((a) => !Token.isUnresolved(a) && a.trim() === '')) {
+    throw new Error(`ResourceApi: \`jwtAudience\` must list at least one non-empty audience, got ${JSON.stringify(props.jwtAudience)}`);
+  }
+  if (props.cacheTtlSeconds !== undefined) {
+    try {
+      parseTtlTable(JSON.stringify(props.cacheTtlSeconds));
+    } catch (error) {
+      throw new Error(`ResourceApi: \`cacheTtlSeconds\` is invalid: ${(error as Error).message.replace(/^CACHE_TTLS/, 'cacheTtlSeconds')}`);
+    }
+  }
+  checkInteger('memoryMiB', props.memoryMiB, 128, 10_240);
+  checkInteger('throttlingRateLimitPerSecond', props.throttlingRateLimitPerSecond, 1, 10_000);
+  checkInteger('throttlingBurstLimit', props.throttlingBurstLimit, 1, 5_000);
+  const timeout = props.timeout;
+  if (timeout !== undefined && !timeout.isUnresolved() && (timeout.toMilliseconds() < 1000 || timeout.toMilliseconds() > 29_000)) {
+    throw new Error(`ResourceApi: \`timeout\` must be between 1 and 29 seconds (API Gateway's integration limit), got ${timeout.toHumanString()}`);
+  }
+  return routes;
+}
+
+function checkInteger(name: string, value: number | undefined, min: number, max: number): void {
+  if (value === undefined || Token.isUnresolved(value)) return;
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`ResourceApi: \`${name}\` must be an integer between ${min} and ${max}, got ${value}`);
+  }
+}
