@@ -3,9 +3,14 @@
  * to `UNLINK`s and pattern scans on the cache, one record at a time under Powertools batch processing.
  * Runs in the VPC next to the cache; reaches SQS through the VPC's interface endpoint.
  *
+ * Once a record's Redis work is done, its CDN paths go to the CloudFront purge queue with
+ * `DelaySeconds` = CDN_PURGE_DELAY_SECONDS (the L1 TTL plus a margin): the edge is purged only after
+ * Redis is clean and every L1 copy has expired, so an edge miss cannot store the old value again.
+ *
  * Environment (set by `InvalidationPipeline`): the cache's (CACHE_ENDPOINT, CACHE_TLS,
  * CACHE_CLUSTER_MODE, CACHE_AUTH_SECRET_ARN, or REDIS_URL), PURGE_QUEUE_URL, DEAD_LETTER_QUEUE_URL,
- * MAX_RECEIVE_COUNT, SCAN_TIME_BUDGET_MS, MAX_CONTINUATIONS, CACHE_KEY_NAMESPACE, CACHE_KEY_SCHEMA_VERSION.
+ * MAX_RECEIVE_COUNT, SCAN_TIME_BUDGET_MS, MAX_CONTINUATIONS, CACHE_KEY_NAMESPACE, CACHE_KEY_SCHEMA_VERSION,
+ * CDN_PURGE_QUEUE_URL (unset: paths are not forwarded), CDN_PURGE_DELAY_SECONDS.
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
@@ -33,6 +38,8 @@ const purgeQueueUrl = readStringEnv(env, 'PURGE_QUEUE_URL');
 const maxReceiveCount = readIntegerEnv(env, 'MAX_RECEIVE_COUNT', 5);
 const scanBudgetMs = readIntegerEnv(env, 'SCAN_TIME_BUDGET_MS', 20_000);
 const maxContinuations = readIntegerEnv(env, 'MAX_CONTINUATIONS', DEFAULT_MAX_CONTINUATIONS);
+const cdnPurgeQueueUrl = env.CDN_PURGE_QUEUE_URL;
+const cdnPurgeDelaySeconds = readIntegerEnv(env, 'CDN_PURGE_DELAY_SECONDS', 15);
 const cacheKeys = new CacheKeys({
   namespace: env.CACHE_KEY_NAMESPACE,
   schemaVersion: readIntegerEnv(env, 'CACHE_KEY_SCHEMA_VERSION', 1),
@@ -82,6 +89,11 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
           continue: async (message) => {
             await sqs.send(new SendMessageCommand({ QueueUrl: purgeQueueUrl, MessageBody: JSON.stringify(message) }));
           },
+          forwardCdnPurge: cdnPurgeQueueUrl
+            ? async (message) => {
+                await sqs.send(new SendMessageCommand({ QueueUrl: cdnPurgeQueueUrl, MessageBody: JSON.stringify(message), DelaySeconds: cdnPurgeDelaySeconds }));
+              }
+            : undefined,
           now: Date.now,
           deadline,
           maxReceiveCount,

@@ -83,9 +83,22 @@ export interface InvalidationPipelineProps {
   readonly redisPurger?: PurgerOptions;
   /** The CloudFront purger (outside the VPC). @default - see {@link PurgerOptions} */
   readonly cdnPurger?: PurgerOptions;
+  /**
+   * How long after a finished Redis purge the CloudFront purge may start (SQS `DelaySeconds` of the
+   * message the Redis purger forwards, 0-900 s). It must outlast every L1 copy an API process may
+   * still serve and hand to the edge: the API's L1 TTL plus a margin for a load in flight (the
+   * coalescing lock TTL) and clock skew. A purge of the edge before that would let an edge miss
+   * store the old value again, for up to its max-age.
+   * @default Duration.seconds(15) — the default L1 TTL (10 s) + 5 s
+   */
+  readonly cdnPurgeDelay?: Duration;
 }
 
 const REDIS_DEFAULTS = { maxBatchingWindow: Duration.seconds(1), batchSize: 25, maxConcurrency: 10 };
+/** The default L1 TTL (`DEFAULT_L1.ttlSeconds`, 10 s) plus 5 s for a load in flight (lock TTL 3 s) and clock skew. */
+const DEFAULT_CDN_PURGE_DELAY = Duration.seconds(15);
+/** SQS's largest `DelaySeconds`. */
+const MAX_SQS_DELAY_SECONDS = 900;
 const CDN_DEFAULTS = { maxBatchingWindow: Duration.seconds(10), batchSize: 1000, maxConcurrency: 2 };
 const FUNCTION_TIMEOUT = Duration.minutes(1);
 /** Time the Redis purger keeps back from its timeout for continuations and the SQS answer (its adapter's margin). */
@@ -97,9 +110,13 @@ const MAX_MESSAGE_BYTES = 1024 * 1024;
 const EVENT_SOURCE_NAME = /^[A-Za-z0-9_.:/-]{1,256}$/;
 
 /**
- * The event-driven invalidation layer: app events on EventBridge → one SQS queue per consumer →
- * a Redis purger in the VPC (`UNLINK`, tag sets, `SCAN` patterns on every master) and a CloudFront
- * purger outside it (one `CreateInvalidation` per batch, within CloudFront's limits).
+ * The event-driven invalidation layer, bottom-up: app events on EventBridge → the Redis purge queue →
+ * a Redis purger in the VPC (`UNLINK`, tag sets, `SCAN` patterns on every master), which, once Redis
+ * is clean, forwards the CDN paths to the CloudFront purge queue with a delay of `cdnPurgeDelay`
+ * (every L1 copy has expired by then) → a CloudFront purger outside the VPC (one
+ * `CreateInvalidation` per batch, within CloudFront's limits). The CDN is never purged before the
+ * layers under it, so an edge miss cannot store the old value again; a Redis purge that had to be
+ * retried is followed by its CDN purge only once it succeeded.
  *
  * Two kinds of events reach the purgers: `CacheInvalidation` events (DESIGN.md schema) on
  * `invalidationSource`, and app domain events wired with {@link invalidateOn}. Each queue is encrypted,
@@ -124,8 +141,10 @@ export class InvalidationPipeline extends Construct {
   public readonly redisPurgeQueue: sqs.Queue;
   /** Its DLQ (records carry `DeadLetterReason` attributes when a purger put them there). */
   public readonly redisPurgeDeadLetterQueue: sqs.Queue;
-  /** Queue of the CloudFront purger. */
+  /** Queue of the CloudFront purger; the Redis purger sends it the CDN paths of each finished purge, delayed by {@link cdnPurgeDelay}. */
   public readonly cdnPurgeQueue: sqs.Queue;
+  /** Delay between a finished Redis purge and the CloudFront purge it forwards. */
+  public readonly cdnPurgeDelay: Duration;
   /** Its DLQ. */
   public readonly cdnPurgeDeadLetterQueue: sqs.Queue;
   /** The Redis purger, in the VPC. */
@@ -144,6 +163,7 @@ export class InvalidationPipeline extends Construct {
     super(scope, id);
     const settings = validateProps(props);
     this.invalidationSource = settings.invalidationSource;
+    this.cdnPurgeDelay = settings.cdnPurgeDelay;
     this.keyPrefix = new CacheKeys({ namespace: settings.keyNamespace, schemaVersion: settings.keySchemaVersion }).prefix;
 
     this.bus = props.eventBus ?? new events.EventBus(this, 'Bus', { description: 'cache-pyramid: app events that invalidate Redis keys and CloudFront paths' });
@@ -181,11 +201,15 @@ export class InvalidationPipeline extends Construct {
         MAX_RECEIVE_COUNT: String(settings.maxReceiveCount),
         SCAN_TIME_BUDGET_MS: String(settings.scanTimeBudget.toMilliseconds()),
         MAX_CONTINUATIONS: String(settings.maxScanContinuations),
+        CDN_PURGE_QUEUE_URL: this.cdnPurgeQueue.queueUrl,
+        CDN_PURGE_DELAY_SECONDS: String(settings.cdnPurgeDelay.toSeconds()),
       },
     });
     props.cache.grantConnect(this.redisPurger);
     // Continuations of unfinished pattern scans go back to the purger's own queue.
     this.redisPurgeQueue.grantSendMessages(this.redisPurger);
+    // The CDN purge follows each finished Redis purge, through the CloudFront purger's queue.
+    this.cdnPurgeQueue.grantSendMessages(this.redisPurger);
     this.redisPurgeDeadLetterQueue.grantSendMessages(this.redisPurger);
     this.redisPurger.addEventSource(
       new SqsEventSource(this.redisPurgeQueue, {
@@ -232,13 +256,14 @@ export class InvalidationPipeline extends Construct {
       for (const fn of [this.redisPurger, this.cdnPurger]) acknowledgeQueueKeyGrant(fn);
     }
 
+    // One target only: a CloudFront purge running in parallel with the Redis purge (the order this
+    // replaces) lets an edge miss store the old value from Redis or an L1 copy for up to its max-age.
     this.invalidationRule = new events.Rule(this, 'CacheInvalidationRule', {
       eventBus: this.bus,
-      description: `${CACHE_INVALIDATION_DETAIL_TYPE} events from ${this.invalidationSource} to the Redis and CloudFront purgers`,
+      description: `${CACHE_INVALIDATION_DETAIL_TYPE} events from ${this.invalidationSource} to the Redis purger, which forwards the CDN paths once Redis is clean`,
       eventPattern: { source: [this.invalidationSource], detailType: [CACHE_INVALIDATION_DETAIL_TYPE] },
     });
     this.invalidationRule.addTarget(this.target(this.redisPurgeQueue, this.redisPurgeDeadLetterQueue));
-    this.invalidationRule.addTarget(this.target(this.cdnPurgeQueue, this.cdnPurgeDeadLetterQueue));
   }
 
   /**
@@ -265,9 +290,9 @@ export class InvalidationPipeline extends Construct {
       description: `${spec.detailType} from ${spec.source}: ${spec.keys.length} key template(s), ${spec.paths.length} path template(s)`.slice(0, 512),
       eventPattern: { source: [spec.source], detailType: [spec.detailType] },
     });
-    // Each consumer gets the event only when the mapping gives it work.
-    if (spec.keys.length > 0) rule.addTarget(this.target(this.redisPurgeQueue, this.redisPurgeDeadLetterQueue, input));
-    if (spec.paths.length > 0) rule.addTarget(this.target(this.cdnPurgeQueue, this.cdnPurgeDeadLetterQueue, input));
+    // Through the Redis purger even when the mapping names only paths: the CDN purge waits for the
+    // layers below (it forwards the paths with the delay), whatever the event names.
+    rule.addTarget(this.target(this.redisPurgeQueue, this.redisPurgeDeadLetterQueue, input));
     this.mappingRules.set(name, rule);
     return rule;
   }
@@ -372,6 +397,7 @@ interface Settings {
   readonly maxScanContinuations: number;
   readonly redis: Required<PurgerOptions>;
   readonly cdn: Required<PurgerOptions>;
+  readonly cdnPurgeDelay: Duration;
 }
 
 function checkInteger(name: string, value: number | undefined, min: number, max: number): void {
@@ -425,6 +451,10 @@ function validateProps(props: InvalidationPipelineProps): Settings {
   checkDuration('deadLetterRetention', props.deadLetterRetention, 60, 14 * 24 * 3600);
   const redis = consumerSettings('redisPurger', props.redisPurger, REDIS_DEFAULTS);
   const cdn = consumerSettings('cdnPurger', props.cdnPurger, CDN_DEFAULTS);
+  checkDuration('cdnPurgeDelay', props.cdnPurgeDelay, 0, MAX_SQS_DELAY_SECONDS);
+  if (props.cdnPurgeDelay && !props.cdnPurgeDelay.isUnresolved() && !Number.isInteger(props.cdnPurgeDelay.toSeconds({ integral: false }))) {
+    throw new Error(`InvalidationPipeline: \`cdnPurgeDelay\` must be a whole number of seconds (SQS DelaySeconds), got ${props.cdnPurgeDelay.toSeconds({ integral: false })}`);
+  }
   const scanTimeBudget = props.scanTimeBudget ?? Duration.seconds(20);
   if (!scanTimeBudget.isUnresolved() && !redis.timeout.isUnresolved()) {
     const most = redis.timeout.toSeconds() - REDIS_SAFETY_MARGIN.toSeconds();
@@ -441,5 +471,6 @@ function validateProps(props: InvalidationPipelineProps): Settings {
     maxScanContinuations: props.maxScanContinuations ?? DEFAULT_MAX_CONTINUATIONS,
     redis,
     cdn,
+    cdnPurgeDelay: props.cdnPurgeDelay ?? DEFAULT_CDN_PURGE_DELAY,
   };
 }

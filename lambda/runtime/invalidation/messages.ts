@@ -1,9 +1,11 @@
 /**
- * The messages the purge queues carry, and their checks. A queue receives three shapes:
+ * The messages the purge queues carry, and their checks. A queue receives four shapes:
  * - a `CacheInvalidation` EventBridge event (DESIGN.md): `detail: { keys?, keyPatterns?, paths?, reason? }`;
  * - a mapped app event, `{ kind: MAPPED_INVALIDATION_KIND, mapping, event }`, built by the rule that
  *   `InvalidationPipeline.invalidateOn` creates;
- * - (Redis queue only) a continuation of an unfinished pattern scan, sent by the Redis purger itself.
+ * - (Redis queue only) a continuation of an unfinished pattern scan, sent by the Redis purger itself;
+ * - (CloudFront queue) a CDN purge the Redis purger forwards once Redis is clean, `{ kind:
+ *   CDN_PURGE_KIND, paths }`, sent with a delay that outlasts every L1 copy (the bottom-up order).
  * Anything else, or anything malformed or oversized, is an {@link UnprocessableEventError} whose
  * reason the purger puts on the DLQ record.
  */
@@ -21,6 +23,8 @@ export const CACHE_INVALIDATION_DETAIL_TYPE = 'CacheInvalidation';
 export const MAPPED_INVALIDATION_KIND = 'cache-pyramid.mapped-invalidation';
 /** `kind` of the message with which the Redis purger resumes an unfinished pattern scan. */
 export const REDIS_PURGE_CONTINUATION_KIND = 'cache-pyramid.redis-purge-continuation';
+/** `kind` of the message the Redis purger sends the CloudFront purger once the layers below the CDN are clean. */
+export const CDN_PURGE_KIND = 'cache-pyramid.cdn-purge';
 
 /** Largest message body a purger accepts: EventBridge events are at most 256 KB, plus the mapping. */
 export const MAX_MESSAGE_BYTES = 300 * 1024;
@@ -72,13 +76,28 @@ export interface RedisPurgeContinuation {
   readonly reason?: string;
   readonly origin: EventOrigin;
   readonly scans: readonly PatternScanState[];
+  /** CDN paths to forward once the scans finish (the CDN is purged only after Redis). @default - none */
+  readonly paths?: readonly string[];
+}
+
+/** The CDN purge the Redis purger forwards after a successful Redis purge. */
+export interface CdnPurgeForward {
+  readonly kind: typeof CDN_PURGE_KIND;
+  readonly version: 1;
+  /** CloudFront paths (checked by the CloudFront purger). */
+  readonly paths: readonly string[];
+  readonly reason?: string;
+  readonly origin: EventOrigin;
+  /** When the Redis purge finished (epoch ms, the Redis purger's clock): the CDN purge follows it. */
+  readonly redisPurgedAt: number;
 }
 
 /** A decoded queue message. */
 export type InvalidationMessage =
   | { readonly kind: 'event'; readonly origin: EventOrigin; readonly detail: CacheInvalidationDetail }
   | { readonly kind: 'mapped'; readonly origin: EventOrigin; readonly mapping: InvalidationMappingSpec; readonly event: unknown }
-  | { readonly kind: 'continuation'; readonly continuation: RedisPurgeContinuation };
+  | { readonly kind: 'continuation'; readonly continuation: RedisPurgeContinuation }
+  | { readonly kind: 'cdn'; readonly forward: CdnPurgeForward };
 
 function fail(reason: string): never {
   throw new UnprocessableEventError(reason);
@@ -139,7 +158,26 @@ function checkContinuation(message: Record<string, unknown>): RedisPurgeContinua
     if (!Object.values(scan.cursors).every((c) => typeof c === 'string' && /^\d+$/.test(c))) fail(`continuation scans[${i}].cursors must be decimal strings`);
     if (!scan.finished.every((n) => typeof n === 'string')) fail(`continuation scans[${i}].finished must be node names`);
   }
+  stringArray('continuation paths', message.paths, MAX_PATHS_PER_EVENT, 8 * 1024);
   return message as unknown as RedisPurgeContinuation;
+}
+
+function checkCdnForward(message: Record<string, unknown>): CdnPurgeForward {
+  if (message.version !== 1) fail(`CDN purge version must be 1, got ${JSON.stringify(message.version)}`);
+  const paths = stringArray('paths', message.paths, MAX_PATHS_PER_EVENT, 8 * 1024);
+  if (paths.length === 0) fail('a CDN purge must name at least one path');
+  if (typeof message.redisPurgedAt !== 'number' || !Number.isFinite(message.redisPurgedAt)) fail('CDN purge redisPurgedAt must be a number of epoch ms');
+  if (message.reason !== undefined && (typeof message.reason !== 'string' || message.reason.length > MAX_REASON_LENGTH)) {
+    fail(`CDN purge reason must be a string of at most ${MAX_REASON_LENGTH} characters`);
+  }
+  return {
+    kind: CDN_PURGE_KIND,
+    version: 1,
+    paths,
+    reason: message.reason as string | undefined,
+    origin: isObject(message.origin) ? (message.origin as EventOrigin) : {},
+    redisPurgedAt: message.redisPurgedAt,
+  };
 }
 
 /**
@@ -157,6 +195,7 @@ export function decodeInvalidationMessage(body: string, keyPrefix: string): Inva
   }
   if (!isObject(parsed)) fail('message body must be a JSON object');
   if (parsed.kind === REDIS_PURGE_CONTINUATION_KIND) return { kind: 'continuation', continuation: checkContinuation(parsed) };
+  if (parsed.kind === CDN_PURGE_KIND) return { kind: 'cdn', forward: checkCdnForward(parsed) };
   if (parsed.kind === MAPPED_INVALIDATION_KIND) {
     if (parsed.version !== 1) fail(`mapped invalidation version must be 1, got ${JSON.stringify(parsed.version)}`);
     if (!isObject(parsed.event) || !isObject(parsed.mapping)) fail('mapped invalidation must carry an object mapping and event');
@@ -185,7 +224,9 @@ export function pathsOf(message: InvalidationMessage): string[] {
     case 'mapped':
       return expandPaths(message.mapping, message.event);
     case 'continuation':
-      return [];
+      return [...(message.continuation.paths ?? [])];
+    case 'cdn':
+      return [...message.forward.paths];
   }
 }
 
@@ -198,6 +239,8 @@ export function reasonOf(message: InvalidationMessage): string | undefined {
       return message.mapping.reason;
     case 'continuation':
       return message.continuation.reason;
+    case 'cdn':
+      return message.forward.reason;
   }
 }
 
@@ -210,10 +253,13 @@ export interface RedisPurgeWork {
   readonly hop: number;
   readonly origin: EventOrigin;
   readonly reason?: string;
+  /** CDN paths the Redis purger forwards to the CloudFront purger once the Redis work is done. */
+  readonly paths: readonly string[];
 }
 
 /** The keys and patterns a message purges, each within `cacheKeys`' namespace, or an {@link UnprocessableEventError}. */
 export function redisWorkOf(message: InvalidationMessage, cacheKeys: CacheKeys): RedisPurgeWork {
+  if (message.kind === 'cdn') fail('a CDN purge message reached the Redis purge queue; it belongs to the CloudFront purge queue');
   let keys: readonly string[] = [];
   let tags: readonly string[] = [];
   let patterns: readonly string[] = [];
@@ -242,5 +288,6 @@ export function redisWorkOf(message: InvalidationMessage, cacheKeys: CacheKeys):
     hop: message.kind === 'continuation' ? message.continuation.hop : 0,
     origin: message.kind === 'continuation' ? message.continuation.origin : message.origin,
     reason: reasonOf(message),
+    paths: pathsOf(message),
   };
 }

@@ -27,6 +27,8 @@ export enum InvalidationMetric {
   SCANS_CONTINUED = 'CacheScansContinued',
   /** Records sent to a DLQ with a reason. */
   DEAD_LETTERED = 'InvalidationDeadLettered',
+  /** CDN purges the Redis purger sent to the CloudFront queue after a finished Redis purge. */
+  CDN_PURGES_FORWARDED = 'CdnPurgesForwarded',
 }
 
 export interface InvalidationMetrics {

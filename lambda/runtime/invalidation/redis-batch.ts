@@ -3,6 +3,12 @@
  * budget, and continue an unfinished pattern scan in a new message to the same queue (see
  * `redis-purge.ts` for why a continuation message and not stored cursors or a failed record).
  *
+ * Bottom-up order: the CDN is purged only once Redis is clean. When the Redis work of a record is
+ * done, its CDN paths (those of the event, and those recorded in the tag sets it cleared) are
+ * forwarded to the CloudFront purge queue with a delay that outlasts every L1 copy (the adapter
+ * sends them with SQS `DelaySeconds`). A record whose Redis purge failed forwards nothing; its retry,
+ * once it succeeds, forwards — so a CDN purge always follows the last Redis purge, never precedes it.
+ *
  * Outcomes: done; continued; dead-lettered with the reason (hopeless record, too many continuations,
  * or a Redis failure on the record's last receive); or an error is thrown so that SQS returns the
  * record to the queue (a Redis failure before its last receive, or a DLQ/continuation send failure).
@@ -12,7 +18,7 @@ import type { Cluster } from 'ioredis';
 import { UnprocessableEventError } from '../errors';
 import { CacheKeys } from '../keys';
 import { DeadLetterRecord, DeadLetterSender, receiveCountOf } from './dead-letter';
-import { DEFAULT_MAX_CONTINUATIONS, REDIS_PURGE_CONTINUATION_KIND, RedisPurgeContinuation, decodeInvalidationMessage, redisWorkOf } from './messages';
+import { CDN_PURGE_KIND, CdnPurgeForward, DEFAULT_MAX_CONTINUATIONS, REDIS_PURGE_CONTINUATION_KIND, RedisPurgeContinuation, decodeInvalidationMessage, redisWorkOf } from './messages';
 import { InvalidationLogger, InvalidationMetric, InvalidationMetrics, noopInvalidationLogger, noopInvalidationMetrics } from './observability';
 import { purgeRedis } from './redis-purge';
 
@@ -25,6 +31,12 @@ export interface RedisRecordOptions {
   readonly deadLetter: DeadLetterSender;
   /** Sends a continuation to the purge queue. */
   readonly continue: (message: RedisPurgeContinuation) => Promise<void>;
+  /**
+   * Sends the CDN purge that follows a finished Redis purge to the CloudFront purge queue (delayed by
+   * the L1 TTL plus a margin). A failure returns the record to the queue. @default - paths are not
+   * forwarded (a deployment whose rule still targets the CloudFront queue directly)
+   */
+  readonly forwardCdnPurge?: (message: CdnPurgeForward) => Promise<void>;
   readonly now: () => number;
   /** Clock time after which no new `SCAN` step starts. */
   readonly deadline: number;
@@ -38,6 +50,10 @@ export interface RedisRecordOptions {
 }
 
 export type RedisRecordOutcome = 'purged' | 'continued' | 'dead-lettered';
+
+function unique(paths: readonly string[]): string[] {
+  return [...new Set(paths)];
+}
 
 /** Handles one record; throws only when the record must return to the queue. */
 export async function handleRedisPurgeRecord(record: DeadLetterRecord, options: RedisRecordOptions): Promise<RedisRecordOutcome> {
@@ -79,7 +95,14 @@ export async function handleRedisPurgeRecord(record: DeadLetterRecord, options: 
     throw error;
   }
   logger.info('redis purge step done', { messageId: record.messageId, unlinked: result.unlinked, scanSteps: result.scanSteps, unfinished: result.remaining.length, ...work.origin });
-  if (result.remaining.length === 0) return 'purged';
+  const paths = unique([...work.paths, ...result.cdnPaths]);
+  if (result.remaining.length === 0) {
+    if (paths.length > 0 && options.forwardCdnPurge) {
+      await options.forwardCdnPurge({ kind: CDN_PURGE_KIND, version: 1, paths, reason: work.reason, origin: work.origin, redisPurgedAt: options.now() });
+      metrics.count(InvalidationMetric.CDN_PURGES_FORWARDED);
+    }
+    return 'purged';
+  }
 
   const continuation: RedisPurgeContinuation = {
     kind: REDIS_PURGE_CONTINUATION_KIND,
@@ -88,6 +111,7 @@ export async function handleRedisPurgeRecord(record: DeadLetterRecord, options: 
     reason: work.reason,
     origin: work.origin,
     scans: result.remaining,
+    ...(paths.length > 0 ? { paths } : {}),
   };
   if (continuation.hop > maxContinuations) {
     // The DLQ body is the continuation, so a redrive resumes the scan where it stopped.

@@ -3,12 +3,13 @@ import type { AwsClientStub } from 'aws-sdk-client-mock';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import Redis, { Cluster } from 'ioredis';
 import { CacheKeys } from '../../../lambda/runtime/keys';
-import { REDIS_PURGE_CONTINUATION_KIND } from '../../../lambda/runtime/invalidation/messages';
+import { CDN_PURGE_KIND, REDIS_PURGE_CONTINUATION_KIND, decodeInvalidationMessage, pathsOf } from '../../../lambda/runtime/invalidation/messages';
 import { describeEachTopology } from '../../support/topologies';
 import { eventBridgeBody, lambdaContext, sqsEvent, sqsRecord } from '../runtime/invalidation/sqs-records';
 
 const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/111111111111/redis-purge';
 const DLQ_URL = 'https://sqs.eu-west-1.amazonaws.com/111111111111/redis-purge-dlq';
+const CDN_QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/111111111111/cdn-purge';
 
 type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
@@ -53,6 +54,8 @@ describeEachTopology('redis-purger handler', (handle) => {
     MAX_RECEIVE_COUNT: '5',
     SCAN_TIME_BUDGET_MS: '20000',
     MAX_CONTINUATIONS: '100',
+    CDN_PURGE_QUEUE_URL: CDN_QUEUE_URL,
+    CDN_PURGE_DELAY_SECONDS: '15',
     CACHE_KEY_NAMESPACE: 'app',
     CACHE_KEY_SCHEMA_VERSION: '1',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
@@ -135,6 +138,69 @@ describeEachTopology('redis-purger handler', (handle) => {
     }
     expect(message).toBe('');
     expect(await existing(...Array.from({ length: 3000 }, (_, i) => keys.order(i)))).toBe(0);
+  });
+
+  describe('bottom-up order: the CDN purge follows the Redis purge', () => {
+    it('forwards the event\'s paths and those recorded in the cleared tag sets to the CloudFront queue, delayed by the L1 TTL + margin, once Redis is clean', async () => {
+      const tag = keys.tagSet('category:garden');
+      await redis.set(keys.productList('garden', 2), 'page', 'EX', 600);
+      await redis.sadd(tag, keys.productList('garden', 2), '/api/products?category=garden&page=2');
+      const response = await adapter.handler(
+        sqsEvent([sqsRecord(eventBridgeBody('CacheInvalidation', { keys: [tag], paths: ['/api/products/7'], reason: 'product 7 moved' }), { messageId: 'move' })]),
+        lambdaContext(),
+      );
+      expect(response).toEqual({ batchItemFailures: [] });
+      expect(await existing(keys.productList('garden', 2), tag)).toBe(0);
+      const [forward, ...others] = sent();
+      expect(others).toEqual([]);
+      expect(forward).toMatchObject({ QueueUrl: CDN_QUEUE_URL, DelaySeconds: 15 });
+      const body = JSON.parse(forward.MessageBody!);
+      expect(body).toMatchObject({ kind: CDN_PURGE_KIND, version: 1, reason: 'product 7 moved', redisPurgedAt: expect.any(Number) });
+      // The CloudFront purger decodes it like any message and purges exactly these paths.
+      expect(pathsOf(decodeInvalidationMessage(forward.MessageBody!, 'app:v1:')).sort()).toEqual(['/api/products/7', '/api/products?category=garden&page=2']);
+    });
+
+    it('a paths-only event is forwarded as well (nothing to purge in Redis, but the delay still applies)', async () => {
+      await adapter.handler(sqsEvent([sqsRecord(eventBridgeBody('CacheInvalidation', { paths: ['/pages/about'] }))]), lambdaContext());
+      expect(sent()).toMatchObject([{ QueueUrl: CDN_QUEUE_URL, DelaySeconds: 15 }]);
+    });
+
+    it('a pattern purge continued over several messages forwards its paths once, after the last one', async () => {
+      await Promise.all(Array.from({ length: 3000 }, (_, i) => redis.set(keys.order(i), 'o', 'EX', 600)));
+      await adapter.handler(
+        sqsEvent([sqsRecord(eventBridgeBody('CacheInvalidation', { keyPatterns: [keys.entityPattern('order')], paths: ['/api/orders*'] }))]),
+        lambdaContext(5_001),
+      );
+      let message = sent()[0];
+      expect(message.QueueUrl).toBe(QUEUE_URL);
+      const forwards = [];
+      for (let hop = 0; hop < 200 && message?.QueueUrl === QUEUE_URL; hop++) {
+        adapter.sqs.resetHistory();
+        await adapter.handler(sqsEvent([sqsRecord(message.MessageBody!)]), lambdaContext(60_000));
+        message = sent()[0];
+        if (message?.QueueUrl === CDN_QUEUE_URL) forwards.push(message);
+      }
+      expect(await existing(...Array.from({ length: 3000 }, (_, i) => keys.order(i)))).toBe(0);
+      expect(forwards).toHaveLength(1);
+      expect(JSON.parse(forwards[0].MessageBody!).paths).toEqual(['/api/orders*']);
+    });
+
+    it('forwards nothing while Redis fails; the retry that succeeds forwards the CDN purge', async () => {
+      await redis.set(keys.config('banner'), 'old', 'EX', 600);
+      const body = eventBridgeBody('CacheInvalidation', { keys: [keys.config('banner')], paths: ['/api/config'] });
+      const broken = await loadAdapter({ ...baseEnv, REDIS_URL: 'redis://127.0.0.1:1', CACHE_CLUSTER_MODE: 'false' });
+      try {
+        const failed = await broken.handler(sqsEvent([sqsRecord(body, { messageId: 'm', receiveCount: 1 })]), lambdaContext());
+        expect(failed).toEqual({ batchItemFailures: [{ itemIdentifier: 'm' }] });
+        expect(broken.sqs.commandCalls(broken.sendMessage)).toHaveLength(0);
+      } finally {
+        for (const client of broken.clients) client.disconnect();
+      }
+      const retried = await adapter.handler(sqsEvent([sqsRecord(body, { messageId: 'm', receiveCount: 2 })]), lambdaContext());
+      expect(retried).toEqual({ batchItemFailures: [] });
+      expect(await existing(keys.config('banner'))).toBe(0);
+      expect(sent()).toMatchObject([{ QueueUrl: CDN_QUEUE_URL, DelaySeconds: 15 }]);
+    });
   });
 
   it('returns the record to the queue when Redis fails, and dead-letters it with the reason on the last receive', async () => {

@@ -40,7 +40,7 @@ function logicalId(stack: Stack, construct: { node: { defaultChild?: unknown } }
 
 describe('InvalidationPipeline', () => {
   describe('bus and rules', () => {
-    it('owns a bus and routes CacheInvalidation events from its source to both queues, with the consumer DLQ for delivery failures', () => {
+    it('owns a bus and routes CacheInvalidation events from its source to the Redis purge queue only (the CDN purge follows Redis), with its DLQ for delivery failures', () => {
       const { stack, pipeline: p, template } = pipeline();
       const t = template();
       t.resourceCountIs('AWS::Events::EventBus', 1);
@@ -54,12 +54,11 @@ describe('InvalidationPipeline', () => {
             RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: 86400 },
             InputTransformer: Match.absent(),
           }),
-          Match.objectLike({
-            Arn: { 'Fn::GetAtt': [logicalId(stack, p.cdnPurgeQueue), 'Arn'] },
-            DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(stack, p.cdnPurgeDeadLetterQueue), 'Arn'] } },
-          }),
         ],
       });
+      // Nothing on the bus reaches the CloudFront queue directly: a CDN purge in parallel with the
+      // Redis purge would let an edge miss store the old value again.
+      expect(JSON.stringify(t.findResources('AWS::Events::Rule'))).not.toContain(logicalId(stack, p.cdnPurgeQueue));
     });
 
     it('listens on an existing bus (such as the default one) and matches a configured source', () => {
@@ -82,10 +81,7 @@ describe('InvalidationPipeline', () => {
       const inputTemplate = new Capture();
       template().hasResourceProperties('AWS::Events::Rule', {
         EventPattern: { source: ['shop.catalog'], 'detail-type': ['ProductUpdated'] },
-        Targets: [
-          Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(stack, p.redisPurgeQueue), 'Arn'] }, InputTransformer: { InputTemplate: inputTemplate } }),
-          Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(stack, p.cdnPurgeQueue), 'Arn'] } }),
-        ],
+        Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(stack, p.redisPurgeQueue), 'Arn'] }, InputTransformer: { InputTemplate: inputTemplate } })],
       });
       // What EventBridge will send: the template with its predefined variable replaced by an event.
       const transformer = inputTemplate.asString();
@@ -98,12 +94,12 @@ describe('InvalidationPipeline', () => {
       expect(redisWorkOf(message, new CacheKeys()).keys).toEqual(['app:v1:product:42', 'app:v1:tag:product-lists.42']);
     });
 
-    it('sends a mapped event only to the consumers its mapping gives work', () => {
+    it('sends a mapped event that names only paths through the Redis purger too, so its CDN purge waits like any other', () => {
       const { stack, pipeline: p, template } = pipeline();
       p.invalidateOn({ source: 'shop.content', detailType: 'PageEdited', paths: ['/pages/{detail.slug}'] });
       template().hasResourceProperties('AWS::Events::Rule', {
         EventPattern: { source: ['shop.content'], 'detail-type': ['PageEdited'] },
-        Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(stack, p.cdnPurgeQueue), 'Arn'] } })],
+        Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [logicalId(stack, p.redisPurgeQueue), 'Arn'] } })],
       });
     });
 
@@ -215,6 +211,8 @@ describe('InvalidationPipeline', () => {
             DEAD_LETTER_QUEUE_URL: { Ref: logicalId(stack, p.redisPurgeDeadLetterQueue) },
             MAX_RECEIVE_COUNT: '5',
             SCAN_TIME_BUDGET_MS: '20000',
+            CDN_PURGE_QUEUE_URL: { Ref: logicalId(stack, p.cdnPurgeQueue) },
+            CDN_PURGE_DELAY_SECONDS: '15',
           }),
         },
       });
@@ -248,7 +246,12 @@ describe('InvalidationPipeline', () => {
       });
     });
 
-    it('lets each purger send only to the queues it needs (its DLQ; the Redis purger also to its own queue)', () => {
+    it('forwards the CDN purge after the delay it is given', () => {
+      const { template } = pipeline({ cdnPurgeDelay: Duration.seconds(70) });
+      template().hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ CDN_PURGE_DELAY_SECONDS: '70' }) } });
+    });
+
+    it('lets each purger send only to the queues it needs (its DLQ; the Redis purger also to its own queue and the CloudFront queue)', () => {
       const { stack, pipeline: p, template } = pipeline();
       const sends = (role: unknown) =>
         Object.values(template().findResources('AWS::IAM::Policy'))
@@ -258,7 +261,7 @@ describe('InvalidationPipeline', () => {
           .flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]))
           .map((resource) => JSON.stringify(resource));
       const arn = (queue: unknown) => JSON.stringify({ 'Fn::GetAtt': [logicalId(stack, queue), 'Arn'] });
-      expect(sends(p.redisPurger.role!.node.defaultChild).sort()).toEqual([arn(p.redisPurgeQueue), arn(p.redisPurgeDeadLetterQueue)].sort());
+      expect(sends(p.redisPurger.role!.node.defaultChild).sort()).toEqual([arn(p.redisPurgeQueue), arn(p.redisPurgeDeadLetterQueue), arn(p.cdnPurgeQueue)].sort());
       expect(sends(p.cdnPurger.role!.node.defaultChild)).toEqual([arn(p.cdnPurgeDeadLetterQueue)]);
     });
 
@@ -300,6 +303,8 @@ describe('InvalidationPipeline', () => {
       ['cdnPurger.maxBatchingWindow', { cdnPurger: { maxBatchingWindow: Duration.minutes(6) } }, '`cdnPurger.maxBatchingWindow` must be between 0 and 300 seconds, got 360'],
       ['redisPurger.timeout', { redisPurger: { timeout: Duration.minutes(16) } }, '`redisPurger.timeout` must be between 10 and 900 seconds, got 960'],
       ['cdnPurger.memorySizeMb', { cdnPurger: { memorySizeMb: 64 } }, '`cdnPurger.memorySizeMb` must be an integer between 128 and 10240, got 64'],
+      ['cdnPurgeDelay', { cdnPurgeDelay: Duration.minutes(16) }, '`cdnPurgeDelay` must be between 0 and 900 seconds, got 960'],
+      ['a fractional cdnPurgeDelay', { cdnPurgeDelay: Duration.millis(1500) }, '`cdnPurgeDelay` must be a whole number of seconds (SQS DelaySeconds), got 1.5'],
       ['a batch above 10 without a window', { redisPurger: { batchSize: 50, maxBatchingWindow: Duration.seconds(0) } }, '`redisPurger.batchSize` above 10 needs a `redisPurger.maxBatchingWindow` of at least 1 second'],
     ])('rejects an invalid %s with a message naming it', (_label, overrides, message) => {
       const f = fixture();

@@ -1,6 +1,7 @@
 import { UnprocessableEventError } from '../../../../lambda/runtime/errors';
 import { CacheKeys } from '../../../../lambda/runtime/keys';
 import {
+  CDN_PURGE_KIND,
   MAPPED_INVALIDATION_KIND,
   MAX_MESSAGE_BYTES,
   REDIS_PURGE_CONTINUATION_KIND,
@@ -39,6 +40,7 @@ describe('decodeInvalidationMessage', () => {
       hop: 0,
       origin: { eventId: 'ev-1', source: 'cache-pyramid', detailType: 'CacheInvalidation' },
       reason: 'edit',
+      paths: ['/api/products/1'],
     });
   });
 
@@ -48,6 +50,18 @@ describe('decodeInvalidationMessage', () => {
     expect(reasonOf(event({ tags: ['has space'] }))).toMatch(/detail.tags\[0\] "has space" must match/);
     expect(reasonOf(event({ tags: 'category:garden' }))).toMatch(/detail.tags must be an array/);
     expect(reasonOf(event({ tags: [] }))).toMatch(/names nothing to invalidate/);
+  });
+
+  it('decodes the CDN purge the Redis purger forwards, and refuses it on the Redis queue', () => {
+    const body = JSON.stringify({ kind: CDN_PURGE_KIND, version: 1, paths: ['/api/products/1', '/api/products?*'], reason: 'edit', origin: { eventId: 'ev-1' }, redisPurgedAt: 1_700_000_000_000 });
+    const message = decodeInvalidationMessage(body, keys.prefix);
+    expect(pathsOf(message)).toEqual(['/api/products/1', '/api/products?*']);
+    expect(() => redisWorkOf(message, keys)).toThrow('a CDN purge message reached the Redis purge queue');
+  });
+
+  it('carries the CDN paths of an unfinished pattern purge in its continuation', () => {
+    const body = JSON.stringify({ kind: REDIS_PURGE_CONTINUATION_KIND, version: 1, hop: 1, origin: {}, scans: [{ pattern: 'app:v1:x*', cursors: {}, finished: [] }], paths: ['/x'] });
+    expect(redisWorkOf(decodeInvalidationMessage(body, keys.prefix), keys).paths).toEqual(['/x']);
   });
 
   it('decodes a mapped app event and expands its templates', () => {
@@ -102,6 +116,8 @@ describe('decodeInvalidationMessage', () => {
       event: { detail: {} },
     }), /invalid mapping: keys\[0\] must be within the app's key namespace/],
     ['a continuation with a bad cursor', JSON.stringify({ kind: REDIS_PURGE_CONTINUATION_KIND, version: 1, hop: 1, origin: {}, scans: [{ pattern: 'app:v1:x*', cursors: { n: 'abc' }, finished: [] }] }), /cursors must be decimal strings/],
+    ['a CDN purge without paths', JSON.stringify({ kind: CDN_PURGE_KIND, version: 1, paths: [], redisPurgedAt: 1 }), /a CDN purge must name at least one path/],
+    ['a CDN purge without its Redis purge time', JSON.stringify({ kind: CDN_PURGE_KIND, version: 1, paths: ['/a'] }), /redisPurgedAt must be a number/],
   ])('refuses %s with a reason', (_label, body, reason) => {
     expect(reasonOf(body)).toMatch(reason);
   });
