@@ -253,14 +253,19 @@ export class ClusterOperator {
         }
       }
       const others = (await this.masters()).filter((n) => n.port !== source.port && n.port !== target.port);
-      for (const node of [target, source, ...others]) {
-        const assign = this.admin(node).pipeline();
-        for (const slot of batch) assign.call('CLUSTER', 'SETSLOT', String(slot), 'NODE', targetId);
-        await execOrThrow(assign);
-      }
+      await this.assignSlots(target, batch, targetId);
+      // A master that gave away its last slot becomes a replica (cluster-allow-replica-migration):
+      // it then refuses SETSLOT, and learns the new owner by gossip like the other nodes.
+      for (const node of [source, ...others]) await this.assignSlots(node, batch, targetId).catch(ignoreNotMaster);
       await options.onStep?.(Math.min(i + batchSize, slots.length));
     }
     return { slots: slots.length, keysMoved };
+  }
+
+  private async assignSlots(node: RedisClusterNode, slots: readonly number[], ownerId: string): Promise<void> {
+    const assign = this.admin(node).pipeline();
+    for (const slot of slots) assign.call('CLUSTER', 'SETSLOT', String(slot), 'NODE', ownerId);
+    await execOrThrow(assign);
   }
 
   /**
@@ -351,6 +356,10 @@ export class ClusterOperator {
 
 async function execOrThrow(pipeline: ReturnType<Redis['pipeline']>): Promise<void> {
   for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
+}
+
+function ignoreNotMaster(error: Error): void {
+  if (!/only with masters/.test(error.message)) throw error;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -39,11 +39,11 @@ class RetryingPublisher implements InvalidationPublisher {
     try {
       await this.inner.publishInvalidation(request);
     } catch {
-      const record = { keys: request.keys ?? [], failedAt: Date.now(), doneAt: Number.POSITIVE_INFINITY };
+      const record = { keys: request.keys ?? [], failedAt: now(), doneAt: Number.POSITIVE_INFINITY };
       this.retried.push(record);
       const retry = this.retryUntilDone(request)
         .then(() => {
-          record.doneAt = Date.now();
+          record.doneAt = now();
         })
         .finally(() => this.pending.delete(retry));
       this.pending.add(retry);
@@ -99,6 +99,14 @@ function event(method: string, path: string, options: { query?: string; claims?:
   return base as unknown as Event;
 }
 
+/**
+ * Wall-clock milliseconds with sub-millisecond resolution: a read that starts in the same
+ * millisecond as another loop's write acknowledgement must still be ordered before or after it.
+ */
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -141,7 +149,7 @@ async function run(config: LoadConfig): Promise<void> {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)];
 
   async function request(kind: RouteKind, ev: Event): Promise<{ status: number; body: unknown; source?: string; startedAt: number }> {
-    const startedAt = Date.now();
+    const startedAt = now();
     let status: number;
     let text = '';
     let source: string | undefined;
@@ -153,7 +161,7 @@ async function run(config: LoadConfig): Promise<void> {
     } catch {
       status = 599;
     }
-    const ms = Date.now() - startedAt;
+    const ms = now() - startedAt;
     report.requests.push([startedAt, ms, status, kind, source ?? '']);
     let body: unknown;
     try {
@@ -201,7 +209,7 @@ async function run(config: LoadConfig): Promise<void> {
     if (r.status === 200) {
       const written = (r.body as { version: number }).version;
       knownVersion.set(id, written);
-      const ackedAt = Date.now();
+      const ackedAt = now();
       report.writes.push({ resource: `product:${id}`, version: written, client: client_, startedAt: r.startedAt, ackedAt, settledAt: ackedAt });
     } else if (r.status === 409) {
       knownVersion.delete(id);
@@ -210,9 +218,9 @@ async function run(config: LoadConfig): Promise<void> {
 
   async function patchProfile(): Promise<void> {
     const id = pick(ownUsers);
-    const r = await request('patch', event('PATCH', `/api/users/${id}/profile`, { claims: { sub: String(id) }, body: { bio: `bio ${Date.now()}` } }));
+    const r = await request('patch', event('PATCH', `/api/users/${id}/profile`, { claims: { sub: String(id) }, body: { bio: `bio ${Math.random()}` } }));
     if (r.status === 200 || r.status === 202) {
-      const ackedAt = Date.now();
+      const ackedAt = now();
       report.writes.push({ resource: `user:${id}`, version: (r.body as { version: number }).version, client: client_, startedAt: r.startedAt, ackedAt, settledAt: ackedAt });
     }
   }
@@ -223,7 +231,7 @@ async function run(config: LoadConfig): Promise<void> {
       kind === 'tag'
         ? { keys: [keys.categoryListsTag(category)], reason: 'load: tag purge' }
         : { keyPatterns: [`${keys.prefix}{products:list:${category}:*`], reason: 'load: pattern purge' };
-    const record: PurgeRecord = { kind, category, startedAt: Date.now(), ackedAt: 0, attempts: 0 };
+    const record: PurgeRecord = { kind, category, startedAt: now(), ackedAt: 0, attempts: 0 };
     // The purge is acknowledged once the purge core finished it; until then it is retried, as the
     // purge queue redelivers a message whose purge failed.
     for (;;) {
@@ -235,7 +243,7 @@ async function run(config: LoadConfig): Promise<void> {
         await sleep(100);
       }
     }
-    record.ackedAt = Date.now();
+    record.ackedAt = now();
     report.purges.push(record);
   }
 
