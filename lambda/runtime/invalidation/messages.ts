@@ -65,6 +65,8 @@ export interface PatternScanState {
   readonly pattern: string;
   readonly cursors: Readonly<Record<string, string>>;
   readonly finished: readonly string[];
+  /** Cluster: the slot layout when this pass began (see RedisPurgeOptions.verifyTopology). */
+  readonly topology?: string;
 }
 
 /** The message that resumes an unfinished Redis purge. */
@@ -157,6 +159,7 @@ function checkContinuation(message: Record<string, unknown>): RedisPurgeContinua
     }
     if (!Object.values(scan.cursors).every((c) => typeof c === 'string' && /^\d+$/.test(c))) fail(`continuation scans[${i}].cursors must be decimal strings`);
     if (!scan.finished.every((n) => typeof n === 'string')) fail(`continuation scans[${i}].finished must be node names`);
+    if (scan.topology !== undefined && (typeof scan.topology !== 'string' || scan.topology.length > 64)) fail(`continuation scans[${i}].topology must be a layout hash`);
   }
   stringArray('continuation paths', message.paths, MAX_PATHS_PER_EVENT, 8 * 1024);
   return message as unknown as RedisPurgeContinuation;

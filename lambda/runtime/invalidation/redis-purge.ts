@@ -12,6 +12,7 @@
  * on any later connection to the same node; if the masters changed (failover, resharding), the new
  * masters are scanned from the start, which is safe because deleting twice is harmless.
  */
+import { createHash } from 'node:crypto';
 import Redis, { Cluster } from 'ioredis';
 import type { LuaScript } from '../cache/cache-client';
 import { hashSlot } from '../cache/hash-slot';
@@ -32,6 +33,14 @@ export interface RedisPurgeOptions {
   readonly scanCount?: number;
   /** Keys per `UNLINK` command. @default 500 */
   readonly unlinkBatchSize?: number;
+  /**
+   * Cluster only: a pattern scan counts as complete only after a pass over every master during which
+   * no slot changed owner or was mid-migration; otherwise it starts again. A key that `MIGRATE` moved
+   * from a master not yet scanned to one already scanned would else survive the purge. `false` saves
+   * one `CLUSTER NODES` per master per pass on a cluster that is never resharded.
+   * @default true
+   */
+  readonly verifyTopology?: boolean;
   readonly metrics?: InvalidationMetrics;
   readonly logger?: InvalidationLogger;
 }
@@ -85,6 +94,32 @@ function masters(redis: Redis | Cluster): Master[] {
     .nodes('master')
     .map((client) => ({ name: nodeName(client), client }))
     .sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+/**
+ * Who serves which slots, as each master states it (its own `CLUSTER NODES` line, with `[slot->-id]`
+ * / `[slot-<-id]` markers while a slot migrates), hashed: equal before and after a pass, and without
+ * markers, means no key moved between masters during it.
+ */
+async function topologyOf(nodes: readonly Master[]): Promise<string> {
+  // A master the client does not know yet (one just added) is a layout that is still changing.
+  const view = String(await nodes[0].client.call('CLUSTER', 'NODES')).split('\n');
+  const serving = view.filter((line) => / master /.test(` ${line.split(' ')[2]?.replace(/,/g, ' ')} `) && line.split(' ').length > 8);
+  const unknown = serving.some((line) => !nodes.some((n) => line.split(' ')[1]?.startsWith(`${n.name}@`)));
+  const lines = await Promise.all(
+    nodes.map(async (node) => {
+      const text = String(await node.client.call('CLUSTER', 'NODES'));
+      const self = text.split('\n').find((line) => line.split(' ')[2]?.split(',').includes('myself')) ?? '';
+      return `${node.name} ${self.split(' ').slice(8).join(' ')}`;
+    }),
+  );
+  const joined = lines.join('\n');
+  return `${joined.includes('[') || unknown ? '[' : ''}${createHash('sha1').update(joined).digest('hex')}`;
+}
+
+/** Makes the cluster client reload the slot map, so that a pass scans the masters serving now. */
+async function refreshMasters(redis: Cluster): Promise<void> {
+  await new Promise<void>((resolve) => redis.refreshSlotsCache(() => resolve()));
 }
 
 /** Errors after which a cluster command should go through the cluster client, which follows redirects. */
@@ -226,29 +261,49 @@ export async function purgeRedis(request: RedisPurgeRequest, options: RedisPurge
 
   let scanSteps = 0;
   const remaining: PatternScanState[] = [];
-  const nodes = request.scans.length > 0 ? masters(redis) : [];
+  let nodes = request.scans.length > 0 ? masters(redis) : [];
   // With no master known (cluster not ready), finishing the scans would silently purge nothing.
   if (request.scans.length > 0 && nodes.length === 0) throw new Error('no Redis master is known yet; the pattern purge will be retried');
-  for (const scan of request.scans) {
-    const cursors: Record<string, string> = {};
-    const finished = new Set(scan.finished);
-    for (const node of nodes) {
-      if (finished.has(node.name)) continue;
-      let cursor = scan.cursors[node.name] ?? '0';
-      let done = false;
-      while (!done && (scanSteps === 0 || now() < deadline)) {
-        const [next, found] = await node.client.scan(cursor, 'MATCH', scan.pattern, 'COUNT', scanCount);
-        scanSteps++;
-        unlinked += await unlinkKeys(isCluster(redis) ? redis : node.client, found, batchSize);
-        cursor = next;
-        done = cursor === '0';
+  const verify = isCluster(redis) && options.verifyTopology !== false;
+  for (const requested of request.scans) {
+    let scan = requested;
+    const fresh = (state: PatternScanState): boolean => state.finished.length === 0 && Object.keys(state.cursors).length === 0;
+    let topology = verify && fresh(scan) ? await topologyOf(nodes) : scan.topology;
+    for (;;) {
+      const cursors: Record<string, string> = {};
+      const finished = new Set(scan.finished);
+      for (const node of nodes) {
+        if (finished.has(node.name)) continue;
+        let cursor = scan.cursors[node.name] ?? '0';
+        let done = false;
+        while (!done && (scanSteps === 0 || now() < deadline)) {
+          const [next, found] = await node.client.scan(cursor, 'MATCH', scan.pattern, 'COUNT', scanCount);
+          scanSteps++;
+          unlinked += await unlinkKeys(isCluster(redis) ? redis : node.client, found, batchSize);
+          cursor = next;
+          done = cursor === '0';
+        }
+        if (done) finished.add(node.name);
+        else cursors[node.name] = cursor;
       }
-      if (done) finished.add(node.name);
-      else cursors[node.name] = cursor;
-    }
-    const current = new Set(nodes.map((n) => n.name));
-    if (nodes.some((n) => !finished.has(n.name))) {
-      remaining.push({ pattern: scan.pattern, cursors, finished: [...finished].filter((n) => current.has(n)).sort() });
+      const current = new Set(nodes.map((n) => n.name));
+      if (nodes.some((n) => !finished.has(n.name))) {
+        remaining.push({ pattern: scan.pattern, cursors, finished: [...finished].filter((n) => current.has(n)).sort(), ...(topology ? { topology } : {}) });
+        break;
+      }
+      if (!verify) break;
+      const after = await topologyOf(nodes);
+      if (topology !== undefined && after === topology && !after.includes('[')) break;
+      // Slots moved or were moving during the pass: scan every master again, now or in a continuation.
+      logger.info('slots moved during a pattern purge; scanning every master again', { pattern: scan.pattern });
+      scan = { pattern: scan.pattern, cursors: {}, finished: [] };
+      if (isCluster(redis)) await refreshMasters(redis);
+      nodes = masters(redis);
+      topology = await topologyOf(nodes);
+      if (now() >= deadline) {
+        remaining.push({ ...scan, topology });
+        break;
+      }
     }
   }
 
