@@ -8,10 +8,11 @@
  * `npm run dev` — profile changes go to an in-process queue flushed by the same core as the Lambda
  * flusher, and invalidations purge the local Redis in-process (no CDN).
  */
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Pool } from 'pg';
 import { createWriteRoutes, WriteRouteHandler } from '../shop/api/write-routes';
+import { lazyClient } from '../runtime/aws/lazy-client';
 import { CacheClient, CacheLogger, CacheMetrics, ReadThroughCache } from '../runtime/cache';
 import { UserRepository } from '../shop/repositories';
 import { EventBridgeInvalidationPublisher, InvalidationPublisher, LocalInvalidationPublisher } from '../runtime/invalidation/publisher';
@@ -46,17 +47,26 @@ export interface WriteRuntime {
   close(): Promise<void>;
 }
 
+/** The write path's SDK clients, loaded at their first send: read-only sandboxes start without them. */
+function eventBridgeClient(): Pick<EventBridgeClient, 'send'> {
+  return lazyClient(async () => new (await import('@aws-sdk/client-eventbridge')).EventBridgeClient({}));
+}
+
+function sqsClient(): Pick<SQSClient, 'send'> {
+  return lazyClient(async () => new (await import('@aws-sdk/client-sqs')).SQSClient({}));
+}
+
 export function createWriteRuntime(options: WriteRuntimeOptions): WriteRuntime {
   const { env, logger, cacheClient, cache, keys, ttls, pool } = options;
   const personalCache = new ReadThroughCache({ client: cacheClient, keys, ttls, logger, metrics: options.cacheMetrics, l1: false });
   const listTags = new ProductListTags(cacheClient, keys, ProductListTags.ttlMsFor(ttls, cache.staleTtlSeconds));
   const publisher: InvalidationPublisher = env.INVALIDATION_EVENT_BUS_NAME
-    ? new EventBridgeInvalidationPublisher({ client: new EventBridgeClient({}), eventBusName: env.INVALIDATION_EVENT_BUS_NAME, source: env.INVALIDATION_SOURCE || undefined, cacheKeys: keys })
+    ? new EventBridgeInvalidationPublisher({ client: eventBridgeClient(), eventBusName: env.INVALIDATION_EVENT_BUS_NAME, source: env.INVALIDATION_SOURCE || undefined, cacheKeys: keys })
     : new LocalInvalidationPublisher({ redis: cacheClient.redis, cacheKeys: keys, logger });
   let localQueue: LocalWriteBehindQueue | undefined;
   let profileQueue: ProfileChangeQueue;
   if (env.WRITE_BEHIND_QUEUE_URL) {
-    profileQueue = new SqsProfileChangeQueue(new SQSClient({}), env.WRITE_BEHIND_QUEUE_URL);
+    profileQueue = new SqsProfileChangeQueue(sqsClient(), env.WRITE_BEHIND_QUEUE_URL);
   } else {
     localQueue = new LocalWriteBehindQueue({ db: pool, log: logger, onUpdated: refreshCachedProfiles(personalCache, keys) });
     localQueue.start();

@@ -14,7 +14,7 @@
  * await publisher.publishDomainEvent(ProductUpdated({ id: 42 }));
  * ```
  */
-import { EventBridgeClient, PutEventsCommand, PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import type { EventBridgeClient, PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type Redis from 'ioredis';
 import type { Cluster } from 'ioredis';
 import { InvalidationPublishError, ValidationError } from '../errors';
@@ -258,6 +258,8 @@ export class EventBridgeInvalidationPublisher implements InvalidationPublisher {
     const failures: EntryFailure[] = [];
     for (const chunk of this.chunks(entries)) {
       try {
+        // Loaded at the first publish, not with the module: a read-only sandbox never pays for it.
+        const { PutEventsCommand } = await import('@aws-sdk/client-eventbridge');
         const response = await this.options.client.send(new PutEventsCommand({ Entries: chunk }));
         if (!response.FailedEntryCount) continue;
         chunk.forEach((entry, i) => {

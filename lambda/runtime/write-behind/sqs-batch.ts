@@ -13,7 +13,7 @@
  * of its group has been accepted. A throw of the call itself (network, credentials) is left to the
  * SDK's own retry policy and then reported as unsent entries, never swallowed.
  */
-import { SendMessageBatchCommand, SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
+import type { SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
 import { QueueSendError } from '../errors';
 
 /** SQS limits of one `SendMessageBatch` call. */
@@ -127,6 +127,8 @@ async function sendOneBatch(sqs: SqsSender, queueUrl: string, batch: FifoEntry[]
   let pending = batch;
   for (let attempt = 1; pending.length > 0; attempt++) {
     if (attempt > 1) await sleep(Math.round(random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 2))));
+    // Loaded at the first send, not with the module: a sandbox that only reads never pays for it.
+    const { SendMessageBatchCommand } = await import('@aws-sdk/client-sqs');
     const response = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: pending }));
     const retry = new Set<string>();
     for (const failure of response.Failed ?? []) {

@@ -16,7 +16,7 @@ import type { CacheKeys } from '../../../lambda/runtime/keys';
 import { TtlClass } from '../../../lambda/runtime/ttl';
 import { PostgresServer, RedisServer } from '../../support/servers';
 import { describeEachTopology } from '../../support/topologies';
-import { connectClient, freshKeys, inspector } from '../runtime/cache/support';
+import { connectClient, freshKeys, inspector, untilAccepted } from '../runtime/cache/support';
 import { seededDatabase } from '../runtime/db/support';
 import { apiEvent, json } from './support';
 import { acceptEverything, buildWriteApi, claims, publishedInvalidations, WriteApiOptions } from './write-support';
@@ -421,8 +421,9 @@ describe('PUT /api/products/{id} with Redis down', () => {
   test('still commits to PostgreSQL; the stale entry keeps its TTL and the event hands its key to the purge pipeline', async () => {
     const keys = freshKeys({ kind: 'standalone', server: redisServer, url: redisServer.url });
     const api = buildWriteApi(pool, keys, client, { cache: { l1: false } });
-    await api.handle(apiEvent('/api/products/3'));
-    await api.handle(apiEvent('/api/products'));
+    // Precondition: product 3 and the list are cached (retried: a 50 ms timeout may fire on a busy machine).
+    await untilAccepted('product 3 is cached', async () => (await api.handle(apiEvent('/api/products/3')), await inspect.pttl(keys.product(3))), (ttl) => ttl > 0);
+    await untilAccepted('the list is cached', () => api.handle(apiEvent('/api/products')), (res) => res.headers['x-cache'] === 'redis');
     const ttlBefore = await inspect.pttl(keys.product(3));
     const { rows } = await pool.query('select p.name, p.description, p.price_cents, p.stock, p.version::int as version, c.slug from products p join categories c on c.id = p.category_id where p.id = 3');
     const r = rows[0];

@@ -3,7 +3,7 @@ import { CacheClient, CircuitState, createRedis, luaScript } from '../../../../l
 import { CacheUnavailableError } from '../../../../lambda/runtime/errors';
 import { freePort, RedisServer } from '../../../support/servers';
 import { describeEachTopology, Topology } from '../../../support/topologies';
-import { connectClient, freshKeys, inspector, SCHEDULER_SLACK_MS } from './support';
+import { connectClient, freshKeys, inspector, SCHEDULER_SLACK_MS, untilAccepted } from './support';
 
 /** The process to pause for `key`: the standalone server, or the master owning the key's slot. */
 function serverOf(topology: Topology, key: string): RedisServer {
@@ -100,15 +100,23 @@ describeEachTopology('CacheClient', (handle) => {
       const started = Date.now();
       await expect(fast.get(victimKey)).rejects.toThrow('cache circuit is open');
       expect(Date.now() - started).toBeLessThan(SCHEDULER_SLACK_MS);
-      if (otherKey) expect(await fast.get(otherKey)).toBeNull();
+      // The other shard still answers (retried: its own 50 ms timeout may fire on a busy machine).
+      if (otherKey) await untilAccepted('the other shard answers', () => fast.get(otherKey).catch((error: unknown) => error), (reply) => reply === null);
 
       now += 5_000;
       await expect(fast.get(victimKey)).rejects.toThrow('timed out');
       await expect(fast.get(victimKey)).rejects.toThrow('cache circuit is open');
 
       victim.resume();
-      now += 5_000;
-      expect(await fast.get(victimKey)).toBe('v');
+      // Each attempt after a cool-down is one probe; a busy machine may make the first one time out.
+      await untilAccepted(
+        'the resumed shard answers',
+        () => {
+          now += 5_000;
+          return fast.get(victimKey).catch((error: unknown) => error);
+        },
+        (reply) => reply === 'v',
+      );
       expect(Object.values(fast.circuitStates()).every((s) => s === CircuitState.CLOSED)).toBe(true);
     } finally {
       victim.resume();
