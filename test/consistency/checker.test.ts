@@ -54,6 +54,18 @@ describe('ConsistencyChecker', () => {
     });
   });
 
+  it('holds a write with bounds of its own to those', () => {
+    const checker = new ConsistencyChecker({ bounds: BOUNDS });
+    checker.recordWrite({ resource: 'p', version: 2, ackedAt: 0, bounds: { [Layer.REDIS]: 30_000 } });
+    checker.recordRead({ resource: 'p', version: 1, layer: Layer.REDIS, startedAt: 30_000 });
+    checker.recordRead({ resource: 'p', version: 1, layer: Layer.REDIS, startedAt: 30_001 });
+    checker.recordRead({ resource: 'p', version: 1, layer: Layer.L1, startedAt: 11_001 });
+    expect(checker.violations().map((v) => [v.read.layer, v.lateByMs])).toEqual([
+      [Layer.REDIS, 30_001],
+      [Layer.L1, 11_001],
+    ]);
+  });
+
   describe('read your writes', () => {
     it('reports the writer reading an older version from L1 even within the L1 bound', () => {
       const checker = new ConsistencyChecker({ bounds: BOUNDS });
