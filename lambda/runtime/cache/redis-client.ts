@@ -182,8 +182,11 @@ export function parseRedisUrl(text: string): ParsedRedisUrl {
 /** Reads a secret's string value by ARN; adapters pass the result to {@link resolveCacheConfig}. */
 export type SecretReader = (arn: string) => Promise<string>;
 
-/** A {@link SecretReader} over Secrets Manager (create `client` once, at module scope). */
-export function secretFromSecretsManager(client: SecretsManagerClient): SecretReader {
+/**
+ * A {@link SecretReader} over Secrets Manager (create `client` once, at module scope).
+ * @param client @default - a new SecretsManagerClient with the function's region and credentials
+ */
+export function secretFromSecretsManager(client: Pick<SecretsManagerClient, 'send'> = new SecretsManagerClient({})): SecretReader {
   return async (arn) => {
     const response = await client.send(new GetSecretValueCommand({ SecretId: arn }));
     if (response.SecretString === undefined || response.SecretString === '') {

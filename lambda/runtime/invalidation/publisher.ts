@@ -150,8 +150,8 @@ export function splitInvalidation(request: InvalidationRequest, maxDetailBytes: 
 }
 
 export interface EventBridgePublisherOptions {
-  /** Create it once, at module scope. */
-  readonly client: Pick<EventBridgeClient, 'send'>;
+  /** Create it once, at module scope. @default - a new EventBridgeClient with the function's region and credentials */
+  readonly client?: Pick<EventBridgeClient, 'send'>;
   /** The pipeline's bus (`InvalidationPipeline.bus.eventBusName`, given to functions by `grantPublish`). */
   readonly eventBusName: string;
   /** `source` of `CacheInvalidation` events; must match the pipeline's `invalidationSource`. @default 'cache-pyramid' */
@@ -178,8 +178,10 @@ export class EventBridgeInvalidationPublisher implements InvalidationPublisher {
   private readonly maxDelayMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
+  private client: Pick<EventBridgeClient, 'send'> | undefined;
 
   constructor(private readonly options: EventBridgePublisherOptions) {
+    this.client = options.client;
     this.source = options.source ?? DEFAULT_INVALIDATION_SOURCE;
     this.maxAttempts = options.maxAttempts ?? 4;
     this.baseDelayMs = options.baseDelayMs ?? 100;
@@ -259,8 +261,9 @@ export class EventBridgeInvalidationPublisher implements InvalidationPublisher {
     for (const chunk of this.chunks(entries)) {
       try {
         // Loaded at the first publish, not with the module: a read-only sandbox never pays for it.
-        const { PutEventsCommand } = await import('@aws-sdk/client-eventbridge');
-        const response = await this.options.client.send(new PutEventsCommand({ Entries: chunk }));
+        const { EventBridgeClient, PutEventsCommand } = await import('@aws-sdk/client-eventbridge');
+        this.client ??= new EventBridgeClient({});
+        const response = await this.client.send(new PutEventsCommand({ Entries: chunk }));
         if (!response.FailedEntryCount) continue;
         chunk.forEach((entry, i) => {
           const result = response.Entries?.[i];

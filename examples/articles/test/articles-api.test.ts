@@ -1,0 +1,180 @@
+/**
+ * The articles app against real Redis and PostgreSQL (started by the repository's harness): every
+ * answer, key and purge comes from the declarations in resources.ts.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { Pool } from 'pg';
+import { CacheClient, CacheKeys, createRedis, DEFAULT_TTL_SECONDS, EventBridgeInvalidationPublisher } from 'cache-pyramid/runtime';
+import { PostgresServer, RedisServer } from '../../../test/support/servers';
+import { ArticlesApi, createArticlesApi, Queryable } from '../handler';
+import { article, comments, drafts } from '../resources';
+
+const eventBridge = mockClient(EventBridgeClient);
+
+function event(rawPath: string, options: { method?: string; query?: string; sub?: string; body?: string; headers?: Record<string, string> } = {}): APIGatewayProxyEventV2 {
+  const base: APIGatewayProxyEventV2 = {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath,
+    rawQueryString: options.query ?? '',
+    headers: { host: 'api.example.test', ...options.headers },
+    requestContext: {
+      accountId: '111122223333',
+      apiId: 'test',
+      domainName: 'api.example.test',
+      domainPrefix: 'api',
+      http: { method: options.method ?? 'GET', path: rawPath, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'jest' },
+      requestId: 'req',
+      routeKey: '$default',
+      stage: '$default',
+      time: '30/Nov/2026:00:00:00 +0000',
+      timeEpoch: 0,
+    },
+    isBase64Encoded: false,
+    ...(options.body !== undefined ? { body: options.body } : {}),
+  };
+  if (options.sub === undefined) return base;
+  const authorized: APIGatewayProxyEventV2WithJWTAuthorizer = {
+    ...base,
+    requestContext: { ...base.requestContext, authorizer: { principalId: '', integrationLatency: 0, jwt: { claims: { sub: options.sub }, scopes: [] } } },
+  };
+  return authorized as unknown as APIGatewayProxyEventV2;
+}
+
+/** Counts the statements that reach PostgreSQL: origin loads. */
+class CountingDb implements Queryable {
+  statements = 0;
+  constructor(private readonly pool: Pool) {}
+  async query(text: string, values?: readonly unknown[]) {
+    this.statements += 1;
+    return this.pool.query(text, values as unknown[]);
+  }
+}
+
+describe('articles example', () => {
+  let redis: RedisServer;
+  let postgres: PostgresServer;
+  let pool: Pool;
+  let client: CacheClient;
+  let db: CountingDb;
+  let api: ArticlesApi;
+  let keys: CacheKeys;
+
+  beforeAll(async () => {
+    [redis, postgres] = await Promise.all([RedisServer.start(), PostgresServer.start()]);
+    pool = new Pool({ connectionString: postgres.url, max: 4 });
+    await pool.query(fs.readFileSync(path.join(__dirname, '..', 'schema.sql'), 'utf8'));
+    await pool.query(`INSERT INTO articles (slug, title, body, author, published, version) VALUES
+      ('caching-pyramids', 'Caching pyramids', 'Edge, L1, Redis, origin.', 'ada', true, 3),
+      ('stampedes', 'Stampedes', 'One load per key.', 'ada', false, 1),
+      ('tags', 'Tags', 'Purge by meaning.', 'bob', false, 2)`);
+    client = new CacheClient(createRedis({ url: redis.url, commandTimeoutMs: 2000, connectTimeoutMs: 2000 }), { commandTimeoutMs: 2000, connectTimeoutMs: 2000 });
+    if (!(await client.ready(10_000))) throw new Error('cache client did not connect');
+  });
+
+  beforeEach(async () => {
+    eventBridge.reset();
+    eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: '1' }] });
+    await pool.query('TRUNCATE comments');
+    redis.cli('FLUSHALL');
+    keys = new CacheKeys({ clusterMode: false });
+    db = new CountingDb(pool);
+    api = createArticlesApi({
+      db,
+      cacheClient: client,
+      keys,
+      ttls: DEFAULT_TTL_SECONDS,
+      publisher: new EventBridgeInvalidationPublisher({ client: new EventBridgeClient({ region: 'eu-west-1' }), eventBusName: 'articles-bus' }),
+    });
+  });
+
+  afterEach(async () => {
+    await api.drain();
+  });
+
+  afterAll(async () => {
+    await client.quit();
+    await pool.end();
+    await Promise.all([redis.stop(), postgres.stop()]);
+  });
+
+  describe('a public article', () => {
+    it('is answered public with an ETag, cached under its declared key, and served from L1 on the next read', async () => {
+      const first = await api.handle(event('/api/articles/caching-pyramids'));
+      expect(first.statusCode).toBe(200);
+      expect(first.headers?.['cache-control']).toMatch(/^public, max-age=\d+/);
+      expect(first.headers?.etag).toMatch(/^"/);
+      expect(JSON.parse(first.body!)).toMatchObject({ slug: 'caching-pyramids', version: 3 });
+      expect(redis.cli('EXISTS', article.key(keys, { slug: 'caching-pyramids' }))).toBe('1');
+      const loads = db.statements;
+      const second = await api.handle(event('/api/articles/caching-pyramids', { headers: { 'if-none-match': first.headers!.etag as string } }));
+      expect(second.statusCode).toBe(304);
+      expect(second.headers?.['x-cache']).toBe('l1');
+      expect(db.statements).toBe(loads);
+    });
+
+    it('answers a draft or a missing article 404, and a slug that is not one 400', async () => {
+      expect((await api.handle(event('/api/articles/stampedes'))).statusCode).toBe(404);
+      expect((await api.handle(event('/api/articles/nope'))).statusCode).toBe(404);
+      expect((await api.handle(event('/api/articles/Not_A_Slug'))).statusCode).toBe(400);
+    });
+  });
+
+  describe('comments, listed per article and purged by tag', () => {
+    it('accepts only the declared query parameter, in its canonical spelling', async () => {
+      expect((await api.handle(event('/api/articles/caching-pyramids/comments'))).statusCode).toBe(200);
+      expect((await api.handle(event('/api/articles/caching-pyramids/comments', { query: 'sort=new' }))).statusCode).toBe(400);
+      const spelledOut = await api.handle(event('/api/articles/caching-pyramids/comments', { query: 'page=1' }));
+      expect(spelledOut.statusCode).toBe(308);
+      expect(spelledOut.headers?.location).toBe('/api/articles/caching-pyramids/comments');
+    });
+
+    it('purges every cached page of the article, in Redis and (by its CDN paths) at the edge, when a reader comments', async () => {
+      const before = await api.handle(event('/api/articles/caching-pyramids/comments'));
+      expect(JSON.parse(before.body!).comments).toEqual([]);
+      await api.handle(event('/api/articles/caching-pyramids/comments', { query: 'page=2' }));
+      const pageKeys = [1, 2].map((page) => comments.key(keys, { slug: 'caching-pyramids', page }));
+      expect(pageKeys.map((key) => redis.cli('EXISTS', key))).toEqual(['1', '1']);
+
+      const posted = await api.handle(
+        event('/api/articles/caching-pyramids/comments', { method: 'POST', sub: 'grace', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'Clear.' }) }),
+      );
+      expect(posted.statusCode).toBe(201);
+      expect(JSON.parse(posted.body!).purgedPaths).toEqual(['/api/articles/caching-pyramids/comments', '/api/articles/caching-pyramids/comments?page=2']);
+      expect(pageKeys.map((key) => redis.cli('EXISTS', key))).toEqual(['0', '0']);
+      const sent = eventBridge.commandCalls(PutEventsCommand).map((call) => JSON.parse(call.args[0].input.Entries![0].Detail!));
+      expect(sent).toEqual([{ paths: ['/api/articles/caching-pyramids/comments', '/api/articles/caching-pyramids/comments?page=2'], reason: 'comment on caching-pyramids' }]);
+
+      const after = await api.handle(event('/api/articles/caching-pyramids/comments'));
+      expect(JSON.parse(after.body!).comments).toEqual([expect.objectContaining({ author: 'grace', text: 'Clear.' })]);
+      expect(after.headers?.['x-cache']).toBe('origin');
+    });
+
+    it('refuses a comment without a token, with a bad body, or on an article that is not published', async () => {
+      const post = (slug: string, options: { sub?: string; body?: string; type?: string }) =>
+        api.handle(event(`/api/articles/${slug}/comments`, { method: 'POST', sub: options.sub, headers: { 'content-type': options.type ?? 'application/json' }, body: options.body }));
+      expect((await post('caching-pyramids', { body: '{"text":"hi"}' })).statusCode).toBe(401);
+      expect((await post('caching-pyramids', { sub: 'grace', body: '{"text":""}' })).statusCode).toBe(400);
+      expect((await post('caching-pyramids', { sub: 'grace', body: '{"text":"hi"}', type: 'text/plain' })).statusCode).toBe(400);
+      expect((await post('stampedes', { sub: 'grace', body: '{"text":"hi"}' })).statusCode).toBe(404);
+      expect((await pool.query('SELECT count(*)::int AS n FROM comments')).rows[0].n).toBe(0);
+    });
+  });
+
+  describe("an author's drafts", () => {
+    it('are answered private to their author only, cached in Redis without L1, and 404 to anyone else', async () => {
+      const own = await api.handle(event('/api/authors/ada/drafts', { sub: 'ada' }));
+      expect(own.statusCode).toBe(200);
+      expect(own.headers?.['cache-control']).toBe('private, max-age=0, no-cache');
+      expect(JSON.parse(own.body!).drafts).toEqual([{ slug: 'stampedes', title: 'Stampedes', version: 1 }]);
+      expect(redis.cli('EXISTS', drafts.key(keys, { author: 'ada' }))).toBe('1');
+      expect((await api.handle(event('/api/authors/ada/drafts', { sub: 'ada' }))).headers?.['x-cache']).toBe('redis');
+      expect((await api.handle(event('/api/authors/ada/drafts', { sub: 'bob' }))).statusCode).toBe(404);
+      expect((await api.handle(event('/api/authors/ada/drafts'))).statusCode).toBe(401);
+    });
+  });
+});
