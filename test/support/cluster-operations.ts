@@ -190,12 +190,14 @@ export class ClusterOperator {
   /**
    * Unplanned failover: SIGKILL of `master`; its replica is promoted once the other masters agree it
    * failed (cluster-node-timeout, 1 s in the harness). Returns the promoted replica. The dead node
-   * stays down until {@link rejoin}.
+   * stays down until {@link rejoin}. `afterKill` runs once the master is dead (e.g. to resume a
+   * replica paused so that it missed the master's last writes).
    */
-  async killMaster(master: RedisClusterNode): Promise<RedisClusterNode> {
+  async killMaster(master: RedisClusterNode, options: { afterKill?: () => void } = {}): Promise<RedisClusterNode> {
     const replica = await this.replicaOf(master);
     this.dropAdmin(master);
     await master.kill();
+    options.afterKill?.();
     await this.waitFor(`replica ${replica.port} to be promoted`, async () => String(await this.call(replica, 'ROLE')).startsWith('master'));
     await this.waitUntilConverged();
     return replica;

@@ -196,6 +196,18 @@ export class CacheClient {
   }
 
   /**
+   * `WAIT replicas timeoutMs` on the connection that wrote `key` (the master of its slot in cluster
+   * mode; WAIT counts the replicas that acknowledged every earlier write of that connection). Returns
+   * how many replicas acknowledged; fewer than `replicas` means the write may be lost if that master
+   * fails before it replicates. Bounded by `timeoutMs` plus the command timeout.
+   */
+  async waitForReplicas(key: string, replicas: number, timeoutMs: number): Promise<number> {
+    const node = this.connectionOf(key);
+    if (!node) throw new CacheUnavailableError(`cache WAIT failed: no connection serves the slot of ${key}`);
+    return this.runOn(this.shardOf(key), 'WAIT', () => node.wait(replicas, Math.ceil(timeoutMs)), timeoutMs);
+  }
+
+  /**
    * Every key matching `pattern`, in batches, from every master (SCAN, never KEYS). Each SCAN step is
    * bounded by the command timeout like any other operation.
    */
@@ -225,17 +237,24 @@ export class CacheClient {
     return this.runOn(this.shardOf(key), what, operation);
   }
 
-  private async runOn<T>(shard: string, what: string, operation: () => Promise<T>): Promise<T> {
+  private async runOn<T>(shard: string, what: string, operation: () => Promise<T>, extraTimeoutMs = 0): Promise<T> {
     const breaker = this.breakerFor(shard);
     try {
       return await breaker.execute(async () => {
         if (!this.everReady && CONNECTING.has(this.redis.status)) await this.ready(this.connectTimeoutMs);
-        return withTimeout(operation(), this.commandTimeoutMs, what);
+        return withTimeout(operation(), this.commandTimeoutMs + extraTimeoutMs, what);
       }, isUnavailable);
     } catch (error) {
       if (error instanceof CacheUnavailableError) throw error;
       throw new CacheUnavailableError(`cache ${what} failed: ${(error as Error).message}`, { cause: error });
     }
+  }
+
+  /** The connection commands on `key` go through (the slot's master in cluster mode). */
+  private connectionOf(key: string): Redis | undefined {
+    if (!(this.redis instanceof Cluster)) return this.redis;
+    const name = this.redis.slots[hashSlot(key)]?.[0];
+    return this.redis.nodes('master').find((node) => `${node.options.host}:${node.options.port}` === name);
   }
 
   private shardOf(key: string): string {

@@ -111,6 +111,16 @@ export interface ReadThroughCacheDeps {
    */
   readonly versionFloorMs?: number;
   /**
+   * Make tombstones survive the failover of their master: after each tombstone, `WAIT` until this
+   * many replicas acknowledged it, at most `timeoutMs`. Replication is asynchronous, so a master that
+   * dies right after acknowledging a tombstone can lose it, and its promoted replica would serve the
+   * value the write replaced. A tombstone not acknowledged in time counts as failed: `tombstone`
+   * throws, and the write path hands the key to the purge pipeline, which retries until the new
+   * master answers. Only for replication groups with replicas (WAIT 1 on a lone primary always times out).
+   * @default - no WAIT: a tombstone acknowledged by the master alone may be lost in a failover
+   */
+  readonly replicaAcks?: { readonly replicas: number; readonly timeoutMs: number };
+  /**
    * Keeps L1 coherent across processes: invalidations and versioned writes are published on it, and
    * its messages drop this process's copies; waiters for another process's load are told of the fill.
    * @default - no bus: another process's write shows here when the L1 copy expires (`l1.ttlSeconds`)
@@ -193,6 +203,7 @@ export class ReadThroughCache {
   readonly earlyRefreshBeta: number;
   readonly staleTtlSeconds: number;
   readonly versionFloorMs: number;
+  readonly replicaAcks?: { readonly replicas: number; readonly timeoutMs: number };
   private readonly client?: CacheClient;
   private readonly keys: CacheKeys;
   private readonly ttls: TtlTable;
@@ -250,6 +261,12 @@ export class ReadThroughCache {
     if (!(this.earlyRefreshBeta >= 0)) throw new RangeError(`earlyRefreshBeta must be ≥ 0, got ${deps.earlyRefreshBeta}`);
     this.staleTtlSeconds = checkStaleTtl(deps.staleTtlSeconds ?? DEFAULT_STALE_TTL_SECONDS);
     this.versionFloorMs = deps.versionFloorMs ?? DEFAULT_VERSION_FLOOR_MS;
+    if (deps.replicaAcks) {
+      const { replicas, timeoutMs } = deps.replicaAcks;
+      if (!Number.isInteger(replicas) || replicas < 1) throw new RangeError(`replicaAcks.replicas must be a positive integer, got ${replicas}`);
+      if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new RangeError(`replicaAcks.timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
+      this.replicaAcks = deps.replicaAcks;
+    }
     if (!(Number.isFinite(this.versionFloorMs) && this.versionFloorMs >= 0)) throw new RangeError(`versionFloorMs must be a non-negative number of milliseconds, got ${deps.versionFloorMs}`);
     const fallbackSeconds = deps.busFallbackL1TtlSeconds ?? DEFAULT_BUS_FALLBACK_L1_TTL_SECONDS;
     if (!(fallbackSeconds >= 0)) throw new RangeError(`busFallbackL1TtlSeconds must be ≥ 0, got ${deps.busFallbackL1TtlSeconds}`);
@@ -357,6 +374,13 @@ export class ReadThroughCache {
     let reply: unknown;
     try {
       reply = await this.client.eval(TOMBSTONE, [key, this.keys.lock(key)], [raw, Math.ceil(ttlMs), version]);
+      if (this.replicaAcks) {
+        const { replicas, timeoutMs } = this.replicaAcks;
+        const acked = await this.client.waitForReplicas(key, replicas, timeoutMs);
+        if (acked < replicas) {
+          throw new CacheUnavailableError(`tombstone of ${key} reached ${acked} of ${replicas} replica(s) within ${timeoutMs} ms; a failover could lose it`);
+        }
+      }
     } catch (error) {
       this.raiseFloor(key, version);
       throw error;

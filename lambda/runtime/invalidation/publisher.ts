@@ -295,6 +295,8 @@ export interface LocalPublisherOptions {
   /** The same mappings the stack passes to `invalidateOn`, so domain events purge the same keys. @default - none */
   readonly mappings?: readonly InvalidationMapping[];
   readonly logger?: InvalidationLogger;
+  /** See RedisPurgeOptions.replicaAcks. @default - no WAIT */
+  readonly replicaAcks?: { readonly replicas: number; readonly timeoutMs: number };
 }
 
 /** For `npm run dev`: purges the dev Redis directly with the same cores; CloudFront is logged as skipped. */
@@ -334,7 +336,7 @@ export class LocalInvalidationPublisher implements InvalidationPublisher {
     let unlinked = 0;
     const paths = pathsOf(message);
     do {
-      const result = await purgeRedis({ keys, scans, tags }, { redis: this.options.redis, cacheKeys: this.options.cacheKeys, now: Date.now, deadline: Infinity });
+      const result = await purgeRedis({ keys, scans, tags }, { redis: this.options.redis, cacheKeys: this.options.cacheKeys, now: Date.now, deadline: Infinity, replicaAcks: this.options.replicaAcks });
       unlinked += result.unlinked;
       paths.push(...result.cdnPaths);
       scans = result.remaining;

@@ -41,6 +41,13 @@ export interface RedisPurgeOptions {
    * @default true
    */
   readonly verifyTopology?: boolean;
+  /**
+   * After the purge, `WAIT` on every master until this many replicas acknowledged it, at most
+   * `timeoutMs`; fewer is an error, so the message is retried (SQS) — after a failover, on the new
+   * master. Without it a purge acknowledged by a master that dies before replicating is lost.
+   * @default - no WAIT
+   */
+  readonly replicaAcks?: { readonly replicas: number; readonly timeoutMs: number };
   readonly metrics?: InvalidationMetrics;
   readonly logger?: InvalidationLogger;
 }
@@ -115,6 +122,14 @@ async function topologyOf(nodes: readonly Master[]): Promise<string> {
   );
   const joined = lines.join('\n');
   return `${joined.includes('[') || unknown ? '[' : ''}${createHash('sha1').update(joined).digest('hex')}`;
+}
+
+/** WAIT on every master connection this purge may have written through; throws when too few replicas acknowledged. */
+async function waitForReplicas(redis: Redis | Cluster, replicas: number, timeoutMs: number): Promise<void> {
+  const nodes = isCluster(redis) ? redis.nodes('master') : [redis];
+  const acked = await Promise.all(nodes.map((node) => node.wait(replicas, Math.ceil(timeoutMs))));
+  const short = nodes.filter((_, i) => acked[i] < replicas).map(nodeName);
+  if (short.length > 0) throw new Error(`purge not acknowledged by ${replicas} replica(s) within ${timeoutMs} ms on ${short.join(', ')}; it will be retried`);
 }
 
 /** Makes the cluster client reload the slot map, so that a pass scans the masters serving now. */
@@ -306,6 +321,8 @@ export async function purgeRedis(request: RedisPurgeRequest, options: RedisPurge
       }
     }
   }
+
+  if (options.replicaAcks) await waitForReplicas(redis, options.replicaAcks.replicas, options.replicaAcks.timeoutMs);
 
   metrics.count(InvalidationMetric.KEYS_UNLINKED, unlinked);
   metrics.count(InvalidationMetric.TAGS_CLEARED, tagsCleared);

@@ -15,7 +15,8 @@ import { createApi } from '../../../lambda/shop/api/api';
 import { createWriteRoutes } from '../../../lambda/shop/api/write-routes';
 import { CacheClient, ReadThroughCache } from '../../../lambda/runtime/cache';
 import { ConfigRepository, ProductRepository, UserRepository } from '../../../lambda/shop/repositories';
-import { InvalidationPublisher, InvalidationRequest, LocalInvalidationPublisher } from '../../../lambda/runtime/invalidation/publisher';
+import { InvalidationRequest, LocalInvalidationPublisher } from '../../../lambda/runtime/invalidation/publisher';
+import { RetryingPublisher } from './retrying-publisher';
 import { CacheKeys } from '../../../lambda/runtime/keys';
 import { DEFAULT_TTL_SECONDS } from '../../../lambda/runtime/ttl';
 import { refreshCachedProfiles } from '../../../lambda/shop/write-behind/cache-refresh';
@@ -25,51 +26,6 @@ import { ProductListTags } from '../../../lambda/shop/write-path/list-tags';
 import type { LoadConfig, RouteKind, WorkerMessage, WorkerReport, PurgeRecord } from './protocol';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
-
-/** A purge that failed is retried in the background until Redis answers, as the SQS purge queue does. */
-class RetryingPublisher implements InvalidationPublisher {
-  retries = 0;
-  /** Purges that had to be retried: the keys, when the first attempt failed and when one succeeded. */
-  readonly retried: { keys: readonly string[]; failedAt: number; doneAt: number }[] = [];
-  private readonly pending = new Set<Promise<void>>();
-
-  constructor(private readonly inner: InvalidationPublisher) {}
-
-  async publishInvalidation(request: InvalidationRequest): Promise<void> {
-    try {
-      await this.inner.publishInvalidation(request);
-    } catch {
-      const record = { keys: request.keys ?? [], failedAt: now(), doneAt: Number.POSITIVE_INFINITY };
-      this.retried.push(record);
-      const retry = this.retryUntilDone(request)
-        .then(() => {
-          record.doneAt = now();
-        })
-        .finally(() => this.pending.delete(retry));
-      this.pending.add(retry);
-    }
-  }
-
-  publishDomainEvent: InvalidationPublisher['publishDomainEvent'] = (event) => this.inner.publishDomainEvent(event);
-
-  /** Runs `request` until it succeeds; resolves when it did. */
-  async retryUntilDone(request: InvalidationRequest): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      await sleep(Math.min(1_000, 50 * attempt));
-      this.retries += 1;
-      try {
-        await this.inner.publishInvalidation(request);
-        return;
-      } catch {
-        // Redis is still failing over or migrating: the queue would redeliver later.
-      }
-    }
-  }
-
-  async drain(): Promise<void> {
-    while (this.pending.size > 0) await Promise.all([...this.pending]);
-  }
-}
 
 type Event = Parameters<ReturnType<typeof createApi>>[0];
 
