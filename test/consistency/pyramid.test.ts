@@ -98,6 +98,7 @@ describeEachTopology('whole-pyramid consistency', (handle) => {
       template,
       ordering,
       namespace: `h${process.pid}-${ordering}-${histories}`,
+      edgeLocations: 3,
     });
   }
 
@@ -167,10 +168,11 @@ describeEachTopology('whole-pyramid consistency', (handle) => {
     const p = await namedInterleaving(Ordering.BOTTOM_UP);
     const checker = p.checker();
     checker.assertConsistent();
-    // The old version was still served 12 s after the 2xx — by the edge, within its bound (it is purged
-    // only after the Redis purger's retry, 361 s later, plus the delay) — and the final reads are new.
-    expect(checker.measuredStalenessMs()[Layer.EDGE]).toBeGreaterThanOrEqual(12_000);
-    expect(p.edge.counts.invalidatedObjects).toBeGreaterThan(0);
+    // The fault was real: 12 s after the 2xx another edge location's miss still got the old version
+    // from Redis (within Redis's bound for this write: until the purger's retry, 361 s later); the
+    // CDN purge came only after that retry, and every final read is new.
+    expect(checker.measuredStalenessMs()[Layer.REDIS]).toBeGreaterThanOrEqual(12_000);
+    expect(p.edges.reduce((n, e) => n + e.counts.invalidatedObjects, 0)).toBeGreaterThan(0);
   });
 
   test('naive: with the CDN purged in parallel with Redis, the same interleaving leaves the old version at the edge past its bound', async () => {

@@ -164,6 +164,8 @@ export interface PyramidOptions {
   readonly ordering: Ordering;
   /** Namespace of this history's keys (fresh per history). */
   readonly namespace: string;
+  /** Edge locations (POPs); client `n` uses location `n % edgeLocations`. @default 1 */
+  readonly edgeLocations?: number;
 }
 
 export interface ReadResult {
@@ -178,7 +180,8 @@ export const L1_TTL_MS = DEFAULT_L1.ttlSeconds * 1000;
 /** One history's pyramid: fresh keys, fresh L1s, a fresh edge, a fresh checker. */
 export class Pyramid {
   readonly time = new VirtualTime();
-  readonly edge: EdgeCacheModel;
+  /** One edge location per client: CloudFront caches per POP, so a client near another POP misses there. */
+  readonly edges: EdgeCacheModel[];
   readonly timing: PipelineTiming;
   readonly keys: CacheKeys;
   readonly faults: FaultSwitch[];
@@ -191,7 +194,7 @@ export class Pyramid {
   readonly deadLettered: string[] = [];
 
   constructor(private readonly options: PyramidOptions) {
-    this.edge = EdgeCacheModel.fromTemplate(options.template);
+    this.edges = Array.from({ length: options.edgeLocations ?? 1 }, () => EdgeCacheModel.fromTemplate(options.template));
     this.timing = pipelineTimingFromTemplate(options.template);
     this.keys = new CacheKeys({ namespace: options.namespace, clusterMode: options.clusterMode });
     this.faults = options.clients.map(() => new FaultSwitch());
@@ -203,11 +206,22 @@ export class Pyramid {
     this.nextEventFaults = faults;
   }
 
-  /** GET /api/products/{id} by `client` through the edge; misses go to API instance `instance`. */
+  /** The edge location `client` (`c<n>@…`) reaches. */
+  edgeOf(client: string): EdgeCacheModel {
+    const n = Number(/^c(\d+)/.exec(client)?.[1] ?? 0);
+    return this.edges[n % this.edges.length];
+  }
+
+  /** The first edge location (the only one by default). */
+  get edge(): EdgeCacheModel {
+    return this.edges[0];
+  }
+
+  /** GET /api/products/{id} by `client` through its edge location; misses go to API instance `instance`. */
   async readProduct(client: string, instance: number, id: number): Promise<ReadResult> {
     const startedAt = this.time.now;
     const path = `/api/products/${id}`;
-    const response = await this.edge.request({ method: 'GET', path }, this.time.now, () => this.origin(instance, apiEvent(path)));
+    const response = await this.edgeOf(client).request({ method: 'GET', path }, this.time.now, () => this.origin(instance, apiEvent(path)));
     const version = response.statusCode === 200 ? Number((JSON.parse(response.body) as { version: number }).version) : 0;
     const layer = response.edge === 'hit' || response.edge === 'stale' ? Layer.EDGE : layerOfXCache(response.headers['x-cache']);
     if (layer === undefined) throw new Error(`answer without a known x-cache: ${JSON.stringify(response.headers)}`);
@@ -236,7 +250,7 @@ export class Pyramid {
     this.faults[instance].down = redisDown;
     let response: OriginResponse;
     try {
-      response = await this.edge.request({ method: 'PUT', path: `/api/products/${id}` }, this.time.now, () => this.origin(instance, event));
+      response = await this.edgeOf(client).request({ method: 'PUT', path: `/api/products/${id}` }, this.time.now, () => this.origin(instance, event));
     } finally {
       this.faults[instance].down = false;
     }
@@ -350,7 +364,8 @@ export class Pyramid {
     const outcome = await handleCdnPurgeBatch([sqsRecord(body)], {
       cloudFront: {
         send: async (command: CreateInvalidationCommand) => {
-          this.edge.invalidate(command.input.InvalidationBatch?.Paths?.Items ?? []);
+          // An invalidation reaches every edge location.
+          for (const edge of this.edges) edge.invalidate(command.input.InvalidationBatch?.Paths?.Items ?? []);
           return { Invalidation: { Id: `I${this.time.now}` } };
         },
       } as never,
