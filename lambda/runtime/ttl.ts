@@ -57,7 +57,7 @@ export function parseTtlTable(json: string | undefined, base: TtlTable = DEFAULT
   const table: Record<string, number> = { ...base };
   for (const [name, seconds] of Object.entries(parsed)) {
     if (!known.has(name)) throw new Error(`CACHE_TTLS has unknown class ${JSON.stringify(name)}; known: ${[...known].join(', ')}`);
-    if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 1 || seconds > 30 * 86400) {
+    if (!Number.isInteger(seconds) || seconds < 1 || seconds > 30 * 86400) {
       throw new Error(`CACHE_TTLS.${name} must be an integer between 1 and 2592000 seconds, got ${JSON.stringify(seconds)}`);
     }
     table[name] = seconds;

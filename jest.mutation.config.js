@@ -1,0 +1,24 @@
+/**
+ * The jest config Stryker runs (`npm run test:mutation`): only the unit suites of the pure runtime
+ * cores, which need no server. No globalSetup: the Redis/PostgreSQL harness must not start for each
+ * of the thousands of mutants, and these suites cannot reach it anyway.
+ * @type {import('jest').Config}
+ */
+const base = require('./jest.config');
+
+module.exports = {
+  testEnvironment: base.testEnvironment,
+  transform: base.transform,
+  moduleNameMapper: base.moduleNameMapper,
+  roots: ['<rootDir>/test/lambda/runtime'],
+  testMatch: [
+    '**/runtime/keys.test.ts',
+    '**/runtime/ttl.test.ts',
+    '**/runtime/http/etag.test.ts',
+    '**/runtime/http/cache-control.test.ts',
+    '**/runtime/invalidation/templates.test.ts',
+    '**/runtime/invalidation/cloudfront-paths.test.ts',
+    '**/runtime/resources/resource.test.ts',
+  ],
+  testTimeout: 60_000,
+};

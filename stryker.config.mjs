@@ -1,0 +1,40 @@
+// Mutation testing of the runtime's pure cores (docs/testing.md). `npm run test:mutation` runs it
+// through scripts/mutation.ts, which also fails when any one mutated file scores under 90 %
+// (Stryker's own `break` threshold only looks at the total).
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  packageManager: 'npm',
+  testRunner: 'jest',
+  jest: {
+    // Only the server-free unit suites, with no globalSetup: see the file.
+    configFile: 'jest.mutation.config.js',
+  },
+  mutate: [
+    'lambda/runtime/keys.ts',
+    'lambda/runtime/ttl.ts',
+    'lambda/runtime/http/etag.ts',
+    'lambda/runtime/http/cache-control.ts',
+    'lambda/runtime/invalidation/templates.ts',
+    'lambda/runtime/invalidation/cloudfront-paths.ts',
+    'lambda/runtime/resources/resource.ts',
+  ],
+  // Each mutant runs only the tests that reach it.
+  coverageAnalysis: 'perTest',
+  // The machine is shared by several sessions: two test processes at most.
+  concurrency: 2,
+  // Loaded machines stretch runs; a mutant is a timeout only well past its test's normal time.
+  timeoutMS: 20_000,
+  timeoutFactor: 3,
+  // Only mutants in code changed since the committed baseline are run; the others keep their result.
+  // `npm run test:mutation -- --force` mutates everything and rewrites the baseline.
+  incremental: true,
+  incrementalFile: 'reports/stryker-incremental.json',
+  thresholds: { high: 95, low: 90, break: 90 },
+  reporters: ['clear-text', 'progress', 'json', 'html'],
+  jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  htmlReporter: { fileName: 'reports/mutation/mutation.html' },
+  clearTextReporter: { allowColor: false, logTests: false, reportMutants: true, reportScoreTable: true },
+  ignorePatterns: ['cdk.out', 'dist', 'coverage', '.test-servers', 'bench/results', 'reports'],
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: true,
+};

@@ -1,0 +1,184 @@
+import { CacheKeys } from '../../../lambda/runtime/keys';
+
+const plain = new CacheKeys();
+const cluster = new CacheKeys({ clusterMode: true });
+
+describe('CacheKeys options', () => {
+  test('defaults to namespace app, schema version 1, no hash tags', () => {
+    expect(plain.namespace).toBe('app');
+    expect(plain.schemaVersion).toBe(1);
+    expect(plain.clusterMode).toBe(false);
+    expect(plain.prefix).toBe('app:v1:');
+    expect(cluster.clusterMode).toBe(true);
+  });
+
+  test('the prefix is built from the namespace and schema version', () => {
+    expect(new CacheKeys({ namespace: 'shop', schemaVersion: 7 }).prefix).toBe('shop:v7:');
+    expect(new CacheKeys({ namespace: 'shop', schemaVersion: 7 }).product(1)).toBe('shop:v7:product:1');
+  });
+
+  test.each([0, -1, 1.5, NaN])('refuses schemaVersion %p, naming it', (schemaVersion) => {
+    expect(() => new CacheKeys({ schemaVersion })).toThrow(new RangeError(`cache key schemaVersion must be a positive integer, got ${schemaVersion}`));
+  });
+
+  test('refuses a namespace that is not one key segment', () => {
+    expect(() => new CacheKeys({ namespace: 'a:b' })).toThrow(new RangeError('cache key namespace must match /^[A-Za-z0-9_.-]{1,64}$/, got "a:b"'));
+    expect(() => new CacheKeys({ namespace: '' })).toThrow(RangeError);
+  });
+});
+
+describe('key segments (checked without any server)', () => {
+  test('accept letters, digits, "_", "." and "-", from 1 to 64 characters', () => {
+    expect(plain.product('Az09_.-')).toBe('app:v1:product:Az09_.-');
+    expect(plain.product('x')).toBe('app:v1:product:x');
+    expect(plain.product('9'.repeat(64))).toBe(`app:v1:product:${'9'.repeat(64)}`);
+    expect(plain.product(42)).toBe('app:v1:product:42');
+  });
+
+  test.each([
+    ['empty', ''],
+    ['65 characters', 'a'.repeat(65)],
+    ['a colon (it would add a key level)', '1:2'],
+    ['a leading colon', ':1'],
+    ['a trailing colon', '1:'],
+    ['a brace (it would open a hash tag)', '{1}'],
+    ['a glob character', '1*'],
+    ['a space', '1 2'],
+    ['a slash', 'a/b'],
+    ['a non-ASCII letter', 'é'],
+    ['a newline after a valid segment', '1\n'],
+  ])('refuse %s, naming the segment and the value', (_label, id) => {
+    expect(() => plain.product(id)).toThrow(new RangeError(`cache key id must match /^[A-Za-z0-9_.-]{1,64}$/, got ${JSON.stringify(id)}`));
+  });
+});
+
+describe('resource keys', () => {
+  test('join the resource name and its parts; the whole identity is the hash tag in cluster mode', () => {
+    expect(plain.resource('product', ['42'])).toBe('app:v1:product:42');
+    expect(plain.resource('product-list', ['garden', '2'])).toBe('app:v1:product-list:garden:2');
+    expect(cluster.resource('product-list', ['garden', '_'])).toBe('app:v1:{product-list:garden:_}');
+    expect(plain.resource('config', [])).toBe('app:v1:config');
+  });
+
+  test('refuse a bad name or part, naming which', () => {
+    expect(() => plain.resource('a:b', [])).toThrow(new RangeError('cache key resource must match /^[A-Za-z0-9_.-]{1,64}$/, got "a:b"'));
+    expect(() => plain.resource('product', ['1', 'x y'])).toThrow(new RangeError('cache key key part must match /^[A-Za-z0-9_.-]{1,64}$/, got "x y"'));
+  });
+});
+
+describe('tag sets', () => {
+  test('live under tag:, hash-tagged as a whole in cluster mode', () => {
+    expect(plain.tagSet('category:garden')).toBe('app:v1:tag:category:garden');
+    expect(cluster.tagSet('category:garden')).toBe('app:v1:{tag:category:garden}');
+  });
+
+  test('accept letters, digits and "_.:-", from 1 to 128 characters', () => {
+    expect(plain.tagSet('Az09_.:-')).toBe('app:v1:tag:Az09_.:-');
+    expect(plain.tagSet('t')).toBe('app:v1:tag:t');
+    expect(plain.tagSet('t'.repeat(128))).toBe(`app:v1:tag:${'t'.repeat(128)}`);
+  });
+
+  test.each(['', 't'.repeat(129), 'a b', ' a', 'a ', '{a}', 'a*', 'é'])('refuse tag %j', (tag) => {
+    expect(() => plain.tagSet(tag)).toThrow(new RangeError(`cache tag must match /^[A-Za-z0-9_.:-]{1,128}$/, got ${JSON.stringify(tag)}`));
+  });
+
+  test('isTag recognises tag sets of this application only', () => {
+    expect(plain.isTag(plain.tagSet('x'))).toBe(true);
+    expect(cluster.isTag(cluster.tagSet('x'))).toBe(true);
+    expect(plain.isTag(cluster.tagSet('x'))).toBe(false);
+    expect(cluster.isTag(plain.tagSet('x'))).toBe(false);
+    expect(plain.isTag('app:v1:product:1')).toBe(false);
+    expect(plain.isTag('other:v1:tag:x')).toBe(false);
+    expect(plain.isTag('app:v1:tags')).toBe(false);
+  });
+});
+
+describe('entity keys', () => {
+  test('user facets, orders and config, in both modes', () => {
+    expect(plain.userSummary(42)).toBe('app:v1:user:42:summary');
+    expect(plain.userProfile('42')).toBe('app:v1:user:42:profile');
+    expect(plain.profileVersion(42)).toBe('app:v1:user:42:profile-version');
+    expect(plain.order(7)).toBe('app:v1:order:7');
+    expect(plain.config()).toBe('app:v1:config:global');
+    expect(plain.config('flags')).toBe('app:v1:config:flags');
+    expect(cluster.userSummary(42)).toBe('app:v1:{user:42}:summary');
+    expect(cluster.userProfile(42)).toBe('app:v1:{user:42}:profile');
+    expect(cluster.profileVersion(42)).toBe('app:v1:{user:42}:profile-version');
+    expect(cluster.order(7)).toBe('app:v1:{order:7}');
+    expect(cluster.config()).toBe('app:v1:{config:global}');
+    expect(cluster.product(1)).toBe('app:v1:{product:1}');
+  });
+
+  test('a lock shares the slot of its key', () => {
+    expect(cluster.lock(cluster.product(1))).toBe('app:v1:{product:1}:lock');
+    expect(plain.lock('app:v1:product:1')).toBe('app:v1:product:1:lock');
+  });
+
+  test('entity patterns match every key of one entity, with the opening brace in cluster mode', () => {
+    expect(plain.entityPattern('product')).toBe('app:v1:product:*');
+    expect(cluster.entityPattern('product')).toBe('app:v1:{product:*');
+    expect(cluster.entityPattern('products:list')).toBe('app:v1:{products:list:*');
+  });
+
+  test('owns tells this application and schema version from others', () => {
+    expect(plain.owns('app:v1:product:1')).toBe(true);
+    expect(plain.owns('app:v2:product:1')).toBe(false);
+    expect(plain.owns('other:v1:product:1')).toBe(false);
+    expect(plain.owns('xapp:v1:product:1')).toBe(false);
+  });
+});
+
+describe('product list keys (the reference shop)', () => {
+  test('one key per category and page, the whole identity hash-tagged in cluster mode', () => {
+    expect(plain.productList('garden', 2)).toBe('app:v1:products:list:garden:p2');
+    expect(plain.productList(undefined, 1)).toBe('app:v1:products:list:all:p1');
+    expect(cluster.productList('garden', 2)).toBe('app:v1:{products:list:garden:p2}');
+    expect(() => plain.productList('a:b', 1)).toThrow(new RangeError('cache key category must match /^[A-Za-z0-9_.-]{1,64}$/, got "a:b"'));
+  });
+
+  test('tag sets of the lists showing a product or a category', () => {
+    expect(plain.productListsTag(42)).toBe('app:v1:tag:product-lists.42');
+    expect(cluster.productListsTag(42)).toBe('app:v1:{tag:product-lists.42}');
+    expect(plain.categoryListsTag('garden')).toBe('app:v1:tag:category-lists:garden');
+    expect(cluster.categoryListsTag('garden')).toBe('app:v1:{tag:category-lists:garden}');
+    expect(plain.isTag(plain.productListsTag(1)) && plain.isTag(plain.categoryListsTag('g'))).toBe(true);
+    expect(() => plain.productListsTag('1:2')).toThrow(new RangeError('cache key id must match /^[A-Za-z0-9_.-]{1,64}$/, got "1:2"'));
+    expect(() => plain.categoryListsTag('a b')).toThrow(new RangeError('cache key category must match /^[A-Za-z0-9_.-]{1,64}$/, got "a b"'));
+  });
+
+  test('parseProductList reads back what productList wrote, in both modes', () => {
+    for (const keys of [plain, cluster]) {
+      expect(keys.parseProductList(keys.productList('garden', 2))).toEqual({ category: 'garden', page: 2 });
+      expect(keys.parseProductList(keys.productList(undefined, 12))).toEqual({ category: undefined, page: 12 });
+      expect(keys.parseProductList(keys.productList('Az09_.-', Number.MAX_SAFE_INTEGER))).toEqual({ category: 'Az09_.-', page: Number.MAX_SAFE_INTEGER });
+      expect(keys.parseProductList(keys.productList('c'.repeat(64), 1))).toEqual({ category: 'c'.repeat(64), page: 1 });
+    }
+  });
+
+  test.each([
+    ['another entity', 'app:v1:product:1'],
+    ['another namespace of the same length', 'xyz:v1:products:list:all:p1'],
+    ['page 0', 'app:v1:products:list:all:p0'],
+    ['a leading zero', 'app:v1:products:list:all:p01'],
+    ['17 digits', `app:v1:products:list:all:p${'1'.repeat(17)}`],
+    ['no page', 'app:v1:products:list:all:p'],
+    ['a 65-character category', `app:v1:products:list:${'c'.repeat(65)}:p1`],
+    ['an empty category', 'app:v1:products:list::p1'],
+    ['a trailing facet', 'app:v1:products:list:all:p1:lock'],
+    ['a leading facet', 'app:v1:x:products:list:all:p1'],
+    ['a category with a colon', 'app:v1:products:list:a:b:p1'],
+    ['a hash tag outside cluster mode', 'app:v1:{products:list:all:p1}'],
+  ])('parseProductList refuses %s', (_label, key) => {
+    expect(plain.parseProductList(key)).toBeUndefined();
+  });
+
+  test.each([
+    ['no hash tag', 'app:v1:products:list:all:p1'],
+    ['no closing brace', 'app:v1:{products:list:all:p1x'],
+    ['no opening brace', 'app:v1:xproducts:list:all:p1}'],
+    ['no brace at either end', 'app:v1:xproducts:list:all:p1x'],
+    ['another namespace of the same length', 'xyz:v1:{products:list:all:p1}'],
+  ])('parseProductList in cluster mode refuses %s', (_label, key) => {
+    expect(cluster.parseProductList(key)).toBeUndefined();
+  });
+});
