@@ -1,7 +1,11 @@
 import fc from 'fast-check';
 import {
+  CLOUDFRONT_MAX_FILES_IN_PROGRESS,
   CLOUDFRONT_MAX_PATH_LENGTH,
+  CLOUDFRONT_MAX_WILDCARDS_IN_PROGRESS,
+  DEFAULT_INVALIDATION_BUDGET,
   InvalidationBudget,
+  checkInvalidationBudget,
   checkInvalidationPath,
   isWildcardPath,
   pathCovers,
@@ -223,5 +227,188 @@ describe('planInvalidation', () => {
   it('rejects a budget outside CloudFront limits', () => {
     expect(() => planInvalidation(['/a'], { maxFiles: 3001, maxWildcards: 15 })).toThrow(/maxFiles must be an integer between 1 and 3000, got 3001/);
     expect(() => planInvalidation(['/a'], { maxFiles: 10, maxWildcards: 0 })).toThrow(/maxWildcards must be an integer between 1 and 15, got 0/);
+  });
+});
+
+describe('CloudFront limits', () => {
+  test('are the documented ones', () => {
+    expect(CLOUDFRONT_MAX_PATH_LENGTH).toBe(4000);
+    expect(CLOUDFRONT_MAX_FILES_IN_PROGRESS).toBe(3000);
+    expect(CLOUDFRONT_MAX_WILDCARDS_IN_PROGRESS).toBe(15);
+    expect(DEFAULT_INVALIDATION_BUDGET).toEqual({ maxFiles: 3000, maxWildcards: 15 });
+  });
+});
+
+describe('checkInvalidationPath at the edges', () => {
+  test.each([
+    ['DEL (0x7f)', '/a\x7fb'],
+    ['the last C0 control (0x1f)', '/a\x1fb'],
+    ['NUL', '/a\x00b'],
+  ])('refuses %s as a control character', (_label, raw) => {
+    expect(checkInvalidationPath(raw)).toEqual({ valid: false, reason: 'a path must not contain control characters' });
+  });
+
+  test('encodes a space (0x20, the first character that is no control) and keeps the last printable ASCII', () => {
+    expect(checkInvalidationPath('/a b')).toEqual({ valid: true, path: '/a%20b' });
+    expect(checkInvalidationPath('/a}b')).toEqual({ valid: true, path: '/a%7Db' });
+    expect(checkInvalidationPath('/\x80')).toEqual({ valid: true, path: '/%C2%80' });
+  });
+
+  test.each([
+    ['"/"', '/', { valid: true, path: '/' }],
+    ['"/*"', '/*', { valid: true, path: '/*' }],
+    ['a trailing lone high surrogate', '/a\uD800', { valid: false, reason: 'a path must be valid Unicode (it holds a lone surrogate)' }],
+    ['a lone low surrogate', '/a\uDC00b', { valid: false, reason: 'a path must be valid Unicode (it holds a lone surrogate)' }],
+    ['a surrogate pair', '/\uD83D\uDE00', { valid: true, path: '/%F0%9F%98%80' }],
+    ['a % at the very end', '/a%', { valid: false, reason: 'a "%" must start a %XX escape (two hex digits)' }],
+    ['a lower-case escape', '/a%2fb', { valid: true, path: '/a%2fb' }],
+    ['an upper-case escape', '/a%2Fb%C3%A9', { valid: true, path: '/a%2Fb%C3%A9' }],
+    ['a literal ~', '/~', { valid: false, reason: 'CloudFront does not support "~" in invalidation paths, encoded or not' }],
+    ['a #', '/a#b', { valid: false, reason: 'a path must not contain "#": a fragment never reaches CloudFront' }],
+    ['a * in the middle', '/a*/b', { valid: false, reason: 'a "*" wildcard is allowed only as the last character (elsewhere CloudFront matches it literally)' }],
+    ['no leading slash', 'a/b', { valid: false, reason: 'a path must begin with "/"' }],
+    ['an undefined value', undefined, { valid: false, reason: 'a path must be a string, got undefined' }],
+  ])('%s', (_label, raw, expected) => {
+    expect(checkInvalidationPath(raw)).toEqual(expected);
+  });
+
+  test('4000 characters once encoded pass, 4001 do not, with the length in the reason', () => {
+    const encodedTo4000 = '/' + 'é'.repeat(666) + 'a'.repeat(3);
+    expect(checkInvalidationPath(encodedTo4000)).toEqual({ valid: true, path: '/' + '%C3%A9'.repeat(666) + 'aaa' });
+    expect(checkInvalidationPath(encodedTo4000 + 'a')).toEqual({ valid: false, reason: 'a path must be at most 4000 characters once encoded, got 4001' });
+  });
+});
+
+describe('pathCovers (the oracle of the coverage property)', () => {
+  test.each([
+    ['/a/b', '/a/b', true],
+    ['/a/b', '/a/bc', false],
+    ['/a/b', '/a/b*', false],
+    ['/a/b', '/a', false],
+    ['/a/*', '/a/b', true],
+    ['/a/*', '/a/', true],
+    ['/a/*', '/a', false],
+    ['/a*', '/a', true],
+    ['/a*', '/ab/c', true],
+    ['/a*', '/b', false],
+    ['/a/*', '/a/b/*', true],
+    ['/a/*', '/a/*', true],
+    ['/a/b*', '/a/*', false],
+    ['/a/*', '/a*', false],
+    ['/*', '/anything?q=1', true],
+    ['/*', '/*', true],
+    ['/api/products*', '/api/product*', false],
+  ])('%s covers %s: %p', (covering, path, expected) => {
+    expect(pathCovers(covering, path)).toBe(expected);
+  });
+
+  test('isWildcardPath looks at the last character only', () => {
+    expect(isWildcardPath('/a*')).toBe(true);
+    expect(isWildcardPath('/*')).toBe(true);
+    expect(isWildcardPath('/a')).toBe(false);
+    expect(isWildcardPath('*/a')).toBe(false);
+  });
+});
+
+describe('invalidation budgets', () => {
+  test.each([
+    [{ maxFiles: 1, maxWildcards: 1 }],
+    [{ maxFiles: 3000, maxWildcards: 15 }],
+  ])('accepts the bounds %j', (limits) => {
+    expect(checkInvalidationBudget(limits)).toBe(limits);
+  });
+
+  test.each([
+    [{ maxFiles: 0, maxWildcards: 15 }, 'maxFiles must be an integer between 1 and 3000, got 0'],
+    [{ maxFiles: 3001, maxWildcards: 15 }, 'maxFiles must be an integer between 1 and 3000, got 3001'],
+    [{ maxFiles: 1.5, maxWildcards: 15 }, 'maxFiles must be an integer between 1 and 3000, got 1.5'],
+    [{ maxFiles: 10, maxWildcards: 0 }, 'maxWildcards must be an integer between 1 and 15, got 0'],
+    [{ maxFiles: 10, maxWildcards: 16 }, 'maxWildcards must be an integer between 1 and 15, got 16'],
+    [{ maxFiles: 10, maxWildcards: 2.5 }, 'maxWildcards must be an integer between 1 and 15, got 2.5'],
+  ])('refuses %j, naming the field', (limits, message) => {
+    expect(() => checkInvalidationBudget(limits)).toThrow(new RangeError(message));
+    expect(() => planInvalidation(['/a'], limits)).toThrow(new RangeError(message));
+  });
+});
+
+describe('planInvalidation edges', () => {
+  test('an exact path equal to a wildcard prefix is covered by that wildcard', () => {
+    const plan = planInvalidation(['/api/products', '/api/products*', '/api/productz']);
+    expect(plan.paths).toEqual(['/api/products*', '/api/productz']);
+    expect(plan.coveredByWildcard).toBe(1);
+  });
+
+  test('a file sorting before every wildcard, or between two, stays', () => {
+    expect(planInvalidation(['/a', '/b/*', '/c', '/d/*', '/e']).paths).toEqual(['/a', '/b/*', '/c', '/d/*', '/e']);
+    expect(planInvalidation(['/b/1', '/b/*', '/c/x', '/c*', '/d']).paths).toEqual(['/b/*', '/c*', '/d']);
+  });
+
+  test('counts what it did: requested, distinct, covered, collapsed, added', () => {
+    const plan = planInvalidation(['/x/1', '/x/2', '/x/2', '/x/3', '/y/*', '/y/1'], { maxFiles: 1, maxWildcards: 15 });
+    expect(plan).toEqual({
+      paths: ['/x/*', '/y/*'],
+      requested: 6,
+      distinct: 5,
+      coveredByWildcard: 1,
+      collapsed: 3,
+      addedWildcards: ['/x/*'],
+    });
+  });
+
+  test('a batch exactly at both budgets is sent as it is', () => {
+    const paths = ['/a/*', '/b/*', '/c/1', '/c/2'];
+    const plan = planInvalidation(paths, { maxFiles: 2, maxWildcards: 2 });
+    expect(plan.paths).toEqual(paths);
+    expect(plan.addedWildcards).toEqual([]);
+  });
+
+  test('files one over budget with every wildcard slot taken: the closest wildcards merge to free one', () => {
+    const plan = planInvalidation(['/a/1*', '/a/2*', '/c/1', '/c/2', '/c/3'], { maxFiles: 2, maxWildcards: 2 });
+    expect(plan.paths).toEqual(['/a/*', '/c/*']);
+  });
+
+  test('wildcards sharing nothing but "/" merge into "/*"', () => {
+    expect(planInvalidation(['/a*', '/b*'], { maxFiles: 5, maxWildcards: 1 }).paths).toEqual(['/*']);
+  });
+
+  test('the closest pair is the one with the longest common prefix, wherever it sits', () => {
+    const plan = planInvalidation(['/a/1*', '/b/x/1*', '/b/x/2*', '/c*'], { maxFiles: 5, maxWildcards: 3 });
+    expect(plan.paths).toEqual(['/a/1*', '/b/x/*', '/c*']);
+    const first = planInvalidation(['/b/x/1*', '/b/x/2*', '/c/1*', '/d*'], { maxFiles: 5, maxWildcards: 3 });
+    expect(first.paths).toEqual(['/b/x/*', '/c/1*', '/d*']);
+  });
+
+  test('takes the largest groups first, so one narrow wildcard does instead of a wide one', () => {
+    const paths = ['/d/a/1', '/d/a/2', '/d/b/1', '/d/b/2', '/d/b/3', '/d/b/4', '/d/b/5'];
+    expect(planInvalidation(paths, { maxFiles: 3, maxWildcards: 1 }).paths).toEqual(['/d/a/1', '/d/a/2', '/d/b/*']);
+  });
+
+  test('between groups of one size, takes them in path order', () => {
+    const paths = ['/d/b/1', '/d/b/2', '/d/b/3', '/d/a/1', '/d/a/2', '/d/a/3'];
+    expect(planInvalidation(paths, { maxFiles: 3, maxWildcards: 1 }).paths).toEqual(['/d/a/*', '/d/b/1', '/d/b/2', '/d/b/3']);
+  });
+
+  test('takes as many groups as the excess needs and no more', () => {
+    const paths = ['/d/a/1', '/d/a/2', '/d/a/3', '/d/b/1', '/d/b/2', '/d/c/1'];
+    expect(planInvalidation(paths, { maxFiles: 3, maxWildcards: 15 }).paths).toEqual(['/d/a/*', '/d/b/1', '/d/b/2', '/d/c/1']);
+    expect(planInvalidation(paths, { maxFiles: 2, maxWildcards: 15 }).paths).toEqual(['/d/a/*', '/d/b/*', '/d/c/1']);
+  });
+
+  test('query-string variants and directories are both grouping levels, the deepest first', () => {
+    const paths = ['/p?x=1', '/p?x=2', '/p?x=3', '/q'];
+    expect(planInvalidation(paths, { maxFiles: 1, maxWildcards: 15 }).paths).toEqual(['/p?*', '/q']);
+  });
+
+  test('over budget with paths near 4000 characters, every wildcard still fits CloudFront', () => {
+    // The last "/" at index 3998: its wildcard is exactly 4000 characters long, the limit.
+    const deep = '/' + 'a'.repeat(3997);
+    const atLimit = planInvalidation([`${deep}/x`, `${deep}/y`], { maxFiles: 1, maxWildcards: 15 });
+    expect(atLimit.paths).toEqual([`${deep}/*`]);
+    expect(atLimit.paths[0]).toHaveLength(CLOUDFRONT_MAX_PATH_LENGTH);
+    // A "/" at index 3999 would give a 4001-character wildcard: the next level up is used instead.
+    const tooDeep = ['/' + 'b'.repeat(3998) + '/', '/' + 'b'.repeat(3997) + 'c/'];
+    const over = planInvalidation(tooDeep, { maxFiles: 1, maxWildcards: 15 });
+    expect(over.paths).toEqual(['/*']);
+    for (const path of [...atLimit.paths, ...over.paths]) expect(checkInvalidationPath(path)).toEqual({ valid: true, path });
   });
 });
