@@ -1,0 +1,286 @@
+/**
+ * The derivations of defineResource, one by one: what a declaration accepts and refuses, and what
+ * it derives for routing, matching, keys and CDN paths.
+ */
+import { ValidationError } from '../../../../lambda/runtime/errors';
+import { CacheKeys } from '../../../../lambda/runtime/keys';
+import { ParamKind, ResourceSpec, Sharing, canonicalQuery, defineResource, parseParam } from '../../../../lambda/runtime/resources/resource';
+import { TtlClass } from '../../../../lambda/runtime/ttl';
+
+const product = defineResource<{ id: number }>({ name: 'product', path: '/api/products/{id}', sharing: Sharing.PUBLIC, ttl: TtlClass.PRODUCT });
+const list = defineResource<{ items: number[] }>({
+  name: 'product-list',
+  path: '/api/products',
+  query: { page: { kind: ParamKind.PAGE, default: 1 }, category: { kind: ParamKind.SLUG } },
+  sharing: Sharing.PUBLIC,
+  ttl: TtlClass.PRODUCT_LIST,
+});
+const review = defineResource({
+  name: 'review',
+  path: '/api/v1.0/products/{productId}/reviews/{slug}',
+  params: { slug: ParamKind.SLUG },
+  sharing: Sharing.PUBLIC,
+  ttl: 60,
+});
+const summary = defineResource<{ id: number }>({ name: 'user-summary', path: '/api/users/{id}', sharing: Sharing.PER_SUBJECT, subjectParam: 'id', ttl: TtlClass.USER_PROFILE });
+
+/** The ValidationError `run` throws, as field and message. */
+function refusal(run: () => unknown): { field: string; message: string } {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ValidationError) return { field: error.field, message: error.message };
+    throw error;
+  }
+  throw new Error('expected a ValidationError');
+}
+
+function declare(overrides: Partial<ResourceSpec<unknown>>): () => unknown {
+  return () => defineResource({ name: 'thing', path: '/api/things/{id}', sharing: Sharing.PUBLIC, ttl: 60, ...overrides });
+}
+
+describe('the enums a declaration is written with', () => {
+  test('have stable values (they appear in errors and derived configuration)', () => {
+    expect(Object.values(Sharing)).toEqual(['public', 'per-subject']);
+    expect(Object.values(ParamKind)).toEqual(['id', 'slug', 'page']);
+  });
+});
+
+describe('parseParam', () => {
+  test.each([
+    [ParamKind.ID, '1', 1],
+    [ParamKind.ID, '42', 42],
+    [ParamKind.ID, '9007199254740991', Number.MAX_SAFE_INTEGER],
+    [ParamKind.PAGE, '1', 1],
+    [ParamKind.PAGE, '10000', 10_000],
+    [ParamKind.SLUG, 'a', 'a'],
+    [ParamKind.SLUG, 'garden-tools-2', 'garden-tools-2'],
+    [ParamKind.SLUG, 's'.repeat(64), 's'.repeat(64)],
+  ])('a %s reads %j as %p', (kind, raw, value) => {
+    expect(parseParam('p', kind, raw)).toBe(value);
+  });
+
+  test.each([
+    [ParamKind.ID, '0', 'must be a positive integer no greater than 9007199254740991, got "0"'],
+    [ParamKind.ID, '042', 'must be a positive integer no greater than 9007199254740991, got "042"'],
+    [ParamKind.ID, '9007199254740992', 'must be a positive integer no greater than 9007199254740991, got "9007199254740992"'],
+    [ParamKind.ID, '12345678901234567', 'must be a positive integer no greater than 9007199254740991, got "12345678901234567"'],
+    [ParamKind.ID, '-1', 'must be a positive integer no greater than 9007199254740991, got "-1"'],
+    [ParamKind.ID, '1 ', 'must be a positive integer no greater than 9007199254740991, got "1 "'],
+    [ParamKind.ID, ' 1', 'must be a positive integer no greater than 9007199254740991, got " 1"'],
+    [ParamKind.ID, '', 'must be a positive integer no greater than 9007199254740991, got ""'],
+    [ParamKind.PAGE, '0', 'must be an integer between 1 and 10000, got "0"'],
+    [ParamKind.PAGE, '10001', 'must be an integer between 1 and 10000, got "10001"'],
+    [ParamKind.PAGE, '01', 'must be an integer between 1 and 10000, got "01"'],
+    [ParamKind.SLUG, '', 'must be 1 to 64 lower-case letters, digits or hyphens, got ""'],
+    [ParamKind.SLUG, 's'.repeat(65), `must be 1 to 64 lower-case letters, digits or hyphens, got "${'s'.repeat(64)}"`],
+    [ParamKind.SLUG, 'Garden', 'must be 1 to 64 lower-case letters, digits or hyphens, got "Garden"'],
+    [ParamKind.SLUG, 'a_b', 'must be 1 to 64 lower-case letters, digits or hyphens, got "a_b"'],
+    [ParamKind.SLUG, 'a b', 'must be 1 to 64 lower-case letters, digits or hyphens, got "a b"'],
+    [ParamKind.SLUG, '-a/', 'must be 1 to 64 lower-case letters, digits or hyphens, got "-a/"'],
+  ])('a %s refuses %j as a 400 naming the field', (kind, raw, message) => {
+    expect(refusal(() => parseParam('p', kind, raw))).toEqual({ field: 'p', message: `p ${message}` });
+  });
+
+  test('quotes at most 64 characters of a refused value', () => {
+    expect(refusal(() => parseParam('id', ParamKind.ID, 'x'.repeat(100))).message).toBe(`id must be a positive integer no greater than 9007199254740991, got "${'x'.repeat(64)}"`);
+    expect(refusal(() => parseParam('page', ParamKind.PAGE, '9'.repeat(100))).message).toBe(`page must be an integer between 1 and 10000, got "${'9'.repeat(64)}"`);
+  });
+});
+
+describe('canonicalQuery', () => {
+  const query = { page: { kind: ParamKind.PAGE, default: 1 }, category: { kind: ParamKind.SLUG }, b: { kind: ParamKind.ID } };
+
+  test('sorts by name, omits absent parameters and those equal to their default', () => {
+    expect(canonicalQuery(query, { page: 2, category: 'books', b: 7 })).toBe('b=7&category=books&page=2');
+    expect(canonicalQuery(query, { page: 1, category: 'books' })).toBe('category=books');
+    expect(canonicalQuery(query, { page: 1 })).toBe('');
+    expect(canonicalQuery(query, { page: 3, other: 'x' })).toBe('page=3');
+    expect(canonicalQuery({}, { id: 1 })).toBe('');
+  });
+});
+
+describe('derived routing and CDN shape', () => {
+  test('the route key is GET and the path template', () => {
+    expect(product.routeKey).toBe('GET /api/products/{id}');
+    expect(list.routeKey).toBe('GET /api/products');
+  });
+
+  test('the CloudFront path pattern puts * for each parameter segment', () => {
+    expect(product.pathPattern).toBe('/api/products/*');
+    expect(list.pathPattern).toBe('/api/products');
+    expect(review.pathPattern).toBe('/api/v1.0/products/*/reviews/*');
+  });
+
+  test('the query names are sorted; the declaration itself is kept', () => {
+    expect(list.queryNames).toEqual(['category', 'page']);
+    expect(product.queryNames).toEqual([]);
+    expect(list.name).toBe('product-list');
+    expect(list.ttl).toBe(TtlClass.PRODUCT_LIST);
+    expect(summary.subjectParam).toBe('id');
+  });
+});
+
+describe('match', () => {
+  test('reads path parameters by kind, ID by default', () => {
+    expect(product.match('/api/products/42', '')).toEqual({ id: 42 });
+    expect(review.match('/api/v1.0/products/7/reviews/great-stuff', '')).toEqual({ productId: 7, slug: 'great-stuff' });
+  });
+
+  test.each([
+    ['/api/products', product],
+    ['/api/products/', product],
+    ['/api/products/1/2', product],
+    ['/api/products/1/', product],
+    ['/x/api/products/1', product],
+    ['api/products/1', product],
+    ['/api/v1x0/products/7/reviews/a', review],
+    ['/api/products/1', list],
+    ['/api/productsx', list],
+  ])('is undefined for %s, which is not this resource', (path, resource) => {
+    expect(resource.match(path, '')).toBeUndefined();
+  });
+
+  test('refuses a bad path parameter as a 400 naming it', () => {
+    expect(refusal(() => product.match('/api/products/abc', ''))).toEqual({ field: 'id', message: 'id must be a positive integer no greater than 9007199254740991, got "abc"' });
+    expect(refusal(() => review.match('/api/v1.0/products/7/reviews/Caps', '')).field).toBe('slug');
+  });
+
+  test('applies defaults and accepts the canonical query only', () => {
+    expect(list.match('/api/products', '')).toEqual({ page: 1, category: undefined });
+    expect(list.match('/api/products', 'page=2')).toEqual({ page: 2, category: undefined });
+    expect(list.match('/api/products', 'category=books')).toEqual({ page: 1, category: 'books' });
+    expect(list.match('/api/products', 'category=books&page=3')).toEqual({ page: 3, category: 'books' });
+  });
+
+  test.each([
+    ['parameters out of order', 'page=3&category=books', '"category=books&page=3"', '"page=3&category=books"'],
+    ['a parameter equal to its default', 'page=1', '""', '"page=1"'],
+    ['a trailing &', 'page=2&', null, null],
+  ])('refuses %s, telling the canonical form', (_label, query, canonical, got) => {
+    const { field, message } = refusal(() => list.match('/api/products', query));
+    if (canonical === null) {
+      expect(field).toBe('query');
+      return;
+    }
+    expect({ field, message }).toEqual({ field: 'query', message: `the query string must be in its canonical form ${canonical} (parameters sorted, defaults omitted), got ${got}` });
+  });
+
+  test('quotes at most 64 characters of a non-canonical query', () => {
+    const query = `category=${'c'.repeat(60)}&page=1`;
+    expect(refusal(() => list.match('/api/products', query)).message).toBe(
+      `the query string must be in its canonical form "category=${'c'.repeat(60)}" (parameters sorted, defaults omitted), got ${JSON.stringify(query.slice(0, 64))}`,
+    );
+  });
+
+  test('refuses an unknown parameter, naming it and what is accepted', () => {
+    expect(refusal(() => list.match('/api/products', 'sort=asc'))).toEqual({ field: 'sort', message: 'unknown query parameter "sort" (accepted: category, page)' });
+    expect(refusal(() => product.match('/api/products/1', 'x=1'))).toEqual({ field: 'x', message: 'unknown query parameter "x" (this resource accepts none)' });
+    expect(refusal(() => list.match('/api/products', '&page=2'))).toEqual({ field: 'query', message: 'unknown query parameter "" (accepted: category, page)' });
+    expect(refusal(() => list.match('/api/products', 'toString=1')).field).toBe('toString');
+    expect(refusal(() => list.match('/api/products', `${'n'.repeat(80)}=1`)).message).toBe(`unknown query parameter "${'n'.repeat(64)}" (accepted: category, page)`);
+  });
+
+  test('refuses a repeated parameter, and a parameter without a value', () => {
+    expect(refusal(() => list.match('/api/products', 'page=2&page=2'))).toEqual({ field: 'page', message: 'query parameter page must be given at most once' });
+    expect(refusal(() => list.match('/api/products', 'page'))).toEqual({ field: 'page', message: 'page must be an integer between 1 and 10000, got ""' });
+    expect(refusal(() => list.match('/api/products', 'category='))).toEqual({ field: 'category', message: 'category must be 1 to 64 lower-case letters, digits or hyphens, got ""' });
+  });
+
+  test('a value may itself hold "="', () => {
+    expect(refusal(() => list.match('/api/products', 'category=a=b'))).toEqual({ field: 'category', message: 'category must be 1 to 64 lower-case letters, digits or hyphens, got "a=b"' });
+  });
+});
+
+describe('keys, canonical URLs and CDN paths', () => {
+  const keys = new CacheKeys();
+  const cluster = new CacheKeys({ clusterMode: true });
+
+  test('the key holds path then query parameters in name order, _ for an absent one', () => {
+    expect(product.key(keys, { id: 42 })).toBe('app:v1:product:42');
+    expect(list.key(keys, { page: 2, category: 'books' })).toBe('app:v1:product-list:books:2');
+    expect(list.key(keys, { page: 1, category: undefined })).toBe('app:v1:product-list:_:1');
+    expect(review.key(cluster, { productId: 7, slug: 'x' })).toBe('app:v1:{review:7:x}');
+  });
+
+  test('the canonical URL fills the path and appends the canonical query when there is one', () => {
+    expect(product.canonicalUrl({ id: 42 })).toBe('/api/products/42');
+    expect(list.canonicalUrl({ page: 1, category: undefined })).toBe('/api/products');
+    expect(list.canonicalUrl({ page: 2, category: 'books' })).toBe('/api/products?category=books&page=2');
+    expect(review.canonicalUrl({ productId: 7, slug: 'x' })).toBe('/api/v1.0/products/7/reviews/x');
+  });
+
+  test('a public answer is purged under its canonical URL; a per-subject one has no CDN path', () => {
+    expect(product.cdnPaths({ id: 42 })).toEqual(['/api/products/42']);
+    expect(list.cdnPaths({ page: 1, category: 'books' })).toEqual(['/api/products?category=books']);
+    expect(list.cdnPaths({ page: 1 })).toEqual(['/api/products']);
+    expect(summary.cdnPaths({ id: 3 })).toEqual([]);
+    expect(summary.canonicalUrl({ id: 3 })).toBe('/api/users/3');
+  });
+
+  test('what match reads, canonicalUrl spells back, for every resource', () => {
+    for (const [resource, url] of [
+      [product, '/api/products/9'],
+      [list, '/api/products?category=a-1&page=10000'],
+      [review, '/api/v1.0/products/1/reviews/z'],
+    ] as const) {
+      const [path, query = ''] = url.split('?');
+      expect(resource.canonicalUrl(resource.match(path, query)!)).toBe(url);
+    }
+  });
+});
+
+describe('defineResource refuses a bad declaration, naming what is wrong', () => {
+  test.each([
+    ['a name with a capital', { name: 'Product' }, 'resource name must match /^[a-z][a-z0-9-]{0,31}$/, got "Product"'],
+    ['a name starting with a digit', { name: '1product' }, 'resource name must match /^[a-z][a-z0-9-]{0,31}$/, got "1product"'],
+    ['a name of 33 characters', { name: 'a'.repeat(33) }, `resource name must match /^[a-z][a-z0-9-]{0,31}$/, got "${'a'.repeat(33)}"`],
+    ['an empty name', { name: '' }, 'resource name must match /^[a-z][a-z0-9-]{0,31}$/, got ""'],
+    ['a name with "_"', { name: 'a_b' }, 'resource name must match /^[a-z][a-z0-9-]{0,31}$/, got "a_b"'],
+    ['a path without a leading /', { path: 'api/things' }, 'resource thing: path must start with / and hold no ? or *, got "api/things"'],
+    ['a path with a query', { path: '/api/things?x=1' }, 'resource thing: path must start with / and hold no ? or *, got "/api/things?x=1"'],
+    ['a path with a wildcard', { path: '/api/things/*' }, 'resource thing: path must start with / and hold no ? or *, got "/api/things/*"'],
+    ['an empty segment', { path: '/api//things' }, 'resource thing: path segment "" must be a literal or one {param}'],
+    ['a trailing /', { path: '/api/things/' }, 'resource thing: path segment "" must be a literal or one {param}'],
+    ['a segment with a space', { path: '/api/a b' }, 'resource thing: path segment "a b" must be a literal or one {param}'],
+    ['a placeholder starting with a digit', { path: '/api/{1d}' }, 'resource thing: path segment "{1d}" must be a literal or one {param}'],
+    ['a placeholder within a segment', { path: '/api/x{id}' }, 'resource thing: a {param} must be a whole path segment, got "x{id}"'],
+    ['a placeholder followed by text', { path: '/api/{id}x' }, 'resource thing: a {param} must be a whole path segment, got "{id}x"'],
+    ['two placeholders in a segment', { path: '/api/{a}{b}' }, 'resource thing: a {param} must be a whole path segment, got "{a}{b}"'],
+    ['a repeated parameter', { path: '/api/{id}/x/{id}' }, 'resource thing: path parameter id appears twice'],
+    ['params for no placeholder', { params: { other: ParamKind.SLUG } }, 'resource thing: params.other is not a placeholder of /api/things/{id}'],
+    ['a query name with a capital first', { query: { Page: { kind: ParamKind.PAGE } } }, 'resource thing: query parameter name must match /^[a-z][A-Za-z0-9_]{0,31}$/, got "Page"'],
+    ['a query name of 33 characters', { query: { ['q'.repeat(33)]: { kind: ParamKind.PAGE } } }, `resource thing: query parameter name must match /^[a-z][A-Za-z0-9_]{0,31}$/, got "${'q'.repeat(33)}"`],
+    ['a query name with "-"', { query: { 'a-b': { kind: ParamKind.PAGE } } }, 'resource thing: query parameter name must match /^[a-z][A-Za-z0-9_]{0,31}$/, got "a-b"'],
+    ['a query parameter named like a path one', { query: { id: { kind: ParamKind.ID } } }, 'resource thing: id is both a path and a query parameter'],
+    ['a default spelled as text', { query: { page: { kind: ParamKind.PAGE, default: '1' } } }, 'resource thing: query.page.default must be a canonical page, got "1"'],
+    ['a slug default as a number', { query: { c: { kind: ParamKind.SLUG, default: 5 } } }, 'resource thing: query.c.default must be a canonical slug, got 5'],
+    ['a public resource with a subject', { subjectParam: 'id' }, 'resource thing: subjectParam and ownerOf are for Sharing.PER_SUBJECT only'],
+    ['a public resource with an owner', { ownerOf: () => '1' }, 'resource thing: subjectParam and ownerOf are for Sharing.PER_SUBJECT only'],
+    ['a per-subject resource without subject or owner', { sharing: Sharing.PER_SUBJECT }, 'resource thing: a per-subject resource needs subjectParam or ownerOf'],
+    ['a subject that is no path parameter', { sharing: Sharing.PER_SUBJECT, subjectParam: 'user' }, 'resource thing: subjectParam user is not a path parameter of /api/things/{id}'],
+    ['a TTL of 0', { ttl: 0 }, 'resource thing: ttl must be a TtlClass or an integer between 1 and 2592000 seconds, got 0'],
+    ['a TTL over 30 days', { ttl: 2_592_001 }, 'resource thing: ttl must be a TtlClass or an integer between 1 and 2592000 seconds, got 2592001'],
+    ['a fractional TTL', { ttl: 1.5 }, 'resource thing: ttl must be a TtlClass or an integer between 1 and 2592000 seconds, got 1.5'],
+  ])('%s', (_label, overrides, message) => {
+    expect(declare(overrides as Partial<ResourceSpec<unknown>>)).toThrow(new RangeError(message));
+  });
+
+  test('more than 10 query parameters (a CloudFront allow list) are refused; 10 pass', () => {
+    const query = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`q${i}`, { kind: ParamKind.PAGE }]));
+    expect(declare({ query: query(11) })).toThrow(new RangeError('resource thing: at most 10 query parameters (a CloudFront cache key allow list), got 11'));
+    expect((declare({ query: query(10) })() as { queryNames: string[] }).queryNames).toHaveLength(10);
+  });
+
+  test.each([
+    ['a one-letter name and TTL bounds', { name: 'a', ttl: 1 }],
+    ['a 32-character name', { name: `a${'-'.repeat(30)}9`, ttl: 2_592_000 }],
+    ['a 32-character query name', { query: { [`q${'_Z9'.repeat(10)}x`]: { kind: ParamKind.ID } } }],
+    ['literal segments of every allowed character', { path: '/Az09._~-/{id}' }],
+    ['a per-subject resource with an owner', { sharing: Sharing.PER_SUBJECT, ownerOf: () => '1' }],
+    ['a per-subject resource with a subject', { sharing: Sharing.PER_SUBJECT, subjectParam: 'id' }],
+    ['canonical defaults', { query: { page: { kind: ParamKind.PAGE, default: 1 }, c: { kind: ParamKind.SLUG, default: 'all' } } }],
+  ])('accepts %s', (_label, overrides) => {
+    expect(declare(overrides as Partial<ResourceSpec<unknown>>)).not.toThrow();
+  });
+});
