@@ -244,8 +244,8 @@ function lookup(event: unknown, field: readonly string[]): unknown {
 
 function scalars(template: string, part: { field: readonly string[]; text: string }, event: unknown): string[] {
   const value = lookup(event, part.field);
+  // An empty array maps to no value: the template expands to nothing for this event.
   const values = Array.isArray(value) ? value : [value];
-  if (Array.isArray(value) && value.length === 0) return [];
   return values.map((v) => {
     if (typeof v === 'string' && v !== '') return v;
     if (typeof v === 'number' && Number.isFinite(v)) return String(v);
@@ -274,7 +274,8 @@ export function expandTemplate(template: string, event: unknown, encode: (value:
   return results;
 }
 
-const PATH_VALUE_RESERVED = new Set(['/', '?', '#', '%', '*', ' ', '"', '<', '>', '{', '}', '|', '\\', '^', '[', ']', '`']);
+// Space and the controls are below 0x21, which encodePathValue escapes by code.
+const PATH_VALUE_RESERVED = new Set(['/', '?', '#', '%', '*', '"', '<', '>', '{', '}', '|', '\\', '^', '[', ']', '`']);
 
 /**
  * Encodes a value substituted into a path so that it stays inside its segment: `/ ? # %` and `*` (which

@@ -192,6 +192,7 @@ describe('checking templates at synth time', () => {
       KeyTemplate.order('{detail.id}'),
       KeyTemplate.config('{detail.name}'),
       KeyTemplate.entityPattern('order'),
+      KeyTemplate.entityPattern('config'),
       KeyTemplate.key('app:v1:x:{detail.id}'),
       KeyTemplate.pattern('app:v1:x:*'),
     ];
@@ -204,6 +205,7 @@ describe('checking templates at synth time', () => {
       { builder: 'order', args: ['{detail.id}'] },
       { builder: 'config', args: ['{detail.name}'] },
       { builder: 'entityPattern', args: ['order'] },
+      { builder: 'entityPattern', args: ['config'] },
       { key: 'app:v1:x:{detail.id}' },
       { pattern: 'app:v1:x:*' },
     ]);

@@ -177,6 +177,7 @@ describe('match', () => {
     expect(refusal(() => list.match('/api/products', 'sort=asc'))).toEqual({ field: 'sort', message: 'unknown query parameter "sort" (accepted: category, page)' });
     expect(refusal(() => product.match('/api/products/1', 'x=1'))).toEqual({ field: 'x', message: 'unknown query parameter "x" (this resource accepts none)' });
     expect(refusal(() => list.match('/api/products', '&page=2'))).toEqual({ field: 'query', message: 'unknown query parameter "" (accepted: category, page)' });
+    expect(refusal(() => list.match('/api/products', '=1'))).toEqual({ field: 'query', message: 'unknown query parameter "" (accepted: category, page)' });
     expect(refusal(() => list.match('/api/products', 'toString=1')).field).toBe('toString');
     expect(refusal(() => list.match('/api/products', `${'n'.repeat(80)}=1`)).message).toBe(`unknown query parameter "${'n'.repeat(64)}" (accepted: category, page)`);
   });
