@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'cdk.out/**', 'dist/**', 'bench/results/**', 'coverage/**', '**/*.js', '**/*.mjs', '**/*.d.ts'] },
+  { ignores: ['node_modules/**', 'cdk.out/**', 'dist/**', 'bench/results/**', 'coverage/**', '.stryker-tmp/**', 'reports/**', '**/*.js', '**/*.mjs', '**/*.d.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
