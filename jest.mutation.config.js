@@ -19,6 +19,7 @@ module.exports = {
     '**/runtime/invalidation/templates.test.ts',
     '**/runtime/invalidation/cloudfront-paths.test.ts',
     '**/runtime/resources/resource.test.ts',
+    '**/runtime/resources/resource-derivations.test.ts',
   ],
   testTimeout: 60_000,
 };

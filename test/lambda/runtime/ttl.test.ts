@@ -1,4 +1,4 @@
-import { DEFAULT_TTL_SECONDS, MAX_L1_TTL_SECONDS, TtlClass, parseTtlTable, withJitter } from '../../../lambda/runtime/ttl';
+import { DEFAULT_TTL_SECONDS, MAX_L1_TTL_SECONDS, MAX_TTL_SECONDS, TtlClass, parseTtlTable, ttlSecondsOf, withJitter } from '../../../lambda/runtime/ttl';
 
 describe('the TTL table', () => {
   test('holds the seed defaults, in seconds, under the class names CACHE_TTLS uses', () => {
@@ -78,5 +78,21 @@ describe('withJitter', () => {
     expect(Math.min(...samples)).toBeGreaterThanOrEqual(900);
     expect(Math.max(...samples)).toBeLessThanOrEqual(1100);
     expect(new Set(samples).size).toBeGreaterThan(1);
+  });
+});
+
+describe('ttlSecondsOf', () => {
+  const table = { ...DEFAULT_TTL_SECONDS, product: 600 };
+
+  test('reads a class from the table in force, and takes a number of seconds as it is', () => {
+    expect(ttlSecondsOf(table, TtlClass.PRODUCT)).toBe(600);
+    expect(ttlSecondsOf(table, TtlClass.CONFIG)).toBe(86_400);
+    expect(ttlSecondsOf(table, 1)).toBe(1);
+    expect(ttlSecondsOf(table, 2_592_000)).toBe(2_592_000);
+    expect(MAX_TTL_SECONDS).toBe(2_592_000);
+  });
+
+  test.each([0, -1, 1.5, 2_592_001, NaN])('refuses %p seconds, with the range', (ttl) => {
+    expect(() => ttlSecondsOf(table, ttl)).toThrow(new RangeError(`ttl must be a TtlClass or an integer between 1 and 2592000 seconds, got ${ttl}`));
   });
 });

@@ -285,3 +285,45 @@ describe('defineResource refuses a bad declaration, naming what is wrong', () =>
     expect(declare(overrides as Partial<ResourceSpec<unknown>>)).not.toThrow();
   });
 });
+
+describe('parse (lenient about spelling, strict about values)', () => {
+  test('a valid query in another spelling parses with canonical: false', () => {
+    expect(list.parse('/api/products', 'category=books&page=2')).toEqual({ params: { page: 2, category: 'books' }, canonical: true });
+    expect(list.parse('/api/products', 'page=2&category=books')).toEqual({ params: { page: 2, category: 'books' }, canonical: false });
+    expect(list.parse('/api/products', 'page=%32')).toEqual({ params: { page: 2, category: undefined }, canonical: false });
+    expect(list.parse('/api/products', 'p%61ge=2')).toEqual({ params: { page: 2, category: undefined }, canonical: false });
+    expect(list.parse('/api/products', '')).toEqual({ params: { page: 1, category: undefined }, canonical: true });
+    expect(list.parse('/api/other', '')).toBeUndefined();
+  });
+
+  test('"+" decodes to a space, which no kind accepts', () => {
+    expect(refusal(() => list.parse('/api/products', 'category=a+b'))).toEqual({ field: 'category', message: 'category must be 1 to 64 lower-case letters, digits or hyphens, got "a b"' });
+    expect(refusal(() => list.parse('/api/products', 'category=a%2Bb')).message).toBe('category must be 1 to 64 lower-case letters, digits or hyphens, got "a+b"');
+  });
+
+  test('a malformed percent-escape is a 400 naming the parameter, or the query for a name', () => {
+    expect(refusal(() => list.parse('/api/products', 'page=%3'))).toEqual({ field: 'page', message: 'page holds a malformed percent-escape: "%3"' });
+    expect(refusal(() => list.parse('/api/products', `category=%E0%A4${'a'.repeat(80)}`)).message).toBe(
+      `category holds a malformed percent-escape: ${JSON.stringify(`%E0%A4${'a'.repeat(80)}`.slice(0, 64))}`,
+    );
+    expect(refusal(() => list.parse('/api/products', '%zz=1'))).toEqual({ field: 'query', message: 'query holds a malformed percent-escape: "%zz"' });
+  });
+
+  test('match refuses a percent-encoded spelling that parse accepts', () => {
+    expect(refusal(() => list.match('/api/products', 'page=%32'))).toEqual({
+      field: 'query',
+      message: 'the query string must be in its canonical form "page=2" (parameters sorted, defaults omitted), got "page=%32"',
+    });
+  });
+});
+
+describe('matchesPath', () => {
+  test('accepts any value in a parameter segment, and only this resource\'s literal segments', () => {
+    expect(product.matchesPath('/api/products/abc')).toBe(true);
+    expect(product.matchesPath('/api/products/42')).toBe(true);
+    expect(product.matchesPath('/api/products')).toBe(false);
+    expect(product.matchesPath('/api/products/1/2')).toBe(false);
+    expect(review.matchesPath('/api/v1.0/products/x/reviews/y')).toBe(true);
+    expect(review.matchesPath('/api/v1x0/products/x/reviews/y')).toBe(false);
+  });
+});
