@@ -15,7 +15,7 @@
  */
 import { CacheKeys } from '../keys';
 import { UnprocessableEventError } from '../errors';
-import { checkInvalidationPath } from './cloudfront-paths';
+import { checkInvalidationPath, percentEncode } from './cloudfront-paths';
 
 /** The `CacheKeys` builders a key template may name. */
 export enum KeyBuilder {
@@ -287,7 +287,7 @@ export function encodePathValue(value: string): string {
   for (const char of value) {
     const code = char.charCodeAt(0);
     out += code < 0x21 || code > 0x7e || PATH_VALUE_RESERVED.has(char)
-      ? Array.from(Buffer.from(char, 'utf8'), (b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join('')
+      ? percentEncode(char)
       : char;
   }
   return out;

@@ -378,6 +378,11 @@ describe('planInvalidation edges', () => {
     expect(first.paths).toEqual(['/b/x/*', '/c/1*', '/d*']);
   });
 
+  test('between pairs sharing equally long prefixes, merges the first in path order', () => {
+    const plan = planInvalidation(['/b/2*', '/b/1*', '/a/2*', '/a/1*'], { maxFiles: 5, maxWildcards: 3 });
+    expect(plan.paths).toEqual(['/a/*', '/b/1*', '/b/2*']);
+  });
+
   test('takes the largest groups first, so one narrow wildcard does instead of a wide one', () => {
     const paths = ['/d/a/1', '/d/a/2', '/d/b/1', '/d/b/2', '/d/b/3', '/d/b/4', '/d/b/5'];
     expect(planInvalidation(paths, { maxFiles: 3, maxWildcards: 1 }).paths).toEqual(['/d/a/1', '/d/a/2', '/d/b/*']);
