@@ -1,4 +1,4 @@
-import { CacheKeys } from '../../../lambda/runtime/keys';
+import { CACHE_TAG_PATTERN, CacheKeys } from '../../../lambda/runtime/keys';
 
 const plain = new CacheKeys();
 const cluster = new CacheKeys({ clusterMode: true });
@@ -80,6 +80,24 @@ describe('tag sets', () => {
 
   test.each(['', 't'.repeat(129), 'a b', ' a', 'a ', '{a}', 'a*', 'é'])('refuse tag %j', (tag) => {
     expect(() => plain.tagSet(tag)).toThrow(new RangeError(`cache tag must match /^[A-Za-z0-9_.:-]{1,128}$/, got ${JSON.stringify(tag)}`));
+  });
+
+  test('a tag mark shares the slot of its tag set in cluster mode; the clock is one key per app', () => {
+    expect(plain.tagMark('category:garden')).toBe('app:v1:tag-mark:category:garden');
+    expect(cluster.tagMark('category:garden')).toBe('app:v1:{tag:category:garden}:mark');
+    expect(() => plain.tagMark('a b')).toThrow(RangeError);
+    expect(plain.tagClock()).toBe('app:v1:tag-clock');
+    expect(cluster.tagClock()).toBe('app:v1:{tag-clock}');
+    expect(CACHE_TAG_PATTERN.test('category:garden')).toBe(true);
+  });
+
+  test('isTag tells a tag set from its mark and the clock', () => {
+    expect(cluster.isTag(cluster.tagMark('x'))).toBe(false);
+    expect(plain.isTag(plain.tagMark('x'))).toBe(false);
+    expect(plain.isTag(plain.tagClock())).toBe(false);
+    expect(cluster.isTag(cluster.tagClock())).toBe(false);
+    expect(plain.isTag('app:v1:tag:x}')).toBe(true);
+    expect(plain.isTag('app:v1:tag:x:mark')).toBe(true);
   });
 
   test('isTag recognises tag sets of this application only', () => {
