@@ -1,18 +1,19 @@
 /**
  * One process of the stampede benchmark (forked by `bench/stampede.bench.ts`). On `go` it fires
- * `concurrency` reads of one cold key at once, either through ReadThroughCache (coalescing) or the
- * naive cache-aside (GET, on a miss query the origin and SET), and reports each read's latency.
+ * `concurrency` reads of one cold key at once, either through ReadThroughCache (coalescing; waiters
+ * poll for the fill, or with the invalidation bus are told of it) or the naive cache-aside (GET, on a
+ * miss query the origin and SET), and reports each read's latency.
  *
  * The origin is a real PostgreSQL query: `origin_product(id, run)` records itself in
  * `origin_queries` and sleeps 50 ms, so the parent counts origin queries in the database.
  */
 import Redis from 'ioredis';
 import { Pool } from 'pg';
-import { CacheClient, ReadThroughCache } from '../../lambda/runtime/cache';
+import { CacheClient, InvalidationBus, ReadThroughCache } from '../../lambda/runtime/cache';
 import { CacheKeys } from '../../lambda/runtime/keys';
 import { DEFAULT_TTL_SECONDS, TtlClass } from '../../lambda/runtime/ttl';
 
-export type StampedeMode = 'coalesced' | 'naive';
+export type StampedeMode = 'coalesced' | 'told' | 'naive';
 
 export interface StampedeOrder {
   readonly mode: StampedeMode;
@@ -45,6 +46,9 @@ async function main(): Promise<void> {
   if (!(await client.ready(10_000))) throw new Error('cache did not connect');
   const keys = new CacheKeys({ namespace: 'stampede' });
   const cache = new ReadThroughCache({ client, keys, ttls: DEFAULT_TTL_SECONDS });
+  const bus = InvalidationBus.connect(client, { channel: `${keys.prefix}bus` });
+  if (!(await bus.subscribed(10_000))) throw new Error('bus did not subscribe');
+  const toldCache = new ReadThroughCache({ client, keys, ttls: DEFAULT_TTL_SECONDS, bus });
 
   const origin = async (id: number, run: string): Promise<Product> => {
     const { rows } = await pool.query<Product>('select * from origin_product($1, $2)', [id, run]);
@@ -53,8 +57,8 @@ async function main(): Promise<void> {
 
   const readOnce = async (order: StampedeOrder): Promise<{ source: string; value: Product | null }> => {
     const key = keys.product(`${order.run}-${order.productId}`);
-    if (order.mode === 'coalesced') {
-      const read = await cache.get(key, TtlClass.PRODUCT, async () => ({ value: await origin(order.productId, order.run) }));
+    if (order.mode === 'coalesced' || order.mode === 'told') {
+      const read = await (order.mode === 'told' ? toldCache : cache).get(key, TtlClass.PRODUCT, async () => ({ value: await origin(order.productId, order.run) }));
       return { source: read.source, value: read.value };
     }
     const cached = await raw.get(key);
@@ -66,7 +70,7 @@ async function main(): Promise<void> {
 
   process.on('message', (message: Message) => {
     if (message.type === 'stop') {
-      void Promise.all([client.quit(), raw.quit(), pool.end()]).finally(() => process.exit(0));
+      void Promise.all([bus.close(), client.quit(), raw.quit(), pool.end()]).finally(() => process.exit(0));
       return;
     }
     const { order } = message;

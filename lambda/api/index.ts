@@ -3,10 +3,11 @@
  * `createApi` (lambda/runtime/api): clients are built once per sandbox, on the first invocation, and
  * reused by every later one; Powertools logs and EMF metrics are flushed after each invocation.
  */
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import type { ApiEvent } from '../shop/api/api';
+import { lazyClient, loadSecretsManager } from '../runtime/aws/lazy-client';
 import { CacheLogger, secretFromSecretsManager } from '../runtime/cache';
 import { ApiResponse, errorResponse } from '../runtime/http/response';
 import { createObservability } from '../runtime/observability';
@@ -20,7 +21,9 @@ const coreLogger: CacheLogger = {
   warn: (message, attributes) => logger.warn(message, attributes ?? {}),
   error: (message, attributes) => logger.error(message, attributes ?? {}),
 };
-const secretsManager = new SecretsManagerClient({});
+// Loaded when the first secret is read (the first invocation's start), not by require(): see
+// docs/benchmarks.md (cold-start) for what that moves and what it saves.
+const secretsManager = lazyClient<SecretsManagerClient>(async () => new (loadSecretsManager().SecretsManagerClient)({}));
 let runtime: Promise<ApiRuntime> | undefined;
 
 function ensureRuntime(): Promise<ApiRuntime> {

@@ -12,7 +12,7 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Pool } from 'pg';
 import { createWriteRoutes, WriteRouteHandler } from '../shop/api/write-routes';
-import { lazyClient } from '../runtime/aws/lazy-client';
+import { lazyClient, loadEventBridge, loadSqs } from '../runtime/aws/lazy-client';
 import { CacheClient, CacheLogger, CacheMetrics, ReadThroughCache } from '../runtime/cache';
 import { UserRepository } from '../shop/repositories';
 import { EventBridgeInvalidationPublisher, InvalidationPublisher, LocalInvalidationPublisher } from '../runtime/invalidation/publisher';
@@ -49,11 +49,11 @@ export interface WriteRuntime {
 
 /** The write path's SDK clients, loaded at their first send: read-only sandboxes start without them. */
 function eventBridgeClient(): Pick<EventBridgeClient, 'send'> {
-  return lazyClient(async () => new (await import('@aws-sdk/client-eventbridge')).EventBridgeClient({}));
+  return lazyClient(async () => new (loadEventBridge().EventBridgeClient)({}));
 }
 
 function sqsClient(): Pick<SQSClient, 'send'> {
-  return lazyClient(async () => new (await import('@aws-sdk/client-sqs')).SQSClient({}));
+  return lazyClient(async () => new (loadSqs().SQSClient)({}));
 }
 
 export function createWriteRuntime(options: WriteRuntimeOptions): WriteRuntime {

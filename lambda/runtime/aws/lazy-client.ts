@@ -25,3 +25,14 @@ export function lazyClient<C extends Sender>(create: () => Promise<C>): Pick<C, 
   };
   return { send } as Pick<C, 'send'>;
 }
+
+/*
+ * The SDK packages, required when first called. `require`, not `import()`: esbuild leaves an
+ * external `import()` as a real ES import, which would load the packages' ES build, a second copy
+ * beside the CommonJS one everything else (and aws-sdk-client-mock) uses.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
+export const loadSecretsManager = (): typeof import('@aws-sdk/client-secrets-manager') => require('@aws-sdk/client-secrets-manager');
+export const loadEventBridge = (): typeof import('@aws-sdk/client-eventbridge') => require('@aws-sdk/client-eventbridge');
+export const loadSqs = (): typeof import('@aws-sdk/client-sqs') => require('@aws-sdk/client-sqs');
+/* eslint-enable @typescript-eslint/no-require-imports */

@@ -3,7 +3,8 @@
  * from them: fail-fast settings everywhere, because the cache is an optimisation and a slow cache must
  * cost a request no more than the command timeout.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { lazyClient, loadSecretsManager } from '../aws/lazy-client';
 import Redis, { Cluster, ClusterOptions, RedisOptions } from 'ioredis';
 import type { CircuitBreakerOptions } from './circuit-breaker';
 
@@ -183,11 +184,15 @@ export function parseRedisUrl(text: string): ParsedRedisUrl {
 export type SecretReader = (arn: string) => Promise<string>;
 
 /**
- * A {@link SecretReader} over Secrets Manager (create `client` once, at module scope).
- * @param client @default - a new SecretsManagerClient with the function's region and credentials
+ * A {@link SecretReader} over Secrets Manager (create `client` once, at module scope). The SDK
+ * package is loaded at the first read, so that importing the runtime does not load it.
+ * @param client @default - a SecretsManagerClient with the function's region and credentials, created at the first read
  */
-export function secretFromSecretsManager(client: Pick<SecretsManagerClient, 'send'> = new SecretsManagerClient({})): SecretReader {
+export function secretFromSecretsManager(
+  client: Pick<SecretsManagerClient, 'send'> = lazyClient<SecretsManagerClient>(async () => new (loadSecretsManager().SecretsManagerClient)({})),
+): SecretReader {
   return async (arn) => {
+    const { GetSecretValueCommand } = loadSecretsManager();
     const response = await client.send(new GetSecretValueCommand({ SecretId: arn }));
     if (response.SecretString === undefined || response.SecretString === '') {
       throw new Error(`secret ${arn} has no SecretString (binary secrets are not supported for the cache AUTH token)`);

@@ -15,6 +15,7 @@
  * ```
  */
 import type { EventBridgeClient, PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { loadEventBridge } from '../aws/lazy-client';
 import type Redis from 'ioredis';
 import type { Cluster } from 'ioredis';
 import { InvalidationPublishError, ValidationError } from '../errors';
@@ -261,7 +262,7 @@ export class EventBridgeInvalidationPublisher implements InvalidationPublisher {
     for (const chunk of this.chunks(entries)) {
       try {
         // Loaded at the first publish, not with the module: a read-only sandbox never pays for it.
-        const { EventBridgeClient, PutEventsCommand } = await import('@aws-sdk/client-eventbridge');
+        const { EventBridgeClient, PutEventsCommand } = loadEventBridge();
         this.client ??= new EventBridgeClient({});
         const response = await this.client.send(new PutEventsCommand({ Entries: chunk }));
         if (!response.FailedEntryCount) continue;

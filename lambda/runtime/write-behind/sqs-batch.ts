@@ -14,6 +14,7 @@
  * SDK's own retry policy and then reported as unsent entries, never swallowed.
  */
 import type { SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
+import { loadSqs } from '../aws/lazy-client';
 import { QueueSendError } from '../errors';
 
 /** SQS limits of one `SendMessageBatch` call. */
@@ -128,7 +129,7 @@ async function sendOneBatch(sqs: SqsSender, queueUrl: string, batch: FifoEntry[]
   for (let attempt = 1; pending.length > 0; attempt++) {
     if (attempt > 1) await sleep(Math.round(random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 2))));
     // Loaded at the first send, not with the module: a sandbox that only reads never pays for it.
-    const { SendMessageBatchCommand } = await import('@aws-sdk/client-sqs');
+    const { SendMessageBatchCommand } = loadSqs();
     const response = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: pending }));
     const retry = new Set<string>();
     for (const failure of response.Failed ?? []) {
