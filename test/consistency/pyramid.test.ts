@@ -3,7 +3,8 @@
  * clients, through the edge model built from the synthesized reference stack, over three API
  * instances with their own L1, real Redis (both topologies) and real PostgreSQL, with the purgers'
  * cores fed the CacheInvalidation events as the rule delivers them — late, out of order, with the
- * Redis purger failing and retried — and Redis down during writes. The checker judges every answer
+ * Redis purger failing and retried — Redis down or slow during writes, and reads running alongside a
+ * write on other instances (real concurrency on the real servers). The checker judges every answer
  * against the bound docs/invalidation.md states for its layer after the write's 2xx.
  *
  * Bottom-up ordering passes over ≥ 200 histories per topology; the old parallel ordering (CDN purge
@@ -42,6 +43,10 @@ type Op =
       readonly instance: number;
       readonly product: number;
       readonly redisDown: boolean;
+      /** Real ms each of the writer's Redis calls waits (0: not slow). */
+      readonly redisSlowMs: number;
+      /** A read of the same product by another client on another instance, started with the write. */
+      readonly concurrentRead: { readonly client: number; readonly instance: number } | null;
       readonly redisDeliveryMs: number;
       readonly cdnDeliveryMs: number;
       readonly redisPurgeFailures: number;
@@ -59,6 +64,8 @@ const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
       instance: index(INSTANCES),
       product: fc.integer({ min: 1, max: 2 }),
       redisDown: fc.boolean(),
+      redisSlowMs: fc.constantFrom(0, 0, 3),
+      concurrentRead: fc.option(fc.record({ client: index(3), instance: index(INSTANCES) }), { nil: null }),
       redisDeliveryMs: fc.integer({ min: 0, max: 5_000 }),
       cdnDeliveryMs: fc.integer({ min: 0, max: 5_000 }),
       redisPurgeFailures: fc.integer({ min: 0, max: 2 }),
@@ -118,7 +125,11 @@ describeEachTopology('whole-pyramid consistency', (handle) => {
       if (op.kind === 'read') await p.readProduct(who(op.client, op.instance), op.instance, op.product);
       else {
         p.setEventFaults({ redisDeliveryMs: op.redisDeliveryMs, cdnDeliveryMs: op.cdnDeliveryMs, redisPurgeFailures: op.redisPurgeFailures });
-        const written = await p.writeProduct(who(op.client, op.instance), op.instance, op.product, op.redisDown);
+        const concurrent = op.concurrentRead;
+        const written = await p.writeProduct(who(op.client, op.instance), op.instance, op.product, op.redisDown, {
+          redisSlowMs: op.redisSlowMs,
+          alongside: concurrent ? () => p.readProduct(who(concurrent.client, concurrent.instance), concurrent.instance, op.product) : undefined,
+        });
         expect(written.status).toBe(200);
       }
       // A request takes time: what was read before a write's answer started before it.
@@ -157,7 +168,7 @@ describeEachTopology('whole-pyramid consistency', (handle) => {
   async function namedInterleaving(ordering: Ordering): Promise<Pyramid> {
     return run(ordering, [
       { kind: 'read', client: 0, instance: 1, product: 1 },
-      { kind: 'write', client: 1, instance: 0, product: 1, redisDown: true, redisDeliveryMs: 1_000, cdnDeliveryMs: 1_000, redisPurgeFailures: 1 },
+      { kind: 'write', client: 1, instance: 0, product: 1, redisDown: true, redisSlowMs: 0, concurrentRead: null, redisDeliveryMs: 1_000, cdnDeliveryMs: 1_000, redisPurgeFailures: 1 },
       { kind: 'wait', ms: 12_000 },
       { kind: 'read', client: 2, instance: 2, product: 1 },
       { kind: 'wait', ms: 60_000 },

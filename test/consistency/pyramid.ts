@@ -115,17 +115,23 @@ export class VirtualTime {
   }
 }
 
-/** Switches a CacheClient "off" for one instance: every call fails as an unreachable Redis does. */
+/**
+ * Faults of one instance's CacheClient: `down` fails every call as an unreachable Redis does;
+ * `slowMs` delays every call (real time, below the command timeout) so that other requests run
+ * between the write's steps.
+ */
 export class FaultSwitch {
   down = false;
+  slowMs = 0;
 
   wrap(client: CacheClient): CacheClient {
     return new Proxy(client, {
       get: (target, property, receiver) => {
         const value = Reflect.get(target, property, receiver) as unknown;
         if (typeof value !== 'function' || property === 'constructor') return value;
-        return (...args: unknown[]) => {
-          if (this.down) return Promise.reject(new CacheUnavailableError('injected: Redis is down for this instance'));
+        return async (...args: unknown[]) => {
+          if (this.slowMs > 0) await new Promise((resolve) => setTimeout(resolve, this.slowMs));
+          if (this.down) throw new CacheUnavailableError('injected: Redis is down for this instance');
           return (value as (...a: unknown[]) => unknown).apply(target, args);
         };
       },
@@ -234,7 +240,13 @@ export class Pyramid {
    * through), changing the stock of the version PostgreSQL holds. With `redisDown`, the instance's
    * Redis fails for the whole write. Returns the status and the version written.
    */
-  async writeProduct(client: string, instance: number, id: number, redisDown: boolean): Promise<{ status: number; version?: number }> {
+  async writeProduct(
+    client: string,
+    instance: number,
+    id: number,
+    redisDown: boolean,
+    options: { readonly redisSlowMs?: number; readonly alongside?: () => Promise<unknown> } = {},
+  ): Promise<{ status: number; version?: number }> {
     const { rows } = await this.options.pool.query<Json>(
       'select p.name, p.description, p.price_cents, p.stock, p.version::int as version, c.slug from products p join categories c on c.id = p.category_id where p.id = $1',
       [id],
@@ -248,12 +260,20 @@ export class Pyramid {
       body,
     });
     this.faults[instance].down = redisDown;
+    this.faults[instance].slowMs = options.redisSlowMs ?? 0;
     let response: OriginResponse;
     try {
-      response = await this.edgeOf(client).request({ method: 'PUT', path: `/api/products/${id}` }, this.time.now, () => this.origin(instance, event));
+      // A request run alongside starts with the write, before its answer.
+      [response] = await Promise.all([
+        this.edgeOf(client).request({ method: 'PUT', path: `/api/products/${id}` }, this.time.now, () => this.origin(instance, event)),
+        options.alongside?.(),
+      ]);
     } finally {
       this.faults[instance].down = false;
+      this.faults[instance].slowMs = 0;
     }
+    // The answer arrives after the requests that started with it.
+    await this.time.advance(1);
     if (response.statusCode !== 200) return { status: response.statusCode };
     const version = Number((JSON.parse(response.body) as { version: number }).version);
     const write: PendingWrite = { resource: `product:${id}`, version, client, ackedAt: this.time.now, tombstoned: !redisDown };
