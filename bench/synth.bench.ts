@@ -80,10 +80,12 @@ export default async function synthBench(): Promise<BenchResult> {
     'dev -c guard=true': { args: ['-c', 'stage=dev', '-c', 'guard=true'], what: 'bundling + cdk-nag + cfn-guard, as .ci/run' },
     prod: { args: ['-c', 'stage=prod'], what: 'bundling + cdk-nag + cfn-guard' },
   };
-  const stages: Record<string, Synth[]> = Object.fromEntries(Object.keys(variants).map((name) => [name, []]));
+  // BENCH_SYNTH_STAGES=dev (a comma list of the names above) re-measures only some of them.
+  const wanted = process.env.BENCH_SYNTH_STAGES?.split(',').map((name) => name.trim());
+  const stages: Record<string, Synth[]> = Object.fromEntries(Object.keys(variants).filter((name) => !wanted || wanted.includes(name)).map((name) => [name, []]));
   for (let i = 0; i < runs; i++) {
     baseline.push(synth(['--app', `npx tsx -e "${EMPTY_APP}"`]));
-    for (const [name, variant] of Object.entries(variants)) stages[name].push(synth(variant.args));
+    for (const name of Object.keys(stages)) stages[name].push(synth(variants[name].args));
   }
   const empty = best(baseline);
   const rows: BenchRow[] = [];

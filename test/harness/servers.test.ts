@@ -39,7 +39,8 @@ describe('test harness servers', () => {
     } finally {
       await cluster.stop();
     }
-  });
+    // masterFor() shells out to redis-cli a few times per key: about 200 processes, slow with both cores busy.
+  }, 240_000);
 
   test('PostgreSQL starts from initdb on a free port, and a killed server refuses connections until restarted', async () => {
     const pg = await PostgresServer.start();
