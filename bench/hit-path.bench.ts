@@ -12,9 +12,9 @@ import { Pool } from 'pg';
 import * as path from 'node:path';
 import { seedDatabase } from '../db/seed/seed';
 import { createApi, ApiHandler } from '../lambda/shop/api/api';
-import { CacheClient, ReadThroughCache } from '../lambda/runtime/cache';
+import { CacheClient, ReadThroughCache, TagIndex } from '../lambda/runtime/cache';
 import { runMigrations } from '../lambda/runtime/db/migrations';
-import { ConfigRepository, ProductRepository, UserRepository } from '../lambda/shop/repositories';
+import { shopOrigin } from '../lambda/shop/api/read-bindings';
 import { CacheKeys } from '../lambda/runtime/keys';
 import { DEFAULT_TTL_SECONDS } from '../lambda/runtime/ttl';
 import { apiEvent } from '../test/lambda/api/support';
@@ -63,7 +63,9 @@ export default async function bench(): Promise<BenchResult> {
         cache,
         keys,
         ttls: DEFAULT_TTL_SECONDS,
-        origin: { products: new ProductRepository(pool), users: new UserRepository(pool), config: new ConfigRepository(pool) },
+        personalCache: new ReadThroughCache({ client, keys, ttls: DEFAULT_TTL_SECONDS, l1: false }),
+        tagIndex: new TagIndex(client, keys),
+        origin: shopOrigin(pool),
       });
     };
     const viaRedis = await api(false);

@@ -21,9 +21,9 @@ import * as path from 'node:path';
 import { Pool } from 'pg';
 import { prng, seedDatabase } from '../db/seed/seed';
 import { ApiHandler, createApi } from '../lambda/shop/api/api';
-import { CacheClient, ReadThroughCache } from '../lambda/runtime/cache';
+import { CacheClient, ReadThroughCache, TagIndex } from '../lambda/runtime/cache';
 import { runMigrations } from '../lambda/runtime/db/migrations';
-import { ConfigRepository, ProductRepository, UserRepository } from '../lambda/shop/repositories';
+import { shopOrigin } from '../lambda/shop/api/read-bindings';
 import { CacheKeys } from '../lambda/runtime/keys';
 import { DEFAULT_TTL_SECONDS } from '../lambda/runtime/ttl';
 import { apiEvent, CountingPool } from '../test/lambda/api/support';
@@ -120,7 +120,9 @@ export default async function bench(): Promise<BenchResult> {
         cache,
         keys,
         ttls: DEFAULT_TTL_SECONDS,
-        origin: { products: new ProductRepository(origin), users: new UserRepository(origin), config: new ConfigRepository(origin) },
+        personalCache: new ReadThroughCache({ client, keys, ttls: DEFAULT_TTL_SECONDS, l1: false }),
+        tagIndex: new TagIndex(client, keys),
+        origin: shopOrigin(origin),
       });
       instances.push({ handle, cache });
     }

@@ -154,7 +154,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       return send(res, 200, { 'content-type': 'application/json', 'cache-control': 'no-store' }, JSON.stringify(runtime.cache.stats(), null, 2) + '\n');
     }
     let jwt: VerifiedJwt | undefined;
-    if (matchRoute(path)?.route.jwt || matchWriteRoute(req.method ?? 'GET', path)?.kind === 'route') {
+    if (matchRoute(path)?.jwt || matchWriteRoute(req.method ?? 'GET', path)?.kind === 'route') {
       try {
         jwt = await verifyBearer(jwtSettings, req.headers.authorization);
       } catch (error) {

@@ -7,10 +7,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import type { ApiEvent } from '../shop/api/api';
-import { lazyClient, loadSecretsManager } from '../runtime/aws/lazy-client';
-import { CacheLogger, secretFromSecretsManager } from '../runtime/cache';
-import { ApiResponse, errorResponse } from '../runtime/http/response';
-import { createObservability } from '../runtime/observability';
+import { ApiResponse, CacheLogger, createObservability, errorResponse, lazyClient, loadSecretsManager, secretFromSecretsManager } from 'cache-pyramid/runtime';
 import { ApiRuntime, createApiRuntime } from './runtime';
 
 const { logger, metrics, cacheMetrics } = createObservability({ serviceName: 'api' });

@@ -12,12 +12,8 @@
  */
 import type { Pool } from 'pg';
 import { createApi, ApiHandler } from '../shop/api/api';
-import { CacheClient, CacheLogger, CacheMetrics, InvalidationBus, ReadThroughCache, resolveCacheConfig, SecretReader } from '../runtime/cache';
-import { createPool, resolveDbPoolConfig } from '../runtime/db/pool';
-import { ConfigRepository, ProductRepository, UserRepository } from '../shop/repositories';
-import { OriginVerifier } from '../runtime/http/origin-verify';
-import { CacheKeys } from '../runtime/keys';
-import { parseTtlTable } from '../runtime/ttl';
+import { shopOrigin } from '../shop/api/read-bindings';
+import { CacheClient, CacheKeys, CacheLogger, CacheMetrics, createPool, InvalidationBus, OriginVerifier, parseTtlTable, ReadThroughCache, resolveCacheConfig, resolveDbPoolConfig, SecretReader } from 'cache-pyramid/runtime';
 import { createWriteRuntime, WriteRuntime } from './write-runtime';
 
 /** How long a cold start waits for the cache connection before serving without it. */
@@ -102,11 +98,11 @@ export async function createApiRuntime(options: ApiRuntimeOptions): Promise<ApiR
     cache,
     keys,
     ttls,
-    origin: { products: new ProductRepository(pool), users: new UserRepository(pool), config: new ConfigRepository(pool) },
+    origin: shopOrigin(pool),
     originVerifier,
     logger,
     personalCache: write.personalCache,
-    listTags: write.listTags,
+    tagIndex: write.tagIndex,
     writes: write.writes,
   });
   return {

@@ -12,17 +12,12 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Pool } from 'pg';
 import { createWriteRoutes, WriteRouteHandler } from '../shop/api/write-routes';
-import { lazyClient, loadEventBridge, loadSqs } from '../runtime/aws/lazy-client';
-import { CacheClient, CacheLogger, CacheMetrics, ReadThroughCache } from '../runtime/cache';
+import { CacheClient, CacheLogger, CacheMetrics, EventBridgeInvalidationPublisher, InvalidationPublisher, lazyClient, loadEventBridge, loadSqs, LocalInvalidationPublisher, ReadThroughCache, TagIndex, type CacheKeys, type TtlTable } from 'cache-pyramid/runtime';
 import { UserRepository } from '../shop/repositories';
-import { EventBridgeInvalidationPublisher, InvalidationPublisher, LocalInvalidationPublisher } from '../runtime/invalidation/publisher';
-import type { CacheKeys } from '../runtime/keys';
-import type { TtlTable } from '../runtime/ttl';
 import { refreshCachedProfiles } from '../shop/write-behind/cache-refresh';
 import { LocalWriteBehindQueue } from '../shop/write-behind/local-queue';
 import { ProfileSequencer } from '../shop/write-behind/profile-sequencer';
 import { ProfileChangeQueue, SqsProfileChangeQueue } from '../shop/write-behind/queue';
-import { ProductListTags } from '../shop/write-path/list-tags';
 
 export interface WriteRuntimeOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -39,7 +34,8 @@ export interface WriteRuntimeOptions {
 export interface WriteRuntime {
   /** Per-user data (profiles, orders): Redis only, so a user reads their own writes on any instance. */
   readonly personalCache: ReadThroughCache;
-  readonly listTags: ProductListTags;
+  /** The tag sets of products and list pages: recorded by reads, purged by product writes. */
+  readonly tagIndex: TagIndex;
   readonly writes: WriteRouteHandler;
   /** The in-process write-behind queue, when there is no SQS queue (npm run dev). */
   readonly localQueue?: LocalWriteBehindQueue;
@@ -59,7 +55,7 @@ function sqsClient(): Pick<SQSClient, 'send'> {
 export function createWriteRuntime(options: WriteRuntimeOptions): WriteRuntime {
   const { env, logger, cacheClient, cache, keys, ttls, pool } = options;
   const personalCache = new ReadThroughCache({ client: cacheClient, keys, ttls, logger, metrics: options.cacheMetrics, l1: false });
-  const listTags = new ProductListTags(cacheClient, keys, ProductListTags.ttlMsFor(ttls, cache.staleTtlSeconds));
+  const tagIndex = new TagIndex(cacheClient, keys, { staleTtlSeconds: cache.staleTtlSeconds });
   const publisher: InvalidationPublisher = env.INVALIDATION_EVENT_BUS_NAME
     ? new EventBridgeInvalidationPublisher({ client: eventBridgeClient(), eventBusName: env.INVALIDATION_EVENT_BUS_NAME, source: env.INVALIDATION_SOURCE || undefined, cacheKeys: keys })
     : new LocalInvalidationPublisher({ redis: cacheClient.redis, cacheKeys: keys, logger });
@@ -78,7 +74,7 @@ export function createWriteRuntime(options: WriteRuntimeOptions): WriteRuntime {
     personalCache,
     keys,
     users: new UserRepository(pool),
-    tags: listTags,
+    tagIndex,
     publisher,
     profileQueue,
     sequencer: new ProfileSequencer(cacheClient, keys),
@@ -86,7 +82,7 @@ export function createWriteRuntime(options: WriteRuntimeOptions): WriteRuntime {
   });
   return {
     personalCache,
-    listTags,
+    tagIndex,
     writes,
     localQueue,
     close: async () => {

@@ -16,14 +16,9 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { Pool } from 'pg';
-import { CacheClient, ReadThroughCache, resolveCacheConfig, secretFromSecretsManager } from '../runtime/cache';
-import { createPool, resolveDbPoolConfig } from '../runtime/db/pool';
+import { CacheClient, CacheKeys, createObservability, createPool, parseTtlTable, ReadThroughCache, resolveCacheConfig, resolveDbPoolConfig, secretFromSecretsManager, SqsDeadLetterSink } from 'cache-pyramid/runtime';
 import type { UserSummary } from '../shop/repositories';
-import { CacheKeys } from '../runtime/keys';
-import { createObservability } from '../runtime/observability';
-import { parseTtlTable } from '../runtime/ttl';
 import { refreshCachedProfiles } from '../shop/write-behind/cache-refresh';
-import { SqsDeadLetterSink } from '../runtime/write-behind/dead-letters';
 import { flushProfileChanges, toFlushRecord } from '../shop/write-behind/flusher';
 
 const { logger, metrics } = createObservability({ serviceName: 'write-behind-flusher' });

@@ -29,3 +29,7 @@ export * from './observability';
 export * from './ttl';
 export * from './resources/resource';
 export * from './resources/resource-api';
+export * from './auth/claims';
+export * from './aws/lazy-client';
+export * from './write-behind/dead-letters';
+export * from './write-behind/sqs-batch';

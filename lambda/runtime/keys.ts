@@ -91,24 +91,6 @@ export class CacheKeys {
     return this.entity('tag', `product-lists.${checkSegment('id', String(id))}`);
   }
 
-  /** The tag set naming every cached list key of category `slug` (a product moved into it changes its pages). */
-  categoryListsTag(slug: string): string {
-    return this.prefix + this.tag(`tag:category-lists:${checkSegment('category', slug)}`);
-  }
-
-  /** The category (undefined for the unfiltered listing) and page of a {@link productList} key; undefined for any other key. */
-  parseProductList(key: string): { category: string | undefined; page: number } | undefined {
-    if (!key.startsWith(this.prefix)) return undefined;
-    let identity = key.slice(this.prefix.length);
-    if (this.clusterMode) {
-      if (!identity.startsWith('{') || !identity.endsWith('}')) return undefined;
-      identity = identity.slice(1, -1);
-    }
-    const match = /^products:list:([A-Za-z0-9_.-]{1,64}):p([1-9][0-9]{0,15})$/.exec(identity);
-    if (!match) return undefined;
-    return { category: match[1] === 'all' ? undefined : match[1], page: Number(match[2]) };
-  }
-
   /** `app:v1:user:42:summary` — the public, non-secret projection of a user. */
   userSummary(id: number | string): string {
     return this.entity('user', id, 'summary');

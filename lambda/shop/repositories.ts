@@ -5,7 +5,7 @@
  * `password_hash`, `mfa_secret` or `email`, whatever columns the table gains later.
  */
 import type { QueryResult, QueryResultRow } from 'pg';
-import { isLostConnection, toOriginError } from '../runtime/db/origin-errors';
+import { isLostConnection, toOriginError } from 'cache-pyramid/runtime';
 
 /** What the repositories need from a pool (a `pg.Pool` fits; tests may wrap one to count queries). */
 export interface Queryable {
@@ -56,6 +56,23 @@ export interface UserSummary {
 
 /** Every row of the `config` table as one object (`key` → JSON `value`). */
 export type AppConfig = Record<string, unknown>;
+
+export interface OrderItem {
+  readonly productId: number;
+  readonly quantity: number;
+  /** The product's price when the order was placed. */
+  readonly unitPriceCents: number;
+}
+
+export interface Order {
+  readonly id: number;
+  readonly userId: number;
+  readonly status: string;
+  readonly totalCents: number;
+  readonly createdAt: string;
+  /** Ordered by product id. */
+  readonly items: OrderItem[];
+}
 
 export interface RepositoryOptions {
   /** `Retry-After` proposed when PostgreSQL is unavailable. @default 5 */

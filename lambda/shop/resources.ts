@@ -4,12 +4,24 @@
  * policies from the same objects, so a path, a query parameter or a sharing change is one edit here.
  */
 import { defineResource, ParamKind, Sharing, TtlClass } from 'cache-pyramid/runtime';
-import type { Order } from './write-path/orders';
-import type { AppConfig, Product, ProductPage, UserSummary } from './repositories';
+import type { AppConfig, Order, Product, ProductPage, UserSummary } from './repositories';
+
+/** The tag of one product: its own entry and every list page showing it. */
+export function productTag(id: number): string {
+  return `product:${id}`;
+}
+
+/** The tag of one category: its products and its list pages. */
+export function categoryTag(slug: string): string {
+  return `category:${slug}`;
+}
+
+/** The tag of the unfiltered listing's pages. */
+export const ALL_PRODUCTS_TAG = 'all';
 
 /**
- * `GET /api/products/{id}`: one product, public. It carries the tags of every list page it can appear
- * on (its category's and the unfiltered list's), so a product write purges those pages too.
+ * `GET /api/products/{id}`: one product, public, served stale while it is refreshed. Tags: the
+ * product itself and its category, so a write of the product (or of its category) finds it.
  */
 export const product = defineResource<Product>({
   name: 'product',
@@ -18,20 +30,24 @@ export const product = defineResource<Product>({
   ttl: TtlClass.PRODUCT,
   staleWhileRevalidate: true,
   version: (value) => value.version,
-  tags: (value) => [`category:${value.category}`, 'products'],
+  tags: (value) => [productTag(value.id), categoryTag(value.category)],
 });
 
-/** `GET /api/products?category=&page=`: a page of a category (or of every product), public. */
+/**
+ * `GET /api/products?category=&page=`: a page of a category (or of every product), public. Tags: its
+ * category (`all` for the unfiltered listing), whose pages all shift when a product joins or leaves
+ * it, and every product it shows, whose write changes the page.
+ */
 export const productList = defineResource<ProductPage>({
   name: 'product-list',
   path: '/api/products',
   query: { category: { kind: ParamKind.SLUG }, page: { kind: ParamKind.PAGE, default: 1 } },
   sharing: Sharing.PUBLIC,
   ttl: TtlClass.PRODUCT_LIST,
-  tags: (_value, params) => (params.category === undefined ? ['products'] : [`category:${params.category}`]),
+  tags: (value, params) => [params.category === undefined ? ALL_PRODUCTS_TAG : categoryTag(String(params.category)), ...value.items.map((item) => productTag(item.id))],
 });
 
-/** `GET /api/users/{id}`: a user's own profile, for that user only. */
+/** `GET /api/users/{id}`: a user's public summary (no secret column), for that user only; the write-behind refreshes it. */
 export const user = defineResource<UserSummary>({
   name: 'user',
   path: '/api/users/{id}',

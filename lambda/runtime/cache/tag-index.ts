@@ -93,6 +93,8 @@ return value`,
 export interface TagInvalidation {
   /** Member keys that existed and were unlinked. */
   readonly unlinked: number;
+  /** Every member key named by the tags, sorted (drop them from L1 too: `ReadThroughCache.invalidate`). */
+  readonly keys: string[];
   /** CDN paths of the values that carried the tags, sorted, without duplicates. */
   readonly cdnPaths: string[];
 }
@@ -139,7 +141,7 @@ export class TagIndex {
    */
   async invalidate(tags: readonly string[]): Promise<TagInvalidation> {
     const unique = [...new Set(tags)];
-    if (unique.length === 0) return { unlinked: 0, cdnPaths: [] };
+    if (unique.length === 0) return { unlinked: 0, keys: [], cdnPaths: [] };
     const clock = Number(await this.store.eval(TAG_CLOCK_TICK, [this.keys.tagClock()], [TAG_CLOCK_TTL_MS]));
     const read = await Promise.all(
       unique.map(async (tag) => {
@@ -161,7 +163,7 @@ export class TagIndex {
         for (let i = 0; i < members.length; i += SREM_BATCH) await this.store.srem(this.keys.tagSet(tag), members.slice(i, i + SREM_BATCH));
       }),
     );
-    return { unlinked, cdnPaths: [...paths].sort() };
+    return { unlinked, keys: [...keys].sort(), cdnPaths: [...paths].sort() };
   }
 }
 

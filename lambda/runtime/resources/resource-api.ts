@@ -13,7 +13,7 @@
  * | Redis key | `resource.key(keys, params)` |
  * | `Cache-Control` | public: `public, max-age=<TTL left>, stale-while-revalidate, stale-if-error`; per subject, or any request with credentials: `private, max-age=0, no-cache` |
  * | `ETag`, 304 | the body's bytes (`http/etag.ts`) |
- * | 404, `no-store` | a missing value, AND a per-subject value that is not the caller's: same status, same body |
+ * | 404, `no-store` | a missing value, AND a per-subject value that is not the caller's: same status, headers (no `x-cache`) and body |
  * | `x-cache` | where the value came from: `l1`, `redis`, `origin` or `stale` |
  *
  * Paths no bound resource has are left to the caller (`handle` resolves `undefined`), so an app puts
@@ -186,10 +186,10 @@ export function createResourceApi(options: ResourceApiOptions): ResourceApi {
           }),
       resource.staleWhileRevalidate ? { staleWhileRevalidate: true } : {},
     );
-    if (read.value === null) return notFound(binding, params, method, read.source);
-    if (perSubject && resource.ownerOf !== undefined && resource.ownerOf(read.value) !== subject) {
-      return notFound(binding, params, method, read.source);
-    }
+    // A per-subject 404 says nothing of where it came from: a cached value that is someone else's
+    // would otherwise answer `redis` where a missing one answers `origin`.
+    if (read.value === null) return notFound(binding, params, method, perSubject ? undefined : read.source);
+    if (perSubject && resource.ownerOf !== undefined && resource.ownerOf(read.value) !== subject) return notFound(binding, params, method);
     const cacheability = perSubject || personalised ? Cacheability.PRIVATE : Cacheability.PUBLIC;
     return entityResponse({
       body: JSON.stringify(read.value),

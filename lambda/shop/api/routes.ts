@@ -1,8 +1,12 @@
 /**
- * The API's routes, as API Gateway route keys. The infrastructure declares exactly these routes
- * (attaching the JWT authorizer where `jwt` is true) and the local dev server verifies tokens on the
- * same ones, so the three cannot drift apart.
+ * The API's read routes, as API Gateway route keys: one per declared resource (lambda/shop/resources.ts),
+ * with the JWT authorizer on per-subject ones and the declared query parameters, plus the health
+ * check. The infrastructure declares exactly these routes and the local dev server verifies tokens on
+ * the same ones, so the three cannot drift apart.
  */
+import { Sharing } from 'cache-pyramid/runtime';
+import { SHOP_RESOURCES } from '../resources';
+
 export interface ApiRoute {
   /** `GET /api/products/{id}` */
   readonly routeKey: string;
@@ -12,45 +16,18 @@ export interface ApiRoute {
   readonly query: readonly string[];
 }
 
-export enum RouteName {
-  PRODUCT = 'product',
-  PRODUCT_LIST = 'productList',
-  USER = 'user',
-  CONFIG = 'config',
-  HEALTH = 'health',
-}
+/** The health check: answered by the function, never cached. */
+export const HEALTH_PATH = '/health';
 
-export const API_ROUTES: Readonly<Record<RouteName, ApiRoute>> = {
-  [RouteName.PRODUCT]: { routeKey: 'GET /api/products/{id}', jwt: false, query: [] },
-  [RouteName.PRODUCT_LIST]: { routeKey: 'GET /api/products', jwt: false, query: ['category', 'page'] },
-  [RouteName.USER]: { routeKey: 'GET /api/users/{id}', jwt: true, query: [] },
-  [RouteName.CONFIG]: { routeKey: 'GET /api/config', jwt: false, query: [] },
-  [RouteName.HEALTH]: { routeKey: 'GET /health', jwt: false, query: [] },
-};
-
-/** Methods every route answers: HEAD is GET without the body. */
-export const ALLOWED_METHODS = ['GET', 'HEAD'] as const;
-
-export interface RouteMatch {
-  readonly name: RouteName;
-  readonly route: ApiRoute;
-  /** The `{id}` path parameter, undecoded. */
-  readonly id?: string;
-}
-
-const PATTERNS: readonly [RegExp, RouteName][] = [
-  [/^\/api\/products\/([^/]+)$/, RouteName.PRODUCT],
-  [/^\/api\/products$/, RouteName.PRODUCT_LIST],
-  [/^\/api\/users\/([^/]+)$/, RouteName.USER],
-  [/^\/api\/config$/, RouteName.CONFIG],
-  [/^\/health$/, RouteName.HEALTH],
+/** Every read route: the declared resources, then health. */
+export const API_ROUTES: readonly ApiRoute[] = [
+  ...SHOP_RESOURCES.map((resource) => ({ routeKey: resource.routeKey, jwt: resource.sharing === Sharing.PER_SUBJECT, query: resource.queryNames })),
+  { routeKey: `GET ${HEALTH_PATH}`, jwt: false, query: [] },
 ];
 
-/** The route serving `path`, or undefined. */
-export function matchRoute(path: string): RouteMatch | undefined {
-  for (const [pattern, name] of PATTERNS) {
-    const match = pattern.exec(path);
-    if (match) return { name, route: API_ROUTES[name], id: match[1] };
-  }
-  return undefined;
+/** The read route serving `path`, or undefined. */
+export function matchRoute(path: string): ApiRoute | undefined {
+  const index = SHOP_RESOURCES.findIndex((resource) => resource.matchesPath(path));
+  if (index >= 0) return API_ROUTES[index];
+  return path === HEALTH_PATH ? API_ROUTES[API_ROUTES.length - 1] : undefined;
 }

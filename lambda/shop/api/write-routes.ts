@@ -4,8 +4,7 @@
  * | route | pattern | answer |
  * | --- | --- | --- |
  * | `PUT /api/products/{id}` (scope `products:write`) | cache-aside write + invalidation | 200, 409 on a stale `version` |
- * | `POST /api/orders` | write-through | 201 + `Location` |
- * | `GET /api/orders/{id}` (owner only) | read of the write-through entry | 200 / 404 (someone else's order answers as a missing one) |
+ * | `POST /api/orders` | write-through | 201 + `Location` (then read as the declared `order` resource) |
  * | `PATCH /api/users/{id}/profile` (own id) | write-behind | 202 (queued), 200 if Redis was down |
  *
  * Every input is checked before anything is written or enqueued: a body must be
@@ -15,24 +14,36 @@
  * dependencies as arguments.
  */
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
-import { scopesOf, subjectOf } from '../../runtime/auth/claims';
-import type { ReadThroughCache } from '../../runtime/cache';
-import { toWriteError } from '../../runtime/db/origin-errors';
+import {
+  checkRequestSize,
+  errorResponse,
+  ForbiddenError,
+  headerValue,
+  OriginUnavailableError,
+  parseId,
+  QueueSendError,
+  scopesOf,
+  subjectOf,
+  toWriteError,
+  uncachedResponse,
+  ValidationError,
+  type ApiResponse,
+  type CacheKeys,
+  type InvalidationPublisher,
+  type ReadThroughCache,
+  type ResourceEvent,
+  type TagIndex,
+} from 'cache-pyramid/runtime';
 import type { Queryable, UserSummary } from '../repositories';
-import { ForbiddenError, OriginUnavailableError, QueueSendError, ValidationError } from '../../runtime/errors';
-import { Cacheability } from '../../runtime/http/cache-control';
-import { checkRequestSize, headerValue, parseId } from '../../runtime/http/request';
-import { ApiResponse, entityResponse, errorResponse, uncachedResponse } from '../../runtime/http/response';
-import type { InvalidationPublisher } from '../../runtime/invalidation/publisher';
-import type { CacheKeys } from '../../runtime/keys';
 import { acceptProfileChange, ProfileChangeStatus } from '../write-behind/accept-profile-change';
 import { validateProfileFields } from '../write-behind/profile-change';
 import type { ProfileSequencer } from '../write-behind/profile-sequencer';
 import type { ProfileChangeQueue } from '../write-behind/queue';
-import type { ProductListTags } from '../write-path/list-tags';
-import { OrderStore, parseNewOrder, placeOrder, readOrder } from '../write-path/orders';
+import { OrderStore, parseNewOrder, placeOrder } from '../write-path/orders';
 import { parseProductUpdate, updateProduct } from '../write-path/product-writer';
-import type { ApiEvent } from './api';
+
+/** The event of a write route (the same payload-v2 event as a read's). */
+type ApiEvent = ResourceEvent;
 
 /** Largest request body a write route takes (the biggest valid body, an order of 50 items, is ~3 KB). */
 export const WRITE_BODY_MAX_BYTES = 16 * 1024;
@@ -43,7 +54,6 @@ export const PRODUCTS_WRITE_SCOPE = 'products:write';
 export enum WriteRouteName {
   UPDATE_PRODUCT = 'updateProduct',
   PLACE_ORDER = 'placeOrder',
-  READ_ORDER = 'readOrder',
   UPDATE_PROFILE = 'updateProfile',
 }
 
@@ -58,7 +68,6 @@ export interface WriteRoute {
 export const WRITE_API_ROUTES: Readonly<Record<WriteRouteName, WriteRoute>> = {
   [WriteRouteName.UPDATE_PRODUCT]: { routeKey: 'PUT /api/products/{id}', scopes: [PRODUCTS_WRITE_SCOPE] },
   [WriteRouteName.PLACE_ORDER]: { routeKey: 'POST /api/orders', scopes: [] },
-  [WriteRouteName.READ_ORDER]: { routeKey: 'GET /api/orders/{id}', scopes: [] },
   [WriteRouteName.UPDATE_PROFILE]: { routeKey: 'PATCH /api/users/{id}/profile', scopes: [] },
 };
 
@@ -66,7 +75,7 @@ export const WRITE_API_ROUTES: Readonly<Record<WriteRouteName, WriteRoute>> = {
 const PATHS: readonly { readonly pattern: RegExp; readonly methods: Readonly<Record<string, WriteRouteName | 'read'>> }[] = [
   { pattern: /^\/api\/products\/([^/]+)$/, methods: { GET: 'read', HEAD: 'read', PUT: WriteRouteName.UPDATE_PRODUCT } },
   { pattern: /^\/api\/orders$/, methods: { POST: WriteRouteName.PLACE_ORDER } },
-  { pattern: /^\/api\/orders\/([^/]+)$/, methods: { GET: WriteRouteName.READ_ORDER, HEAD: WriteRouteName.READ_ORDER } },
+  { pattern: /^\/api\/orders\/([^/]+)$/, methods: { GET: 'read', HEAD: 'read' } },
   { pattern: /^\/api\/users\/([^/]+)\/profile$/, methods: { PATCH: WriteRouteName.UPDATE_PROFILE } },
 ];
 
@@ -100,8 +109,8 @@ export interface WriteRoutesDependencies {
   readonly personalCache: Pick<ReadThroughCache, 'get' | 'put'>;
   readonly keys: CacheKeys;
   readonly users: { findSummary(id: number): Promise<UserSummary | null> };
-  /** Finds the list pages a product write invalidates; without it every list is invalidated by pattern. */
-  readonly tags?: ProductListTags;
+  /** Purges the tags a product write changes (its own, and both categories on a move); without it the event names the tags for the purge pipeline. */
+  readonly tagIndex?: Pick<TagIndex, 'invalidate'>;
   readonly publisher: InvalidationPublisher;
   readonly profileQueue: ProfileChangeQueue;
   readonly sequencer: Pick<ProfileSequencer, 'begin'>;
@@ -171,7 +180,7 @@ export function createWriteRoutes(deps: WriteRoutesDependencies): WriteRouteHand
       if (!scopesOf(claimsEvent(event)).includes(PRODUCTS_WRITE_SCOPE)) throw new ForbiddenError(`updating a product needs the ${PRODUCTS_WRITE_SCOPE} scope`);
       const id = parseId('id', rawId);
       const update = parseProductUpdate(parseJsonBody(event), id);
-      const { product } = await origin(() => updateProduct({ db: deps.db, cache: deps.cache, keys: deps.keys, tags: deps.tags, publisher: deps.publisher, log: deps.log }, id, update));
+      const { product } = await origin(() => updateProduct({ db: deps.db, cache: deps.cache, keys: deps.keys, tagIndex: deps.tagIndex, publisher: deps.publisher, log: deps.log }, id, update));
       return uncachedResponse(200, product, method);
     },
 
@@ -180,20 +189,6 @@ export function createWriteRoutes(deps: WriteRoutesDependencies): WriteRouteHand
       const order = parseNewOrder(parseJsonBody(event));
       const { order: placed, cached } = await origin(() => placeOrder(orders, userId, order));
       return uncachedResponse(201, placed, method, { location: `/api/orders/${placed.id}`, 'x-cache': cached ? 'write-through' : 'not-cached' });
-    },
-
-    async [WriteRouteName.READ_ORDER](event, method, rawId) {
-      const subject = String(subjectUserId(event));
-      const id = parseId('id', rawId);
-      const read = await origin(() => readOrder(orders, id, subject));
-      return entityResponse({
-        body: JSON.stringify(read.value),
-        cacheability: Cacheability.PRIVATE,
-        maxAgeSeconds: 0,
-        ifNoneMatch: headerValue(event.headers, 'if-none-match'),
-        method,
-        headers: { 'x-cache': read.source },
-      });
     },
 
     async [WriteRouteName.UPDATE_PROFILE](event, method, rawId) {

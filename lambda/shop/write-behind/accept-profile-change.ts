@@ -20,12 +20,9 @@
  * change is cached), so the cache converges on PostgreSQL even after a lost race.
  */
 import { randomUUID } from 'node:crypto';
-import type { ReadThroughCache } from '../../runtime/cache';
+import { CacheUnavailableError, NotFoundError, type CacheKeys, type InvalidationPublisher, type ReadThroughCache } from 'cache-pyramid/runtime';
 import type { Queryable, UserSummary } from '../repositories';
-import { CacheUnavailableError, NotFoundError } from '../../runtime/errors';
-import type { InvalidationPublisher } from '../../runtime/invalidation/publisher';
-import type { CacheKeys } from '../../runtime/keys';
-import { TtlClass } from '../../runtime/ttl';
+import { user } from '../resources';
 import type { ProfileChange, ProfileFields } from './profile-change';
 import type { ProfileSequencer } from './profile-sequencer';
 import { applyProfileChanges, writeProfileChangeNow } from './profile-store';
@@ -70,8 +67,9 @@ export async function acceptProfileChange(deps: ProfileWriteDependencies, userId
     return writeDirectly(deps, userId, fields);
   }
   try {
-    const key = deps.keys.userSummary(userId);
-    const current = await deps.cache.get<UserSummary>(key, TtlClass.USER_PROFILE, async () => {
+    // The key and TTL of the declared `user` resource, which `GET /api/users/{id}` reads.
+    const key = user.key(deps.keys, { id: userId });
+    const current = await deps.cache.get<UserSummary>(key, user.ttl, async () => {
       const found = await deps.users.findSummary(userId);
       return found && { value: found, version: found.version };
     });
@@ -87,7 +85,7 @@ export async function acceptProfileChange(deps: ProfileWriteDependencies, userId
     const profile: UserSummary = { ...current.value, ...fields, version: turn.version };
     let cached = false;
     try {
-      cached = await deps.cache.put(key, TtlClass.USER_PROFILE, profile, { version: turn.version });
+      cached = await deps.cache.put(key, user.ttl, profile, { version: turn.version });
     } catch (error) {
       deps.log?.warn('profile change queued but not cached; applying it to PostgreSQL now so reads see it', { userId, error: String(error) });
     }
@@ -105,7 +103,7 @@ async function writeDirectly(deps: ProfileWriteDependencies, userId: number, fie
   const profile = await writeProfileChangeNow(deps.db, userId, fields);
   if (profile === null) throw new NotFoundError(`user ${userId} does not exist`);
   await deps.publisher
-    .publishInvalidation({ keys: [deps.keys.userSummary(userId)], reason: `profile of user ${userId} written while Redis was unavailable` })
+    .publishInvalidation({ keys: [user.key(deps.keys, { id: userId })], reason: `profile of user ${userId} written while Redis was unavailable` })
     .catch((error: unknown) => deps.log?.warn('cached profile not scheduled for purge; it lives until its TTL', { userId, error: String(error) }));
   return { status: ProfileChangeStatus.APPLIED, profile, version: profile.version };
 }

@@ -6,15 +6,13 @@
  * profile rebuilt from PostgreSQL while older changes were still queued — lasts only until the
  * flush.
  */
-import type { ReadThroughCache } from '../../runtime/cache';
+import { CacheUnavailableError, type CacheKeys, type ReadThroughCache } from 'cache-pyramid/runtime';
 import type { UserSummary } from '../repositories';
-import { CacheUnavailableError } from '../../runtime/errors';
-import type { CacheKeys } from '../../runtime/keys';
-import { TtlClass } from '../../runtime/ttl';
+import { user } from '../resources';
 
 export function refreshCachedProfiles(cache: Pick<ReadThroughCache, 'put'>, keys: CacheKeys): (profiles: readonly UserSummary[]) => Promise<void> {
   return async (profiles) => {
-    const results = await Promise.allSettled(profiles.map((p) => cache.put(keys.userSummary(p.id), TtlClass.USER_PROFILE, p, { version: p.version })));
+    const results = await Promise.allSettled(profiles.map((p) => cache.put(user.key(keys, { id: p.id }), user.ttl, p, { version: p.version })));
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed.length > 0) {
       throw new CacheUnavailableError(`${failed.length} of ${profiles.length} cached profiles not refreshed: ${String(failed[0].reason)}`);

@@ -23,9 +23,7 @@
  */
 import type { SQSRecord } from 'aws-lambda';
 import type { Queryable, UserSummary } from '../repositories';
-import { isOriginUnavailable } from '../../runtime/db/origin-errors';
-import { ValidationError } from '../../runtime/errors';
-import { DeadLetter, DeadLetterKind, DeadLetterSink, FlushRecord } from '../../runtime/write-behind/dead-letters';
+import { DeadLetter, DeadLetterKind, DeadLetterSink, FlushRecord, isOriginUnavailable, ValidationError } from 'cache-pyramid/runtime';
 import { ProfileChange, parseProfileChange, profileMessageGroupId } from './profile-change';
 import { ProfileChangeOutcome, applyProfileChanges } from './profile-store';
 

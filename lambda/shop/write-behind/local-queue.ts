@@ -9,8 +9,7 @@
  * running without AWS; the SQS queue is what production uses.
  */
 import type { Queryable } from '../repositories';
-import { QueueSendError } from '../../runtime/errors';
-import { DeadLetterSink, FlushRecord, InMemoryDeadLetterSink } from '../../runtime/write-behind/dead-letters';
+import { DeadLetterSink, FlushRecord, InMemoryDeadLetterSink, QueueSendError } from 'cache-pyramid/runtime';
 import { FlushDependencies, FlushLog, FlushReport, flushProfileChanges } from './flusher';
 import { ProfileChange, profileMessageGroupId, serializeProfileChange } from './profile-change';
 import type { ProfileChangeQueue } from './queue';

@@ -4,8 +4,7 @@
  * and the queued record (→ dead-letter with the reason), so nothing the API would refuse can be
  * written by the flusher and nothing the API accepted is refused later.
  */
-import { checkStorableText } from '../../runtime/db/origin-errors';
-import { ValidationError } from '../../runtime/errors';
+import { checkStorableText, ValidationError } from 'cache-pyramid/runtime';
 
 /** The editable profile fields; each PATCH carries at least one of them. */
 export interface ProfileFields {

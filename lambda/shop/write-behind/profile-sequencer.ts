@@ -22,9 +22,7 @@
  * doubles) until the year 2255, and far below the bigint range of `users.profile_version`.
  */
 import { randomUUID } from 'node:crypto';
-import { luaScript, type CacheClient } from '../../runtime/cache';
-import { ConflictError } from '../../runtime/errors';
-import type { CacheKeys } from '../../runtime/keys';
+import { ConflictError, luaScript, type CacheClient, type CacheKeys } from 'cache-pyramid/runtime';
 
 /** The turn of one change: its version, and the call that ends the turn. */
 export interface ProfileTurn {

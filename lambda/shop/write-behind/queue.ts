@@ -2,7 +2,7 @@
  * Where accepted profile changes go: an SQS FIFO queue in AWS (this file), or the in-process
  * queue of `npm run dev` (`local-queue.ts`), which runs the same flusher core.
  */
-import { BatchSendOptions, FifoEntry, SqsSender, sendFifoBatch } from '../../runtime/write-behind/sqs-batch';
+import { BatchSendOptions, FifoEntry, sendFifoBatch, SqsSender } from 'cache-pyramid/runtime';
 import { ProfileChange, profileMessageGroupId, serializeProfileChange } from './profile-change';
 
 /** Durably accepts profile changes, or throws (QueueSendError) so the caller can refuse the request. */

@@ -1,7 +1,7 @@
 /**
  * `POST /api/orders` — write-through: the order and its items are inserted by one statement (one
  * transaction, one round trip), then stored in the cache in the same request, so the first
- * `GET /api/orders/{id}` is served from the cache. The cached order is exactly what PostgreSQL
+ * `GET /api/orders/{id}` (the declared `order` resource) is served from the cache. The cached order is exactly what PostgreSQL
  * returns (items ordered by product id, prices as charged), so the cache and the database hold the
  * same representation whichever of them answers.
  *
@@ -9,29 +9,12 @@
  * PostgreSQL. A negative entry left by an earlier read of the same id is overwritten by the store
  * (write-through is authoritative), and otherwise expires after the not-found TTL.
  */
-import type { CacheRead, ReadThroughCache } from '../../runtime/cache';
-import type { Queryable } from '../repositories';
-import { ForbiddenError, NotFoundError, ValidationError } from '../../runtime/errors';
-import type { CacheKeys } from '../../runtime/keys';
-import { TtlClass } from '../../runtime/ttl';
+import { ForbiddenError, ValidationError, type CacheKeys, type ReadThroughCache } from 'cache-pyramid/runtime';
+import type { Order, OrderItem, Queryable } from '../repositories';
+import { order as orderResource } from '../resources';
 import { checkId } from '../write-behind/profile-change';
 
-export interface OrderItem {
-  readonly productId: number;
-  readonly quantity: number;
-  /** The product's price when the order was placed. */
-  readonly unitPriceCents: number;
-}
-
-export interface Order {
-  readonly id: number;
-  readonly userId: number;
-  readonly status: string;
-  readonly totalCents: number;
-  readonly createdAt: string;
-  /** Ordered by product id. */
-  readonly items: OrderItem[];
-}
+export type { Order, OrderItem };
 
 export interface NewOrder {
   readonly items: readonly { readonly productId: number; readonly quantity: number }[];
@@ -140,7 +123,7 @@ export class OrderStore {
 
 export interface OrderDependencies {
   readonly store: OrderStore;
-  readonly cache: Pick<ReadThroughCache, 'get' | 'put'>;
+  readonly cache: Pick<ReadThroughCache, 'put'>;
   readonly keys: CacheKeys;
   readonly log?: { warn(message: string, attributes: Record<string, unknown>): void };
 }
@@ -149,7 +132,7 @@ export interface OrderDependencies {
 export async function placeOrder(deps: OrderDependencies, userId: number, order: NewOrder): Promise<{ order: Order; cached: boolean }> {
   const created = await deps.store.create(userId, order);
   try {
-    const cached = await deps.cache.put(deps.keys.order(created.id), TtlClass.ORDER, created);
+    const cached = await deps.cache.put(orderResource.key(deps.keys, { id: created.id }), orderResource.ttl, created);
     return { order: created, cached };
   } catch (error) {
     deps.log?.warn('order placed but not cached; reads fall back to PostgreSQL', { orderId: created.id, error: String(error) });
@@ -157,15 +140,3 @@ export async function placeOrder(deps: OrderDependencies, userId: number, order:
   }
 }
 
-/**
- * The order, read through the cache, for its owner only. Someone else's order answers exactly as a
- * missing one (404, same message): a 403 would tell any signed-in user which order ids exist.
- */
-export async function readOrder(deps: OrderDependencies, orderId: number, subject: string): Promise<CacheRead<Order> & { value: Order }> {
-  const read = await deps.cache.get<Order>(deps.keys.order(orderId), TtlClass.ORDER, async () => {
-    const found = await deps.store.findById(orderId);
-    return found && { value: found };
-  });
-  if (read.value === null || String(read.value.userId) !== subject) throw new NotFoundError(`order ${orderId} does not exist`);
-  return read as CacheRead<Order> & { value: Order };
-}

@@ -2,33 +2,31 @@
  * `PUT /api/products/{id}` — cache-aside write: update PostgreSQL first, with optimistic
  * concurrency on `products.version`, then take the old value out of every cache layer.
  *
- * After the commit:
- * 1. the product key is replaced by a short-lived tombstone carrying the new version (L1 of this
- *    process cleared at once). A plain delete is not enough: a reader that loaded the old row just
- *    before the commit would write it back after the delete and it would be served for an hour. The
- *    tombstone refuses any fill of an older version, and drops the coalescing lock so that a fill
- *    already in flight is refused too (ReadThroughCache.tombstone);
- * 2. every cached list page showing the product, found through its tag set (and, on a category
- *    move, every cached page of the category it left and of the one it joined), is unlinked with
- *    its lock;
- * 3. a `CacheInvalidation` event names the CDN paths of the product and of those pages, so the edge
- *    drops them too. When step 1 or 2 failed (Redis down or failing over), the event also carries
- *    the Redis keys (or, if the tags could not be read, every list key by pattern): the purge
- *    pipeline retries them until Redis answers, then dead-letters them — never silently drops them.
+ * After the commit, every key and CDN path comes from the declarations (lambda/shop/resources.ts):
+ * 1. the tags the write changes are purged (`TagIndex.invalidate`): `product:<id>` — the product's
+ *    entry and every cached list page showing it — and, on a category move, `category:<old>` and
+ *    `category:<new>`, because every page of both categories shifts. Their keys are unlinked with
+ *    their coalescing locks (a fill in flight is refused), a reader whose origin read began before
+ *    the purge cannot cache what it read (see cache/tag-index.ts), and this process's L1 drops them;
+ * 2. the product key is replaced by a short-lived tombstone carrying the new version. A plain delete
+ *    is not enough: a reader that loaded the old row just before the commit would write it back
+ *    after the delete. The tombstone refuses any fill of an older version (ReadThroughCache.tombstone).
+ *    It comes after step 1, whose purge unlinks the product's entry too;
+ * 3. a `CacheInvalidation` event names the CDN paths of the product and of everything the tags
+ *    named, so the edge drops them too. When step 1 or 2 failed (Redis down or failing over), the
+ *    event also carries the tags (the Redis purge reports their paths) or the product key, and every
+ *    list path by wildcard: the purge pipeline retries them until Redis answers, then dead-letters
+ *    them — never silently drops them.
  *
  * With Redis down the write still commits; the stale product entry cannot outlive its TTL (every
  * entry has one: soft TTL + stale window), the purge pipeline usually removes it much sooner, and
  * other processes' L1 copies live at most the L1 TTL. If publishing fails, the CDN copy lives at
  * most its `max-age`, which the API derives from the same TTL.
  */
-import type { InvalidationPublisher } from '../../runtime/invalidation/publisher';
-import type { ReadThroughCache } from '../../runtime/cache';
+import { checkStorableText, ConflictError, NotFoundError, ValidationError, type CacheKeys, type InvalidationPublisher, type ReadThroughCache, type TagIndex, type TagInvalidation } from 'cache-pyramid/runtime';
 import type { Product, Queryable } from '../repositories';
-import { checkStorableText } from '../../runtime/db/origin-errors';
-import { ConflictError, NotFoundError, ValidationError } from '../../runtime/errors';
-import type { CacheKeys } from '../../runtime/keys';
+import { categoryTag, product as productResource, productList, productTag } from '../resources';
 import { hasControlCharacters } from '../write-behind/profile-change';
-import { ProductListTags, listPaths } from './list-tags';
 
 /** The editable representation of a product: PUT replaces all of it. */
 export interface ProductUpdate {
@@ -109,10 +107,12 @@ export function parseProductUpdate(input: unknown, pathId?: number): ProductUpda
 export interface ProductInvalidation {
   /** The tombstone (or the product key's removal) reached Redis. */
   readonly tombstoned: boolean;
-  /** The list keys found through the tag sets; undefined when they could not be read. */
-  readonly lists: readonly string[] | undefined;
-  /** Those list keys were unlinked from Redis. */
-  readonly listsPurged: boolean;
+  /** The tags purged from Redis: the product's own, and on a category move both categories'. */
+  readonly tags: readonly string[];
+  /** The tags were purged here (false: the event names them for the purge pipeline). */
+  readonly tagsPurged: boolean;
+  /** The CDN paths the event names. */
+  readonly paths: readonly string[];
   /** The CacheInvalidation event was published. */
   readonly published: boolean;
 }
@@ -121,8 +121,8 @@ export interface ProductWriterDependencies {
   readonly db: Queryable;
   readonly cache: Pick<ReadThroughCache, 'tombstone' | 'invalidate'>;
   readonly keys: CacheKeys;
-  /** Without it (no Redis at all) no list is found, and the event names every list by pattern. */
-  readonly tags?: ProductListTags;
+  /** Purges the write's tags; without it (no Redis at all) the event names the tags for the purge pipeline. */
+  readonly tagIndex?: Pick<TagIndex, 'invalidate'>;
   readonly publisher: InvalidationPublisher;
   /** Failures after the commit are logged here; they never fail the write. @default - not logged */
   readonly log?: { warn(message: string, attributes: Record<string, unknown>): void; error(message: string, attributes: Record<string, unknown>): void };
@@ -189,9 +189,29 @@ export async function updateProduct(deps: ProductWriterDependencies, id: number,
   return { product, invalidation: await invalidateProduct(deps, product, moved) };
 }
 
-async function invalidateProduct(deps: ProductWriterDependencies, product: Product, categories: string[]): Promise<ProductInvalidation> {
+/** The tags a product write changes: its own (its entry and every page showing it), then the categories it moved between. */
+export function productWriteTags(id: number, movedBetween: readonly string[]): string[] {
+  return [productTag(id), ...movedBetween.map(categoryTag)];
+}
+
+async function invalidateProduct(deps: ProductWriterDependencies, product: Product, movedBetween: readonly string[]): Promise<ProductInvalidation> {
   const { keys, log } = deps;
-  const productKey = keys.product(product.id);
+  const params = { id: product.id };
+  const productKey = productResource.key(keys, params);
+  const tags = productWriteTags(product.id, movedBetween);
+  let tagged: TagInvalidation | undefined;
+  if (deps.tagIndex) {
+    try {
+      tagged = await deps.tagIndex.invalidate(tags);
+    } catch (error) {
+      log?.warn('product written but its tags not purged; the purge pipeline retries', { productId: product.id, tags, error: String(error) });
+    }
+  }
+  if (tagged && tagged.keys.length > 0) {
+    // Already gone from Redis; this drops this process's L1 copies (and, with the bus, every other's).
+    await deps.cache.invalidate(...tagged.keys).catch((error: unknown) => log?.warn('tagged keys purged from Redis but not from L1; they expire with the L1 TTL', { productId: product.id, error: String(error) }));
+  }
+  // After the tag purge, which unlinks the product's own entry with the rest.
   let tombstoned = true;
   try {
     await deps.cache.tombstone(productKey, product.version);
@@ -199,31 +219,20 @@ async function invalidateProduct(deps: ProductWriterDependencies, product: Produ
     tombstoned = false;
     log?.warn('product written but its cache entry not tombstoned; the purge pipeline retries', { key: productKey, error: String(error) });
   }
-  let lists: string[] | undefined;
-  let listsPurged = false;
-  if (deps.tags) {
-    try {
-      lists = await deps.tags.listsOf(product.id, categories);
-      if (lists.length > 0) await deps.cache.invalidate(...lists);
-      listsPurged = true;
-    } catch (error) {
-      log?.warn('product written but its cached lists not invalidated; the purge pipeline retries', { productId: product.id, error: String(error) });
-    }
-  }
-  const unpurged = [...(tombstoned ? [] : [productKey]), ...(lists !== undefined && !listsPurged ? lists : [])];
-  // Without the tag sets the affected pages are unknown: every list, at the edge and in Redis.
-  const paths = [`/api/products/${product.id}`, ...(lists === undefined ? ['/api/products', '/api/products?*'] : lists.flatMap((key) => listPaths(keys, key)))];
+  // Without the tag sets the affected pages are unknown: every list, at the edge.
+  const listPaths = tagged ? tagged.cdnPaths : [productList.path, `${productList.path}?*`];
+  const paths = [...new Set([...productResource.cdnPaths(params), ...listPaths])];
   let published = true;
   try {
     await deps.publisher.publishInvalidation({
       paths,
-      ...(unpurged.length > 0 ? { keys: unpurged } : {}),
-      ...(lists === undefined ? { keyPatterns: [keys.entityPattern('products:list')] } : {}),
+      ...(tombstoned ? {} : { keys: [productKey] }),
+      ...(tagged ? {} : { tags }),
       reason: `product ${product.id} updated to version ${product.version}`,
     });
   } catch (error) {
     published = false;
     log?.error('product written but the CacheInvalidation event not published; the CDN copy lives until its max-age', { productId: product.id, error: String(error) });
   }
-  return { tombstoned, lists, listsPurged, published };
+  return { tombstoned, tags, tagsPurged: tagged !== undefined, paths, published };
 }

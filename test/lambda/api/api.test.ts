@@ -1,48 +1,25 @@
-import Redis, { Cluster } from 'ioredis';
-import { Pool } from 'pg';
+import { OriginVerifier, strongETag, MAX_ID, REQUEST_LIMITS } from 'cache-pyramid/runtime';
 import { SEED_CONFIG } from '../../../db/seed/seed';
-import { CacheClient } from '../../../lambda/runtime/cache';
-import { OriginVerifier } from '../../../lambda/runtime/http/origin-verify';
-import { strongETag } from '../../../lambda/runtime/http/etag';
-import { MAX_ID, REQUEST_LIMITS } from '../../../lambda/runtime/http/request';
-import { PostgresServer } from '../../support/servers';
+import { user } from '../../../lambda/shop/resources';
 import { describeEachTopology } from '../../support/topologies';
-import { connectClient, freshKeys, inspector } from '../runtime/cache/support';
-import { seededDatabase } from '../runtime/db/support';
-import { apiEvent, buildApi, json } from './support';
+import { freshKeys } from '../runtime/cache/support';
+import { apiEvent, buildApi, json, useApiServers } from './support';
 
 const PUBLIC_PRODUCT = 'public, max-age=3600, stale-while-revalidate=60, stale-if-error=86400';
 const PRIVATE = 'private, max-age=0, no-cache';
 
 describeEachTopology('API routes', (topology) => {
-  let server: PostgresServer;
-  let pool: Pool;
-  let redis: Redis | Cluster;
-  const clients: CacheClient[] = [];
-
-  beforeAll(async () => {
-    server = await PostgresServer.start();
-    ({ pool } = await seededDatabase(server, { products: 60, users: 10 }));
-    redis = await inspector(topology.current());
-  });
-
-  afterAll(async () => {
-    await Promise.all(clients.map((c) => c.quit()));
-    redis?.disconnect();
-    await pool?.end();
-    await server?.stop();
-  });
+  const servers = useApiServers(topology, { products: 60, users: 10 });
 
   /** A fresh API (its own key namespace, connection and L1) over the shared servers. */
   async function freshApi(options: Parameters<typeof buildApi>[3] = {}) {
     const keys = freshKeys(topology.current());
-    const client = await connectClient(topology.current());
-    clients.push(client);
-    return { ...buildApi(pool, keys, client, options), keys };
+    const client = await servers.client();
+    return { ...buildApi(servers.pool, keys, client, options), keys, client };
   }
 
   async function productRow(id: number) {
-    const { rows } = await pool.query('select p.*, c.slug from products p join categories c on c.id = p.category_id where p.id = $1', [id]);
+    const { rows } = await servers.pool.query('select p.*, c.slug from products p join categories c on c.id = p.category_id where p.id = $1', [id]);
     return rows[0];
   }
 
@@ -79,7 +56,7 @@ describeEachTopology('API routes', (topology) => {
     test('another process answers from Redis: hits never reach PostgreSQL', async () => {
       const writer = await freshApi({ cache: { l1: false } });
       await writer.handle(apiEvent('/api/products/8'));
-      const reader = buildApi(pool, writer.keys, clients[clients.length - 1], { cache: { l1: false } });
+      const reader = buildApi(servers.pool, writer.keys, writer.client, { cache: { l1: false } });
       for (let i = 0; i < 5; i++) {
         const res = await reader.handle(apiEvent('/api/products/8'));
         expect(res).toMatchObject({ statusCode: 200, headers: { 'x-cache': 'redis', 'cache-control': PUBLIC_PRODUCT } });
@@ -150,14 +127,14 @@ describeEachTopology('API routes', (topology) => {
   describe('GET /api/products', () => {
     test('lists a page of a category with public caching headers, from the cache the second time', async () => {
       const api = await freshApi();
-      const res = await api.handle(apiEvent('/api/products', { query: 'category=books&page=1' }));
+      const res = await api.handle(apiEvent('/api/products', { query: 'category=books' }));
       expect(res.statusCode).toBe(200);
       expect(res.headers).toMatchObject({ 'cache-control': 'public, max-age=300, stale-while-revalidate=60, stale-if-error=86400', vary: 'Accept-Encoding', 'x-cache': 'origin' });
       const page = json(res.body) as { category: string; page: number; pageSize: number; items: { id: number; category: string }[] };
-      const { rows } = await pool.query(`select p.id from products p join categories c on c.id = p.category_id where c.slug = 'books' order by p.id limit 20`);
+      const { rows } = await servers.pool.query(`select p.id from products p join categories c on c.id = p.category_id where c.slug = 'books' order by p.id limit 20`);
       expect(page).toMatchObject({ category: 'books', page: 1, pageSize: 20 });
       expect(page.items.map((p) => p.id)).toEqual(rows.map((r) => Number(r.id)));
-      expect((await api.handle(apiEvent('/api/products', { query: 'category=books&page=1' }))).headers['x-cache']).toBe('l1');
+      expect((await api.handle(apiEvent('/api/products', { query: 'category=books' }))).headers['x-cache']).toBe('l1');
       expect(api.db.statements).toBe(1);
     });
 
@@ -168,6 +145,19 @@ describeEachTopology('API routes', (topology) => {
       expect(one.items.map((p) => p.id)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
       expect(three.items.map((p) => p.id)).toEqual(Array.from({ length: 20 }, (_, i) => i + 41));
       expect([one.hasMore, three.hasMore]).toEqual([true, false]);
+    });
+
+    test('another spelling of a valid query is a 308 to the canonical URL, before any read', async () => {
+      const api = await freshApi();
+      for (const [query, location] of [
+        ['category=books&page=1', '/api/products?category=books'],
+        ['page=2&category=books', '/api/products?category=books&page=2'],
+        ['page=%31', '/api/products'],
+      ]) {
+        const res = await api.handle(apiEvent('/api/products', { query }));
+        expect(res).toMatchObject({ statusCode: 308, headers: { location } });
+      }
+      expect(api.db.statements).toBe(0);
     });
 
     test('an unknown category is 404, no-store, negatively cached', async () => {
@@ -188,9 +178,9 @@ describeEachTopology('API routes', (topology) => {
       expect(res.statusCode).toBe(200);
       expect(res.headers).toMatchObject({ 'cache-control': PRIVATE, 'x-cache': 'origin' });
       expect(res.headers).not.toHaveProperty('vary');
-      const { rows } = await pool.query('select display_name, password_hash, mfa_secret, email from users where id = 3');
+      const { rows } = await servers.pool.query('select display_name, password_hash, mfa_secret, email from users where id = 3');
       expect(json(res.body)).toEqual({ id: 3, displayName: rows[0].display_name, bio: expect.any(String), avatarUrl: expect.anything(), version: 0 });
-      const raw = await redis.get(api.keys.userSummary(3));
+      const raw = await servers.redis.get(user.key(api.keys, { id: 3 }));
       expect(raw).toContain(rows[0].display_name);
       for (const secret of [rows[0].password_hash, rows[0].email, ...(rows[0].mfa_secret ? [rows[0].mfa_secret] : [])]) {
         expect(raw).not.toContain(secret);
@@ -209,11 +199,11 @@ describeEachTopology('API routes', (topology) => {
       expect(api.db.statements).toBe(0);
     });
 
-    test("another user's record is 403 and nothing is read", async () => {
+    test("another user's record is the 404 of a missing one and nothing is read", async () => {
       const api = await freshApi();
       const res = await api.handle(apiEvent('/api/users/4', { claims: { sub: '3' } }));
-      expect(res).toMatchObject({ statusCode: 403, headers: { 'cache-control': 'no-store' } });
-      expect(json(res.body)).toEqual({ error: { code: 'forbidden', message: 'a user may read only their own record' } });
+      expect(res).toMatchObject({ statusCode: 404, headers: { 'cache-control': 'no-store' } });
+      expect(json(res.body)).toEqual({ error: { code: 'not_found', message: 'user 4 does not exist' } });
       expect(api.db.statements).toBe(0);
     });
 

@@ -3,12 +3,65 @@
  * counts the SQL statements that reach PostgreSQL, and an API wired to real Redis and PostgreSQL.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
+import type Redis from 'ioredis';
+import type { Cluster } from 'ioredis';
 import type { Pool, QueryResult, QueryResultRow } from 'pg';
+import { CacheClient, DEFAULT_TTL_SECONDS, ReadThroughCache, TagIndex, type CacheKeys, type ReadThroughCacheDeps, type TtlTable } from 'cache-pyramid/runtime';
+import type { SeedOptions } from '../../../db/seed/seed';
 import { ApiDependencies, ApiEvent, ApiHandler, createApi } from '../../../lambda/shop/api/api';
-import { CacheClient, ReadThroughCache, ReadThroughCacheDeps } from '../../../lambda/runtime/cache';
-import { ConfigRepository, ProductRepository, Queryable, UserRepository } from '../../../lambda/shop/repositories';
-import type { CacheKeys } from '../../../lambda/runtime/keys';
-import { DEFAULT_TTL_SECONDS, TtlTable } from '../../../lambda/runtime/ttl';
+import { shopOrigin } from '../../../lambda/shop/api/read-bindings';
+import type { Queryable } from '../../../lambda/shop/repositories';
+import { PostgresServer } from '../../support/servers';
+import type { TopologyHandle } from '../../support/topologies';
+import { connectClient, inspector } from '../runtime/cache/support';
+import { seededDatabase } from '../runtime/db/support';
+
+/** The servers an API suite runs against, started before its tests and stopped after them. */
+export interface ApiServers {
+  /** The seeded database (valid inside tests and hooks). */
+  readonly pool: Pool;
+  /** A plain client for inspecting what the API stored (valid inside tests and hooks). */
+  readonly redis: Redis | Cluster;
+  /** A new cache client of its own, as another process would have; closed with the suite. */
+  client(): Promise<CacheClient>;
+}
+
+/**
+ * The one setup of the API suites: a PostgreSQL server seeded with `seed`, an inspector on the
+ * running Redis topology, and the cache clients the tests open, all closed after the suite.
+ */
+export function useApiServers(topology: TopologyHandle, seed: SeedOptions): ApiServers {
+  let server: PostgresServer | undefined;
+  let pool: Pool | undefined;
+  let redis: Redis | Cluster | undefined;
+  const clients: CacheClient[] = [];
+  beforeAll(async () => {
+    server = await PostgresServer.start();
+    ({ pool } = await seededDatabase(server, seed));
+    redis = await inspector(topology.current());
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.quit()));
+    redis?.disconnect();
+    await pool?.end();
+    await server?.stop();
+  });
+  return {
+    get pool() {
+      if (!pool) throw new Error('the API servers are not started yet');
+      return pool;
+    },
+    get redis() {
+      if (!redis) throw new Error('the API servers are not started yet');
+      return redis;
+    },
+    async client() {
+      const client = await connectClient(topology.current());
+      clients.push(client);
+      return client;
+    },
+  };
+}
 
 export interface EventOptions {
   readonly method?: string;
@@ -66,10 +119,26 @@ export class CountingPool implements Queryable {
 export interface TestApi {
   readonly handle: ApiHandler;
   readonly cache: ReadThroughCache;
+  /** The cache of per-user resources (no L1), as the runtime builds it. */
+  readonly personalCache: ReadThroughCache;
   readonly db: CountingPool;
 }
 
 export const TEST_TTLS: TtlTable = DEFAULT_TTL_SECONDS;
+
+/**
+ * The caches the runtime builds over `client`: the shared one, the personal one (no L1) and the tag
+ * index. Without a client, the tag index has no store: tagged values are then answered uncached.
+ */
+export function testCaches(keys: CacheKeys, client: CacheClient | undefined, options: Partial<ReadThroughCacheDeps> = {}) {
+  const cache = new ReadThroughCache({ client, keys, ttls: TEST_TTLS, earlyRefreshBeta: 0, ...options });
+  const personalCache = new ReadThroughCache({ client, keys, ttls: TEST_TTLS, earlyRefreshBeta: 0, ...options, l1: false });
+  const unavailable = async (): Promise<never> => {
+    throw new Error('no Redis');
+  };
+  const tagIndex = new TagIndex(client ?? { get: unavailable, eval: unavailable, unlink: unavailable, srem: unavailable }, keys, { staleTtlSeconds: cache.staleTtlSeconds });
+  return { cache, personalCache, tagIndex };
+}
 
 /** The API over `client` (or no Redis at all) and `pool`, with the production TTL table. */
 export function buildApi(
@@ -79,16 +148,17 @@ export function buildApi(
   options: { cache?: Partial<ReadThroughCacheDeps>; api?: Partial<ApiDependencies>; retryAfterSeconds?: number } = {},
 ): TestApi {
   const db = new CountingPool(pool);
-  const cache = new ReadThroughCache({ client, keys, ttls: TEST_TTLS, earlyRefreshBeta: 0, ...options.cache });
-  const repo = { retryAfterSeconds: options.retryAfterSeconds ?? 5 };
+  const { cache, personalCache, tagIndex } = testCaches(keys, client, options.cache);
   const handle = createApi({
     cache,
+    personalCache,
+    tagIndex,
     keys,
     ttls: TEST_TTLS,
-    origin: { products: new ProductRepository(db, repo), users: new UserRepository(db, repo), config: new ConfigRepository(db, repo) },
+    origin: shopOrigin(db, { retryAfterSeconds: options.retryAfterSeconds ?? 5 }),
     ...options.api,
   });
-  return { handle, cache, db };
+  return { handle, cache, personalCache, db };
 }
 
 export function json(body: string): unknown {

@@ -11,12 +11,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { Pool } from 'pg';
 import type { CacheClient } from '../../../lambda/runtime/cache';
 import { PRODUCT_PAGE_SIZE, ProductPage, ProductRepository } from '../../../lambda/shop/repositories';
-import { ProductListTags } from '../../../lambda/shop/write-path/list-tags';
 import { PostgresServer } from '../../support/servers';
 import { describeEachTopology } from '../../support/topologies';
 import { connectClient, freshKeys } from '../runtime/cache/support';
 import { seededDatabase } from '../runtime/db/support';
-import { apiEvent, json, TEST_TTLS } from './support';
+import { apiEvent, json } from './support';
 import { acceptEverything, buildWriteApi, claims, publishedInvalidations, WriteApi, WriteApiOptions } from './write-support';
 
 const WRITER = claims(1, 'products:write');
@@ -50,12 +49,11 @@ describeEachTopology('a product moved to another category', (topology) => {
     await server?.stop();
   });
 
-  async function freshApi(options: (tags: ProductListTags) => WriteApiOptions = () => ({})): Promise<WriteApi> {
+  async function freshApi(options: WriteApiOptions = {}): Promise<WriteApi> {
     const keys = freshKeys(topology.current());
     const client = await connectClient(topology.current());
     clients.push(client);
-    const tags = new ProductListTags(client, keys, ProductListTags.ttlMsFor(TEST_TTLS, 300));
-    return buildWriteApi(pool, keys, client, options(tags));
+    return buildWriteApi(pool, keys, client, options);
   }
 
   async function page(api: WriteApi, category: string, n: number): Promise<{ page: ProductPage; source: string }> {
@@ -102,11 +100,10 @@ describeEachTopology('a product moved to another category', (topology) => {
   });
 
   test('naive: looking up only the category moved into leaves the later pages of the old category shifted', async () => {
-    const api = await freshApi((tags) => ({
-      // The write path as it was: only the category moved INTO had its pages looked up.
-      writes: { tags: { listsOf: (id: number, categories: readonly string[] = []) => tags.listsOf(id, categories.slice(0, 1)), track: tags.track.bind(tags) } as unknown as ProductListTags },
-      api: { listTags: tags },
-    }));
+    const api = await freshApi({
+      // The write path as it was: the product's own tag and the category moved INTO, not the one it left.
+      writes: (tagIndex) => ({ tagIndex: { invalidate: (tags: readonly string[]) => tagIndex.invalidate(tags.slice(0, 2)) } }),
+    });
     const { pages } = await moveOffFirstPage(api);
     expect(pages[0].served).toEqual(pages[0].truth);
     expect(pages[1].served).not.toEqual(pages[1].truth);

@@ -11,10 +11,11 @@ import { CacheClient, decodeEnvelope } from '../../../lambda/runtime/cache';
 import { OrderStore, type Order } from '../../../lambda/shop/write-path/orders';
 import { PostgresServer, RedisServer } from '../../support/servers';
 import { describeEachTopology } from '../../support/topologies';
-import { connectClient, freshKeys, inspector } from '../runtime/cache/support';
+import { connectClient, freshKeys } from '../runtime/cache/support';
 import { seededDatabase } from '../runtime/db/support';
-import { apiEvent, json } from './support';
+import { apiEvent, json, useApiServers } from './support';
 import { acceptEverything, buildWriteApi, claims } from './write-support';
+import { order as orderResource } from '../../../lambda/shop/resources';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 const sqs = mockClient(SQSClient);
@@ -39,26 +40,13 @@ function get(id: number | string, sub: number | null) {
 }
 
 describeEachTopology('write-through orders', (topology) => {
-  let server: PostgresServer;
+  const servers = useApiServers(topology, { products: 40, users: 5 });
   let pool: Pool;
   let redis: Redis | Cluster;
-  const clients: CacheClient[] = [];
-
-  beforeAll(async () => {
-    server = await PostgresServer.start();
-    ({ pool } = await seededDatabase(server, { products: 40, users: 5 }));
-    redis = await inspector(topology.current());
-  });
-  afterAll(async () => {
-    await Promise.all(clients.map((c) => c.quit()));
-    redis?.disconnect();
-    await pool?.end();
-    await server?.stop();
-  });
+  beforeAll(() => ({ pool, redis } = servers));
 
   async function freshApi() {
-    const client = await connectClient(topology.current());
-    clients.push(client);
+    const client = await servers.client();
     return buildWriteApi(pool, freshKeys(topology.current()), client);
   }
 
@@ -86,7 +74,7 @@ describeEachTopology('write-through orders', (topology) => {
         { productId: 7, quantity: 2, unitPriceCents: rows[1].price_cents },
       ],
     });
-    expect(decodeEnvelope<Order>(await redis.get(api.keys.order(order.id)))?.v).toEqual(order);
+    expect(decodeEnvelope<Order>(await redis.get(orderResource.key(api.keys, { id: order.id })))?.v).toEqual(order);
     // What the cache holds is exactly what PostgreSQL holds.
     expect(await new OrderStore(pool).findById(order.id)).toEqual(order);
   });
@@ -115,7 +103,7 @@ describeEachTopology('write-through orders', (topology) => {
   test('reads an order from PostgreSQL when it is not cached, then caches it', async () => {
     const api = await freshApi();
     const order = json((await api.handle(post({ items: [{ productId: 5, quantity: 1 }] }))).body) as Order;
-    await redis.del(api.keys.order(order.id));
+    await redis.del(orderResource.key(api.keys, { id: order.id }));
     const first = await api.handle(get(order.id, 2));
     expect(first.headers['x-cache']).toBe('origin');
     expect(json(first.body)).toEqual(order);

@@ -21,10 +21,11 @@ import { isDataException, toOriginError, toWriteError } from '../../../lambda/ru
 import { responseForError } from '../../../lambda/runtime/http/response';
 import { PostgresServer, RedisServer } from '../../support/servers';
 import { describeEachTopology } from '../../support/topologies';
-import { connectClient, freshKeys, inspector } from '../runtime/cache/support';
+import { connectClient, freshKeys } from '../runtime/cache/support';
 import { seededDatabase } from '../runtime/db/support';
-import { apiEvent, json, TEST_TTLS } from './support';
+import { apiEvent, json, TEST_TTLS, useApiServers } from './support';
 import { acceptEverything, buildWriteApi, claims, publishedInvalidations, sentRecords } from './write-support';
+import { user as userResource } from '../../../lambda/shop/resources';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 const sqs = mockClient(SQSClient);
@@ -56,27 +57,14 @@ interface Accepted {
 }
 
 describeEachTopology('write-behind profiles', (topology) => {
-  let server: PostgresServer;
+  const servers = useApiServers(topology, { products: 5, users: 40 });
   let pool: Pool;
   let redis: Redis | Cluster;
-  const clients: CacheClient[] = [];
-
-  beforeAll(async () => {
-    server = await PostgresServer.start();
-    ({ pool } = await seededDatabase(server, { products: 5, users: 40 }));
-    redis = await inspector(topology.current());
-  });
-  afterAll(async () => {
-    await Promise.all(clients.map((c) => c.quit()));
-    redis?.disconnect();
-    await pool?.end();
-    await server?.stop();
-  });
+  beforeAll(() => ({ pool, redis } = servers));
 
   /** An API instance of its own (connection, L1), as another Lambda sandbox would be. */
   async function instance(keys: CacheKeys = freshKeys(topology.current())) {
-    const client = await connectClient(topology.current());
-    clients.push(client);
+    const client = await servers.client();
     return { ...buildWriteApi(pool, keys, client), client };
   }
 
@@ -115,7 +103,7 @@ describeEachTopology('write-behind profiles', (topology) => {
     expect(report).toMatchObject({ applied: 1, batchItemFailures: [] });
     const db = await dbProfile(2);
     expect(db).toEqual(accepted.profile);
-    expect(decodeEnvelope<UserSummary>(await redis.get(api.keys.userSummary(2)))?.v).toEqual(db);
+    expect(decodeEnvelope<UserSummary>(await redis.get(userResource.key(api.keys, { id: 2 })))?.v).toEqual(db);
   });
 
   test('the same message delivered twice is applied once', async () => {
@@ -140,7 +128,7 @@ describeEachTopology('write-behind profiles', (topology) => {
     const db = await dbProfile(4);
     expect(db).toMatchObject({ displayName: 'Second name', bio: 'first bio', version: second.version });
     expect(db).toEqual(second.profile);
-    expect(decodeEnvelope<UserSummary>(await redis.get(api.keys.userSummary(4)))?.v).toEqual(db);
+    expect(decodeEnvelope<UserSummary>(await redis.get(userResource.key(api.keys, { id: 4 })))?.v).toEqual(db);
   });
 
   test('concurrent changes of one user on two instances are merged in turn: both fields survive, in the cache and after the flush', async () => {
@@ -159,7 +147,7 @@ describeEachTopology('write-behind profiles', (topology) => {
     const keys = freshKeys(topology.current());
     const api = await instance(keys);
     const cache = api.personalCache;
-    const key = keys.userSummary(6);
+    const key = userResource.key(keys, { id: 6 });
     const base = await dbProfile(6);
     await cache.put(key, TtlClass.USER_PROFILE, base, { version: base.version });
     // Both read the same profile, then each stores its own merge.
@@ -176,7 +164,7 @@ describeEachTopology('write-behind profiles', (topology) => {
     const api = await instance();
     await api.handle(patch(7, { displayName: 'Queued name' }));
     // The cached profile is lost before the flush (eviction, failover)…
-    await redis.del(api.keys.userSummary(7));
+    await redis.del(userResource.key(api.keys, { id: 7 }));
     await api.handle(patch(7, { bio: 'Second change' }));
     // …so the second change merged into the profile PostgreSQL had, without 'Queued name'.
     expect(json((await api.handle(read(7))).body)).toMatchObject({ bio: 'Second change' });
@@ -217,7 +205,7 @@ describeEachTopology('write-behind profiles', (topology) => {
     expect(response.statusCode).toBe(400);
     expect(json(response.body)).toMatchObject({ error: { code: 'invalid_request', field } });
     expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
-    expect(await redis.exists(api.keys.userSummary(9))).toBe(0);
+    expect(await redis.exists(userResource.key(api.keys, { id: 9 }))).toBe(0);
     expect(await dbProfile(9)).toEqual(before);
   });
 
@@ -305,6 +293,6 @@ describe('write-behind profiles with Redis down', () => {
     const after = await api.handle(read(2));
     expect(after.headers['x-cache']).toBe('origin');
     expect(json(after.body)).toMatchObject({ displayName: 'Written without Redis' });
-    expect(publishedInvalidations(eventBridge)).toEqual([{ keys: [keys.userSummary(2)], reason: 'profile of user 2 written while Redis was unavailable' }]);
+    expect(publishedInvalidations(eventBridge)).toEqual([{ keys: [userResource.key(keys, { id: 2 })], reason: 'profile of user 2 written while Redis was unavailable' }]);
   });
 });

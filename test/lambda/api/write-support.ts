@@ -12,14 +12,12 @@ import type { AwsClientStub } from 'aws-sdk-client-mock';
 import type { Pool } from 'pg';
 import { ApiDependencies, ApiHandler, createApi } from '../../../lambda/shop/api/api';
 import { createWriteRoutes, WriteRoutesDependencies } from '../../../lambda/shop/api/write-routes';
-import { CacheClient, ReadThroughCache, ReadThroughCacheDeps } from '../../../lambda/runtime/cache';
-import { ConfigRepository, ProductRepository, UserRepository } from '../../../lambda/shop/repositories';
-import { EventBridgeInvalidationPublisher } from '../../../lambda/runtime/invalidation/publisher';
-import type { CacheKeys } from '../../../lambda/runtime/keys';
+import { EventBridgeInvalidationPublisher, type CacheClient, type CacheKeys, type ReadThroughCache, type ReadThroughCacheDeps, type TagIndex } from 'cache-pyramid/runtime';
+import { shopOrigin } from '../../../lambda/shop/api/read-bindings';
+import { UserRepository } from '../../../lambda/shop/repositories';
 import { ProfileSequencer } from '../../../lambda/shop/write-behind/profile-sequencer';
 import { SqsProfileChangeQueue } from '../../../lambda/shop/write-behind/queue';
-import { ProductListTags } from '../../../lambda/shop/write-path/list-tags';
-import { CountingPool, TEST_TTLS } from './support';
+import { CountingPool, TEST_TTLS, testCaches } from './support';
 
 export const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/cache-pyramid-write-behind.fifo';
 export const BUS_NAME = 'cache-pyramid-invalidation';
@@ -28,6 +26,7 @@ export interface WriteApi {
   readonly handle: ApiHandler;
   readonly cache: ReadThroughCache;
   readonly personalCache: ReadThroughCache;
+  readonly tagIndex: TagIndex;
   readonly db: CountingPool;
   readonly keys: CacheKeys;
 }
@@ -35,15 +34,14 @@ export interface WriteApi {
 export interface WriteApiOptions {
   readonly cache?: Partial<ReadThroughCacheDeps>;
   readonly api?: Partial<ApiDependencies>;
-  readonly writes?: Partial<WriteRoutesDependencies>;
+  /** Replaces write dependencies; a function receives the tag index the reads record into. */
+  readonly writes?: Partial<WriteRoutesDependencies> | ((tagIndex: TagIndex) => Partial<WriteRoutesDependencies>);
 }
 
 /** The API with its write routes, as the runtime builds it, over `client` and `pool`. */
 export function buildWriteApi(pool: Pool, keys: CacheKeys, client: CacheClient, options: WriteApiOptions = {}): WriteApi {
   const db = new CountingPool(pool);
-  const cache = new ReadThroughCache({ client, keys, ttls: TEST_TTLS, earlyRefreshBeta: 0, ...options.cache });
-  const personalCache = new ReadThroughCache({ client, keys, ttls: TEST_TTLS, earlyRefreshBeta: 0, ...options.cache, l1: false });
-  const listTags = new ProductListTags(client, keys, ProductListTags.ttlMsFor(TEST_TTLS, cache.staleTtlSeconds));
+  const { cache, personalCache, tagIndex } = testCaches(keys, client, options.cache);
   const users = new UserRepository(db);
   const writes = createWriteRoutes({
     db,
@@ -51,23 +49,23 @@ export function buildWriteApi(pool: Pool, keys: CacheKeys, client: CacheClient, 
     personalCache,
     keys,
     users,
-    tags: listTags,
+    tagIndex,
     publisher: new EventBridgeInvalidationPublisher({ client: new EventBridgeClient({ region: 'eu-west-1' }), eventBusName: BUS_NAME, cacheKeys: keys, sleep: async () => undefined }),
     profileQueue: new SqsProfileChangeQueue(new SQSClient({ region: 'eu-west-1' }), QUEUE_URL, { sleep: async () => undefined }),
     sequencer: new ProfileSequencer(client, keys),
-    ...options.writes,
+    ...(typeof options.writes === 'function' ? options.writes(tagIndex) : options.writes),
   });
   const handle = createApi({
     cache,
     personalCache,
-    listTags,
+    tagIndex,
     writes,
     keys,
     ttls: TEST_TTLS,
-    origin: { products: new ProductRepository(db), users, config: new ConfigRepository(db) },
+    origin: { ...shopOrigin(db), users },
     ...options.api,
   });
-  return { handle, cache, personalCache, db, keys };
+  return { handle, cache, personalCache, tagIndex, db, keys };
 }
 
 /** Lets SendMessageBatch and PutEvents succeed for every entry (call in beforeEach after reset()). */
@@ -83,6 +81,7 @@ export interface PublishedInvalidation {
   readonly keys?: string[];
   readonly keyPatterns?: string[];
   readonly paths?: string[];
+  readonly tags?: string[];
   readonly reason?: string;
 }
 

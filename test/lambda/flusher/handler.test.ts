@@ -10,6 +10,7 @@ import Redis from 'ioredis';
 import { Pool } from 'pg';
 import { CacheClient, decodeEnvelope, encodeEnvelope } from '../../../lambda/runtime/cache';
 import { CacheKeys } from '../../../lambda/runtime/keys';
+import { user } from '../../../lambda/shop/resources';
 import { PostgresServer, RedisServer } from '../../support/servers';
 import { change, profileOf, sqsRecord, usersDatabase } from '../runtime/write-behind/support';
 
@@ -69,13 +70,13 @@ describe('flusher handler (lambda/flusher/index.ts)', () => {
     const keys = new CacheKeys();
     const now = Date.now();
     const stale = { id: 13, displayName: 'stale', bio: '', avatarUrl: null, version: 1 };
-    await redis.set(keys.userSummary(13), encodeEnvelope({ v: stale, s: now, x: now + 3_600_000, ver: 1 }), 'PX', 3_600_000);
+    await redis.set(user.key(keys, { id: 13 }), encodeEnvelope({ v: stale, s: now, x: now + 3_600_000, ver: 1 }), 'PX', 3_600_000);
     const newer = { id: 14, displayName: 'newer, still queued', bio: '', avatarUrl: null, version: 99 };
-    await redis.set(keys.userSummary(14), encodeEnvelope({ v: newer, s: now, x: now + 3_600_000, ver: 99 }), 'PX', 3_600_000);
+    await redis.set(user.key(keys, { id: 14 }), encodeEnvelope({ v: newer, s: now, x: now + 3_600_000, ver: 99 }), 'PX', 3_600_000);
     await expect(handler({ Records: [sqsRecord(change(13, 7, { displayName: 'flushed' })), sqsRecord(change(14, 7, { displayName: 'older' }))] })).resolves.toEqual({ batchItemFailures: [] });
     const row = await profileOf(pool, 13);
-    expect(decodeEnvelope(await redis.get(keys.userSummary(13)))).toMatchObject({ ver: 7, v: { id: 13, displayName: row.displayName, bio: row.bio, avatarUrl: row.avatarUrl, version: 7 } });
-    expect(decodeEnvelope(await redis.get(keys.userSummary(14)))).toMatchObject({ ver: 99, v: newer });
+    expect(decodeEnvelope(await redis.get(user.key(keys, { id: 13 })))).toMatchObject({ ver: 7, v: { id: 13, displayName: row.displayName, bio: row.bio, avatarUrl: row.avatarUrl, version: 7 } });
+    expect(decodeEnvelope(await redis.get(user.key(keys, { id: 14 })))).toMatchObject({ ver: 99, v: newer });
   });
 
   it('dead-letters a poison record to the DLQ with its reason, writes the rest and reports the batch processed', async () => {

@@ -253,8 +253,9 @@ describeEachTopology('createResourceApi', (topology) => {
       expect((await handle('/api/articles', { query: 'page=2&topic=cache' })).headers['x-cache']).toBe('origin');
       expect((await handle('/api/articles', { query: 'page=2&topic=cache' })).headers['x-cache']).toBe('l1');
       const invalidated = await tagIndex.invalidate(['article:4']);
-      expect(invalidated).toEqual({ unlinked: 1, cdnPaths: ['/api/articles?page=2&topic=cache'] });
-      expect(await tagIndex.invalidate(['topic:cache'])).toEqual({ unlinked: 0, cdnPaths: ['/api/articles?page=2&topic=cache'] });
+      const key = articleList.key(keys, { page: 2, topic: 'cache' });
+      expect(invalidated).toEqual({ unlinked: 1, keys: [key], cdnPaths: ['/api/articles?page=2&topic=cache'] });
+      expect(await tagIndex.invalidate(['topic:cache'])).toEqual({ unlinked: 0, keys: [key], cdnPaths: ['/api/articles?page=2&topic=cache'] });
       const again = await build({ keys });
       expect((await again.handle('/api/articles', { query: 'page=2&topic=cache' })).headers['x-cache']).toBe('origin');
       expect(origin.loads + again.origin.loads).toBe(2);
@@ -312,6 +313,8 @@ describeEachTopology('createResourceApi', (topology) => {
       expect(notMine).toMatchObject({ statusCode: 404, headers: { 'cache-control': 'no-store' } });
       expect(json(notMine.body)).toEqual({ error: { code: 'not_found', message: 'draft /api/drafts/11 does not exist' } });
       expect(notMine.body.replace('/11', '/12')).toBe(missing.body);
+      expect(notMine.headers).toEqual(missing.headers);
+      expect(notMine.headers).not.toHaveProperty('x-cache');
     });
   });
 
