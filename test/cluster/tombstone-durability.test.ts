@@ -8,12 +8,11 @@
  * removes the old product.
  */
 import { Layer } from '../consistency/checker';
-import { CacheClient, ReadThroughCache } from '../../lambda/runtime/cache';
+import { CacheClient, ReadThroughCache, TagIndex } from '../../lambda/runtime/cache';
 import { LocalInvalidationPublisher } from '../../lambda/runtime/invalidation/publisher';
 import { CacheKeys } from '../../lambda/runtime/keys';
 import { DEFAULT_TTL_SECONDS, TtlClass } from '../../lambda/runtime/ttl';
 import { ProductRepository } from '../../lambda/shop/repositories';
-import { ProductListTags } from '../../lambda/shop/write-path/list-tags';
 import { updateProduct } from '../../lambda/shop/write-path/product-writer';
 import { RetryingPublisher } from './support/retrying-publisher';
 import { ClusterEnvironment, startEnvironment } from './support/scenario';
@@ -55,7 +54,7 @@ describe('tombstones across an unplanned failover', () => {
       const master = env.cluster.nodes.find((n) => n.port === env.cluster.masterFor(keys.product(id)).port)!;
       const replica = await env.operator.replicaOf(master);
       const publisher = new RetryingPublisher(new LocalInvalidationPublisher({ redis: client.redis, cacheKeys: keys, replicaAcks }));
-      const tags = new ProductListTags(client, keys, ProductListTags.ttlMsFor(DEFAULT_TTL_SECONDS, cache.staleTtlSeconds));
+      const tagIndex = new TagIndex(client, keys, { staleTtlSeconds: cache.staleTtlSeconds });
       // The replica stops and its link is cut, so nothing written from now on reaches it (a paused
       // process alone would still find the master's stream in its socket buffer on resuming).
       replica.pause();
@@ -63,7 +62,7 @@ describe('tombstones across an unplanned failover', () => {
       let written;
       try {
         const current = before.value!;
-        written = await updateProduct({ db: env.pool, cache, keys, tags, publisher }, id, {
+        written = await updateProduct({ db: env.pool, cache, keys, tagIndex, publisher }, id, {
           name: current.name,
           description: current.description,
           priceCents: current.priceCents + 1,

@@ -19,7 +19,7 @@ import type { CreateInvalidationCommand } from '@aws-sdk/client-cloudfront';
 import type Redis from 'ioredis';
 import type { Cluster } from 'ioredis';
 import type { Pool } from 'pg';
-import { CacheClient, DEFAULT_L1, ReadThroughCache } from '../../lambda/runtime/cache';
+import { CacheClient, DEFAULT_L1, ReadThroughCache, TagIndex } from '../../lambda/runtime/cache';
 import { CacheUnavailableError } from '../../lambda/runtime/errors';
 import { handleCdnPurgeBatch } from '../../lambda/runtime/invalidation/cdn-batch';
 import type { InvalidationPublisher, InvalidationRequest } from '../../lambda/runtime/invalidation/publisher';
@@ -28,9 +28,9 @@ import { CacheKeys } from '../../lambda/runtime/keys';
 import { DEFAULT_TTL_SECONDS } from '../../lambda/runtime/ttl';
 import { ApiHandler, createApi } from '../../lambda/shop/api/api';
 import { createWriteRoutes } from '../../lambda/shop/api/write-routes';
-import { ConfigRepository, ProductRepository, UserRepository } from '../../lambda/shop/repositories';
+import { shopOrigin } from '../../lambda/shop/api/read-bindings';
+import { UserRepository } from '../../lambda/shop/repositories';
 import { ProfileSequencer } from '../../lambda/shop/write-behind/profile-sequencer';
-import { ProductListTags } from '../../lambda/shop/write-path/list-tags';
 import { apiEvent } from '../lambda/api/support';
 import { eventBridgeBody, sqsRecord } from '../lambda/runtime/invalidation/sqs-records';
 import { ConsistencyChecker, Layer, layerOfXCache } from './checker';
@@ -318,7 +318,7 @@ export class Pyramid {
     const clock = () => this.time.now;
     const cache = new ReadThroughCache({ client, keys, ttls: DEFAULT_TTL_SECONDS, clock, earlyRefreshBeta: 0 });
     const personalCache = new ReadThroughCache({ client, keys, ttls: DEFAULT_TTL_SECONDS, clock, earlyRefreshBeta: 0, l1: false });
-    const listTags = new ProductListTags(client, keys, ProductListTags.ttlMsFor(DEFAULT_TTL_SECONDS, cache.staleTtlSeconds));
+    const tagIndex = new TagIndex(client, keys, { staleTtlSeconds: cache.staleTtlSeconds });
     const users = new UserRepository(pool);
     const writes = createWriteRoutes({
       db: pool,
@@ -326,13 +326,13 @@ export class Pyramid {
       personalCache,
       keys,
       users,
-      tags: listTags,
+      tagIndex,
       publisher: this.publisher(),
       profileQueue: { enqueue: async () => Promise.reject(new Error('profiles are not part of these histories')) },
       sequencer: new ProfileSequencer(client, keys),
       clock,
     });
-    return createApi({ cache, personalCache, listTags, writes, keys, ttls: DEFAULT_TTL_SECONDS, clock, origin: { products: new ProductRepository(pool), users, config: new ConfigRepository(pool) } });
+    return createApi({ cache, personalCache, tagIndex, writes, keys, ttls: DEFAULT_TTL_SECONDS, clock, origin: { ...shopOrigin(pool), users } });
   }
 
   /** The API's publisher: each event goes where the rule of the current ordering sends it. */

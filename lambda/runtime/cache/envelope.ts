@@ -7,7 +7,8 @@
  * - `s`/`x` when it was stored and when it turns stale (the Redis TTL runs longer: the stale window);
  * - `ver` the origin's row version, which lets a write refuse an older fill (see the fill script);
  * - `d` how long the origin load took (XFetch early refresh weighs it);
- * - `t` tombstone: a short-lived marker left by a write; reads treat it as a miss.
+ * - `t` tombstone: a short-lived marker left by a write; reads treat it as a miss;
+ * - `l` the value's own soft TTL in seconds, when its loader set one (HTTP `max-age` is derived from it).
  *
  * Decoding is defensive: anything malformed decodes to `undefined` (a miss), never throws.
  */
@@ -21,6 +22,7 @@ export interface Envelope<T = unknown> {
   readonly ver?: number;
   readonly d?: number;
   readonly t?: 1;
+  readonly l?: number;
 }
 
 export function encodeEnvelope<T>(entry: Omit<Envelope<T>, 'f'>): string {
@@ -29,6 +31,7 @@ export function encodeEnvelope<T>(entry: Omit<Envelope<T>, 'f'>): string {
   if (entry.ver !== undefined) head.ver = entry.ver;
   if (entry.d !== undefined) head.d = entry.d;
   if (entry.t) head.t = 1;
+  if (entry.l !== undefined) head.l = entry.l;
   head.v = entry.v;
   return JSON.stringify(head);
 }
@@ -49,6 +52,7 @@ export function decodeEnvelope<T = unknown>(raw: string | null | undefined): Env
   if (entry.ver !== undefined && !isFiniteNumber(entry.ver)) return undefined;
   if (entry.d !== undefined && !isFiniteNumber(entry.d)) return undefined;
   if (entry.t !== undefined && entry.t !== 1) return undefined;
+  if (entry.l !== undefined && !isFiniteNumber(entry.l)) return undefined;
   return entry as unknown as Envelope<T>;
 }
 

@@ -18,7 +18,7 @@
  * - Stale-while-revalidate serves an entry at most `staleTtlSeconds` past its soft expiry.
  */
 import { randomUUID } from 'node:crypto';
-import { CacheUnavailableError } from '../errors';
+import { CacheUnavailableError, OriginUnavailableError } from '../errors';
 import type { CacheKeys } from '../keys';
 import { CacheTtl, TtlClass, TtlTable, ttlSecondsOf, withJitter } from '../ttl';
 import type { CacheClient } from './cache-client';
@@ -40,6 +40,8 @@ export interface CacheRead<T> {
   readonly storedAtMs: number;
   /** The origin's version of the value, when the loader gave one. */
   readonly version?: number;
+  /** The value's own soft TTL, when its loader set one (`Loaded.ttlSeconds`). */
+  readonly ttlSeconds?: number;
 }
 
 /** What an origin loader returns: the value and its version, or `null` when it does not exist. */
@@ -59,7 +61,33 @@ export interface ReadOptions {
   readonly staleWhileRevalidate?: boolean;
   /** How long past the soft TTL a value stays in Redis (served by SWR, and by stale-if-error always). @default the cache's staleTtlSeconds */
   readonly staleTtlSeconds?: number;
+  /**
+   * When a stale value exists and the origin is slower than this, answer the stale value; the load
+   * goes on in the background and fills the cache when it returns, if it still holds the coalescing
+   * lock (`lock.ttlMs`: set it above the origin's slowest answer) (bentocache's `timeout`).
+   * @default - none: wait for the origin
+   */
+  readonly softTimeoutMs?: number;
+  /**
+   * Past this the read stops waiting for the origin: the stale value if one exists, else an
+   * `OriginUnavailableError` (503). The load still fills the cache if it returns later, and counts as
+   * a failure for `graceBackoffMs` (bentocache's `hardTimeout`).
+   * @default - none: wait for the origin
+   */
+  readonly hardTimeoutMs?: number;
+  /**
+   * After the origin failed (or hit the hard timeout) for this key, do not call it again for this
+   * long while a stale value can be served; without a stale value the origin is still called
+   * (bentocache's `grace.fallbackDuration`). Per process.
+   * @default - none
+   */
+  readonly graceBackoffMs?: number;
 }
+
+/** `Retry-After` of the 503 a hard timeout without a stale value answers. */
+const HARD_TIMEOUT_RETRY_AFTER_SECONDS = 5;
+/** Keys whose grace backoff is remembered at most (oldest forgotten first). */
+const MAX_BACKOFF_KEYS = 10_000;
 
 export interface L1Options {
   /** Upper bound on the in-process cache's size in bytes. */
@@ -214,6 +242,8 @@ export class ReadThroughCache {
   private readonly l1?: LocalCache;
   private readonly inflight = new Map<string, Promise<CacheRead<unknown>>>();
   private readonly refreshing = new Set<string>();
+  /** Per key, until when the origin is not called while a stale value can be served (`graceBackoffMs`). */
+  private readonly backoffUntil = new Map<string, number>();
   private readonly background = new Set<Promise<void>>();
   private generation = 0;
   /** Versions this process wrote that Redis may not have (see raiseFloor). */
@@ -286,6 +316,7 @@ export class ReadThroughCache {
    */
   async get<T>(key: string, ttlClass: CacheTtl, load: Loader<T>, options: ReadOptions = {}): Promise<CacheRead<T>> {
     if (options.staleTtlSeconds !== undefined) checkStaleTtl(options.staleTtlSeconds);
+    checkLoaderOptions(options);
     this.checkKey(key);
     this.counters.reads += 1;
     const local = this.l1?.get<T>(key);
@@ -445,7 +476,12 @@ export class ReadThroughCache {
         if (options.staleWhileRevalidate) {
           this.redisHit();
           this.metrics.count(CacheMetric.STALE_SERVED);
-          this.refreshInBackground(key, ttlClass, load, options, entry);
+          if (!this.backingOff(key)) this.refreshInBackground(key, ttlClass, load, options, entry);
+          return readOf(entry, 'stale');
+        }
+        if (this.backingOff(key)) {
+          this.redisHit();
+          this.metrics.count(CacheMetric.STALE_SERVED);
           return readOf(entry, 'stale');
         }
         stale = entry;
@@ -533,7 +569,43 @@ export class ReadThroughCache {
     }
   }
 
+  /**
+   * The load with its timeouts: past `softTimeoutMs` (with a stale value) or `hardTimeoutMs` the read
+   * answers without it, and the load goes on in the background (drained by {@link drain}).
+   */
   private async loadFromOrigin<T>(plan: LoadPlan<T>): Promise<CacheRead<T>> {
+    const { softTimeoutMs, hardTimeoutMs } = plan.options;
+    const soft = plan.stale ? softTimeoutMs : undefined;
+    const limitMs = Math.min(soft ?? Infinity, hardTimeoutMs ?? Infinity);
+    if (limitMs === Infinity) return this.loadAndFill(plan);
+    const work = this.loadAndFill(plan);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), limitMs)));
+    const first = await Promise.race([work.then((read) => ({ read }), (error: unknown) => ({ error })), timedOut]);
+    clearTimeout(timer);
+    if (first !== 'timeout') {
+      if ('error' in first) throw first.error;
+      return first.read;
+    }
+    const { key } = plan;
+    const task: Promise<void> = work
+      .then(
+        () => undefined,
+        (error: unknown) => this.logger.warn('origin load abandoned by a timeout failed too', { key, error: errorMessage(error) }),
+      )
+      .finally(() => this.background.delete(task));
+    this.background.add(task);
+    const hard = limitMs === hardTimeoutMs;
+    if (hard) this.noteOriginFailure(key, plan.options);
+    if (plan.stale) {
+      this.logger.warn(`origin slower than its ${hard ? 'hard' : 'soft'} timeout; serving the stale value`, { key, timeoutMs: limitMs });
+      this.metrics.count(CacheMetric.STALE_SERVED);
+      return readOf(plan.stale, 'stale');
+    }
+    throw new OriginUnavailableError(`the origin did not answer within ${limitMs} ms and nothing is cached`, HARD_TIMEOUT_RETRY_AFTER_SECONDS);
+  }
+
+  private async loadAndFill<T>(plan: LoadPlan<T>): Promise<CacheRead<T>> {
     const { key, ttlClass, options } = plan;
     const started = this.clock();
     this.counters.originLoads += 1;
@@ -543,6 +615,7 @@ export class ReadThroughCache {
       loaded = await plan.load();
     } catch (error) {
       this.counters.originErrors += 1;
+      this.noteOriginFailure(key, options);
       if (plan.mode === FillMode.LOCKED) await this.releaseLock(key, plan.token!);
       if (plan.stale) {
         this.logger.warn('origin failed; serving the stale value (stale-if-error)', { key, error: errorMessage(error) });
@@ -611,6 +684,23 @@ export class ReadThroughCache {
     this.background.add(task);
   }
 
+  /** Starts the grace backoff of `key` when the read asked for one. */
+  private noteOriginFailure(key: string, options: ReadOptions): void {
+    if (!options.graceBackoffMs) return;
+    this.backoffUntil.delete(key);
+    this.backoffUntil.set(key, this.clock() + options.graceBackoffMs);
+    if (this.backoffUntil.size > MAX_BACKOFF_KEYS) this.backoffUntil.delete(this.backoffUntil.keys().next().value!);
+  }
+
+  /** True while `key`'s origin failed less than its grace backoff ago. */
+  private backingOff(key: string): boolean {
+    const until = this.backoffUntil.get(key);
+    if (until === undefined) return false;
+    if (this.clock() < until) return true;
+    this.backoffUntil.delete(key);
+    return false;
+  }
+
   private dueForEarlyRefresh(entry: Envelope, now: number): boolean {
     if (this.earlyRefreshBeta === 0 || !entry.d) return false;
     const draw = Math.max(this.random(), Number.MIN_VALUE);
@@ -634,6 +724,7 @@ export class ReadThroughCache {
       x: now + softMs,
       ...(found && loaded.version !== undefined ? { ver: loaded.version } : {}),
       ...(loadMs > 0 ? { d: loadMs } : {}),
+      ...(found && loaded.ttlSeconds !== undefined ? { l: ttlSecondsOf(this.ttls, loaded.ttlSeconds) } : {}),
     };
     return { entry, ttlMs: softMs + staleMs };
   }
@@ -767,9 +858,15 @@ export class ReadThroughCache {
 }
 
 function readOf<T>(entry: Envelope<T>, source: CacheSource): CacheRead<T> {
-  return entry.ver === undefined
-    ? { value: entry.v, source, storedAtMs: entry.s }
-    : { value: entry.v, source, storedAtMs: entry.s, version: entry.ver };
+  const read: CacheRead<T> = entry.ver === undefined ? { value: entry.v, source, storedAtMs: entry.s } : { value: entry.v, source, storedAtMs: entry.s, version: entry.ver };
+  return entry.l === undefined ? read : { ...read, ttlSeconds: entry.l };
+}
+
+function checkLoaderOptions(options: ReadOptions): void {
+  for (const name of ['softTimeoutMs', 'hardTimeoutMs', 'graceBackoffMs'] as const) {
+    const value = options[name];
+    if (value !== undefined && !(Number.isFinite(value) && value > 0)) throw new RangeError(`${name} must be a positive number of milliseconds, got ${value}`);
+  }
 }
 
 function checkStaleTtl(seconds: number): number {

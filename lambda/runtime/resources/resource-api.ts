@@ -44,6 +44,10 @@ export interface ResourceLoadContext {
   readonly event: ResourceEvent;
   /** The verified subject, for a per-subject resource. @default - undefined for a public resource */
   readonly subject?: string;
+  /** Caches this value for `ttl` (a TTL class or seconds) instead of the resource's TTL; `max-age` follows. */
+  setTtl(ttl: CacheTtl): void;
+  /** Answers this value without keeping it in L1 or Redis; the answer is `no-store`. */
+  skipCache(): void;
 }
 
 /** A declared resource and the function that loads it from the origin. */
@@ -164,11 +168,21 @@ export function createResourceApi(options: ResourceApiOptions): ResourceApi {
       return notFound(binding, params, method);
     }
     const cache = perSubject ? options.personalCache! : options.cache;
-    const context: ResourceLoadContext = subject === undefined ? { event } : { event, subject };
     const key = resource.key(options.keys, params);
+    let uncached = false;
     const load = async (): Promise<Loaded<unknown>> => {
+      let ttlSeconds: number | undefined;
+      let keep = true;
+      const context: ResourceLoadContext = {
+        event,
+        ...(subject === undefined ? {} : { subject }),
+        setTtl: (ttl) => (ttlSeconds = ttlSecondsOf(options.ttls, ttl)),
+        skipCache: () => (keep = false),
+      };
       const value = await binding.load(params, context);
-      return value === null ? null : { value, version: resource.version?.(value) };
+      if (value === null) return null;
+      uncached = !keep;
+      return { value, version: resource.version?.(value), ...(ttlSeconds === undefined ? {} : { ttlSeconds }), ...(keep ? {} : { cache: false }) };
     };
     const tagsOf = resource.tags;
     const read = await cache.get(
@@ -184,17 +198,18 @@ export function createResourceApi(options: ResourceApiOptions): ResourceApi {
             tagsOf: (value) => tagsOf(value, params),
             onError: (error) => options.logger?.warn('tagged value not recorded in its tag sets; answered uncached', { resource: resource.name, key, error: String(error) }),
           }),
-      resource.staleWhileRevalidate ? { staleWhileRevalidate: true } : {},
+      readOptions(resource),
     );
     // A per-subject 404 says nothing of where it came from: a cached value that is someone else's
     // would otherwise answer `redis` where a missing one answers `origin`.
     if (read.value === null) return notFound(binding, params, method, perSubject ? undefined : read.source);
     if (perSubject && resource.ownerOf !== undefined && resource.ownerOf(read.value) !== subject) return notFound(binding, params, method);
-    const cacheability = perSubject || personalised ? Cacheability.PRIVATE : Cacheability.PUBLIC;
+    // An answer its loader kept out of the cache is kept out of every other cache too.
+    const cacheability = uncached && read.source === 'origin' ? Cacheability.SECRET : perSubject || personalised ? Cacheability.PRIVATE : Cacheability.PUBLIC;
     return entityResponse({
       body: JSON.stringify(read.value),
       cacheability,
-      maxAgeSeconds: remainingFreshnessSeconds(ttlSecondsOf(options.ttls, resource.ttl), read.storedAtMs, clock()),
+      maxAgeSeconds: remainingFreshnessSeconds(read.ttlSeconds ?? ttlSecondsOf(options.ttls, resource.ttl), read.storedAtMs, clock()),
       staleWindows,
       ifNoneMatch: headerValue(event.headers, 'if-none-match'),
       method,
@@ -217,6 +232,17 @@ export function createResourceApi(options: ResourceApiOptions): ResourceApi {
         return response;
       }
     },
+  };
+}
+
+/** The read options a resource's declaration asks for: SWR and its loader policy. */
+function readOptions(resource: Resource): ReadOptions {
+  const loader = resource.loader ?? {};
+  return {
+    ...(resource.staleWhileRevalidate ? { staleWhileRevalidate: true } : {}),
+    ...(loader.softTimeoutMs === undefined ? {} : { softTimeoutMs: loader.softTimeoutMs }),
+    ...(loader.hardTimeoutMs === undefined ? {} : { hardTimeoutMs: loader.hardTimeoutMs }),
+    ...(loader.graceBackoffMs === undefined ? {} : { graceBackoffMs: loader.graceBackoffMs }),
   };
 }
 

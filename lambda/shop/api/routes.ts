@@ -19,15 +19,17 @@ export interface ApiRoute {
 /** The health check: answered by the function, never cached. */
 export const HEALTH_PATH = '/health';
 
-/** Every read route: the declared resources, then health. */
-export const API_ROUTES: readonly ApiRoute[] = [
-  ...SHOP_RESOURCES.map((resource) => ({ routeKey: resource.routeKey, jwt: resource.sharing === Sharing.PER_SUBJECT, query: resource.queryNames })),
-  { routeKey: `GET ${HEALTH_PATH}`, jwt: false, query: [] },
-];
+/** Every read route, by name: one per declared resource (named as the resource), then `health`. */
+export const API_ROUTES: Readonly<Record<string, ApiRoute>> & { readonly health: ApiRoute } = {
+  ...Object.fromEntries(
+    SHOP_RESOURCES.map((resource) => [resource.name, { routeKey: resource.routeKey, jwt: resource.sharing === Sharing.PER_SUBJECT, query: resource.queryNames }]),
+  ),
+  health: { routeKey: `GET ${HEALTH_PATH}`, jwt: false, query: [] },
+};
 
 /** The read route serving `path`, or undefined. */
 export function matchRoute(path: string): ApiRoute | undefined {
-  const index = SHOP_RESOURCES.findIndex((resource) => resource.matchesPath(path));
-  if (index >= 0) return API_ROUTES[index];
-  return path === HEALTH_PATH ? API_ROUTES[API_ROUTES.length - 1] : undefined;
+  const resource = SHOP_RESOURCES.find((r) => r.matchesPath(path));
+  if (resource) return API_ROUTES[resource.name];
+  return path === HEALTH_PATH ? API_ROUTES.health : undefined;
 }

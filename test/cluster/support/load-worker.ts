@@ -13,8 +13,10 @@
 import { Pool } from 'pg';
 import { createApi } from '../../../lambda/shop/api/api';
 import { createWriteRoutes } from '../../../lambda/shop/api/write-routes';
-import { CacheClient, ReadThroughCache } from '../../../lambda/runtime/cache';
-import { ConfigRepository, ProductRepository, UserRepository } from '../../../lambda/shop/repositories';
+import { CacheClient, ReadThroughCache, TagIndex } from '../../../lambda/runtime/cache';
+import { shopOrigin } from '../../../lambda/shop/api/read-bindings';
+import { UserRepository } from '../../../lambda/shop/repositories';
+import { categoryTag, productList, user } from '../../../lambda/shop/resources';
 import { InvalidationRequest, LocalInvalidationPublisher } from '../../../lambda/runtime/invalidation/publisher';
 import { RetryingPublisher } from './retrying-publisher';
 import { CacheKeys } from '../../../lambda/runtime/keys';
@@ -22,7 +24,6 @@ import { DEFAULT_TTL_SECONDS } from '../../../lambda/runtime/ttl';
 import { refreshCachedProfiles } from '../../../lambda/shop/write-behind/cache-refresh';
 import { LocalWriteBehindQueue } from '../../../lambda/shop/write-behind/local-queue';
 import { ProfileSequencer } from '../../../lambda/shop/write-behind/profile-sequencer';
-import { ProductListTags } from '../../../lambda/shop/write-path/list-tags';
 import type { LoadConfig, RouteKind, WorkerMessage, WorkerReport, PurgeRecord } from './protocol';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -75,21 +76,21 @@ async function run(config: LoadConfig): Promise<void> {
   const ttls = DEFAULT_TTL_SECONDS;
   const cache = new ReadThroughCache({ client, keys, ttls, l1: { maxBytes: 16 * 1024 * 1024, ttlSeconds: config.l1TtlSeconds } });
   const personalCache = new ReadThroughCache({ client, keys, ttls, l1: false });
-  const listTags = new ProductListTags(client, keys, ProductListTags.ttlMsFor(ttls, cache.staleTtlSeconds));
+  const tagIndex = new TagIndex(client, keys, { staleTtlSeconds: cache.staleTtlSeconds });
   const users = new UserRepository(pool);
   const purger = new LocalInvalidationPublisher({ redis: client.redis, cacheKeys: keys });
   const publisher = new RetryingPublisher(purger);
   const queue = new LocalWriteBehindQueue({ db: pool, onUpdated: refreshCachedProfiles(personalCache, keys), flushIntervalMs: 200 });
   queue.start();
-  const writes = createWriteRoutes({ db: pool, cache, personalCache, keys, users, tags: listTags, publisher, profileQueue: queue, sequencer: new ProfileSequencer(client, keys) });
+  const writes = createWriteRoutes({ db: pool, cache, personalCache, keys, users, tagIndex, publisher, profileQueue: queue, sequencer: new ProfileSequencer(client, keys) });
   const handle = createApi({
     cache,
     personalCache,
-    listTags,
+    tagIndex,
     writes,
     keys,
     ttls,
-    origin: { products: new ProductRepository(pool), users, config: new ConfigRepository(pool) },
+    origin: { ...shopOrigin(pool), users },
   });
 
   const report: WorkerReport = { worker: config.worker, requests: [], reads: [], writes: [], purges: [], retries: 0, originLoads: 0 };
@@ -185,8 +186,8 @@ async function run(config: LoadConfig): Promise<void> {
     const category = pick(config.categories);
     const invalidation: InvalidationRequest =
       kind === 'tag'
-        ? { keys: [keys.categoryListsTag(category)], reason: 'load: tag purge' }
-        : { keyPatterns: [`${keys.prefix}{products:list:${category}:*`], reason: 'load: pattern purge' };
+        ? { tags: [categoryTag(category)], reason: 'load: tag purge' }
+        : { keyPatterns: [`${keys.prefix}{${productList.name}:${category}:*`], reason: 'load: pattern purge' };
     const record: PurgeRecord = { kind, category, startedAt: now(), ackedAt: 0, attempts: 0 };
     // The purge is acknowledged once the purge core finished it; until then it is retried, as the
     // purge queue redelivers a message whose purge failed.
@@ -237,7 +238,7 @@ async function run(config: LoadConfig): Promise<void> {
   report.retries = publisher.retries;
   // A write whose purge had to be retried settled only when the retry succeeded.
   for (const write of report.writes) {
-    const key = write.resource.startsWith('product:') ? keys.product(write.resource.slice('product:'.length)) : keys.userSummary(write.resource.slice('user:'.length));
+    const key = write.resource.startsWith('product:') ? keys.product(write.resource.slice('product:'.length)) : user.key(keys, { id: Number(write.resource.slice('user:'.length)) });
     for (const purge of publisher.retried) {
       if (purge.keys.includes(key) && purge.failedAt >= write.startedAt && purge.failedAt <= write.ackedAt) write.settledAt = Math.max(write.settledAt, purge.doneAt);
     }

@@ -5,8 +5,8 @@
  */
 import { Pool } from 'pg';
 import { createApi } from '../../../lambda/shop/api/api';
-import { CacheClient, ReadThroughCache } from '../../../lambda/runtime/cache';
-import { ConfigRepository, ProductRepository, UserRepository } from '../../../lambda/shop/repositories';
+import { CacheClient, ReadThroughCache, TagIndex } from '../../../lambda/runtime/cache';
+import { shopOrigin } from '../../../lambda/shop/api/read-bindings';
 import { CacheKeys } from '../../../lambda/runtime/keys';
 import { DEFAULT_TTL_SECONDS } from '../../../lambda/runtime/ttl';
 import { SEED_CATEGORIES } from '../../../db/seed/seed';
@@ -91,9 +91,11 @@ async function freshReads(env: ClusterEnvironment): Promise<{ read: (resource: s
   const cache = new ReadThroughCache({ client, keys: KEYS, ttls: DEFAULT_TTL_SECONDS, l1: false });
   const handle = createApi({
     cache,
+    personalCache: cache,
+    tagIndex: new TagIndex(client, KEYS),
     keys: KEYS,
     ttls: DEFAULT_TTL_SECONDS,
-    origin: { products: new ProductRepository(env.pool), users: new UserRepository(env.pool), config: new ConfigRepository(env.pool) },
+    origin: shopOrigin(env.pool),
   });
   const read = async (resource: string): Promise<number> => {
     const [kind, id] = resource.split(':');

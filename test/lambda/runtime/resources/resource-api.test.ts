@@ -247,6 +247,57 @@ describeEachTopology('createResourceApi', (topology) => {
     });
   });
 
+  describe('a loader that decides', () => {
+    test("setTtl gives this value its own TTL, which max-age follows; skipCache answers it no-store and keeps it out of the cache", async () => {
+      const keys = freshKeys(topology.current());
+      const client = await connectClient(topology.current());
+      clients.push(client);
+      const cache = new ReadThroughCache({ client, keys, ttls: DEFAULT_TTL_SECONDS, earlyRefreshBeta: 0 });
+      let loads = 0;
+      const api = createResourceApi({
+        bindings: [
+          bindResource({
+            resource: article,
+            load: async (params, context) => {
+              loads += 1;
+              if (params.id === 1) context.setTtl(30);
+              else context.skipCache();
+              return { id: params.id as number, title: 'decided', version: 1 };
+            },
+          }),
+        ],
+        cache,
+        keys,
+        ttls: DEFAULT_TTL_SECONDS,
+      });
+      const short = (await api.handle(apiEvent('/api/articles/1')))!;
+      expect(short.headers['cache-control']).toBe('public, max-age=30, stale-while-revalidate=60, stale-if-error=86400');
+      expect((await api.handle(apiEvent('/api/articles/1')))!.headers).toMatchObject({ 'x-cache': 'l1', 'cache-control': 'public, max-age=30, stale-while-revalidate=60, stale-if-error=86400' });
+      for (let i = 0; i < 2; i++) expect((await api.handle(apiEvent('/api/articles/2')))!.headers).toMatchObject({ 'x-cache': 'origin', 'cache-control': 'no-store' });
+      expect(loads).toBe(3);
+    });
+  });
+
+  describe('the loader policy of a declaration', () => {
+    test('hardTimeoutMs answers 503 with Retry-After well before a hung origin', async () => {
+      const slow = defineResource<{ id: number }>({ name: 'slow', path: '/api/slow/{id}', sharing: Sharing.PUBLIC, ttl: 60, loader: { hardTimeoutMs: 200 } });
+      const keys = freshKeys(topology.current());
+      const client = await connectClient(topology.current());
+      clients.push(client);
+      const cache = new ReadThroughCache({ client, keys, ttls: DEFAULT_TTL_SECONDS, lock: { ttlMs: 10_000 } });
+      const api = createResourceApi({
+        bindings: [bindResource({ resource: slow, load: async (params) => (await new Promise((r) => setTimeout(r, 5_000)), { id: params.id as number }) })],
+        cache,
+        keys,
+        ttls: DEFAULT_TTL_SECONDS,
+      });
+      const started = performance.now();
+      expect(await api.handle(apiEvent('/api/slow/1'))).toMatchObject({ statusCode: 503, headers: { 'retry-after': '5', 'cache-control': 'no-store' } });
+      expect(performance.now() - started).toBeLessThan(4_000);
+      await cache.drain();
+    });
+  });
+
   describe('a tagged resource', () => {
     test('its key and CDN path are recorded under each tag it declares; invalidating one tag sends the next read to the origin', async () => {
       const { handle, origin, keys, tagIndex } = await build();
