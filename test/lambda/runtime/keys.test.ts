@@ -154,49 +154,10 @@ describe('product list keys (the reference shop)', () => {
     expect(() => plain.productList('a:b', 1)).toThrow(new RangeError('cache key category must match /^[A-Za-z0-9_.-]{1,64}$/, got "a:b"'));
   });
 
-  test('tag sets of the lists showing a product or a category', () => {
+  test('tag sets of the lists showing a product (invalidation templates)', () => {
     expect(plain.productListsTag(42)).toBe('app:v1:tag:product-lists.42');
     expect(cluster.productListsTag(42)).toBe('app:v1:{tag:product-lists.42}');
-    expect(plain.categoryListsTag('garden')).toBe('app:v1:tag:category-lists:garden');
-    expect(cluster.categoryListsTag('garden')).toBe('app:v1:{tag:category-lists:garden}');
-    expect(plain.isTag(plain.productListsTag(1)) && plain.isTag(plain.categoryListsTag('g'))).toBe(true);
+    expect(plain.isTag(plain.productListsTag(1))).toBe(true);
     expect(() => plain.productListsTag('1:2')).toThrow(new RangeError('cache key id must match /^[A-Za-z0-9_.-]{1,64}$/, got "1:2"'));
-    expect(() => plain.categoryListsTag('a b')).toThrow(new RangeError('cache key category must match /^[A-Za-z0-9_.-]{1,64}$/, got "a b"'));
-  });
-
-  test('parseProductList reads back what productList wrote, in both modes', () => {
-    for (const keys of [plain, cluster]) {
-      expect(keys.parseProductList(keys.productList('garden', 2))).toEqual({ category: 'garden', page: 2 });
-      expect(keys.parseProductList(keys.productList(undefined, 12))).toEqual({ category: undefined, page: 12 });
-      expect(keys.parseProductList(keys.productList('Az09_.-', Number.MAX_SAFE_INTEGER))).toEqual({ category: 'Az09_.-', page: Number.MAX_SAFE_INTEGER });
-      expect(keys.parseProductList(keys.productList('c'.repeat(64), 1))).toEqual({ category: 'c'.repeat(64), page: 1 });
-    }
-  });
-
-  test.each([
-    ['another entity', 'app:v1:product:1'],
-    ['another namespace of the same length', 'xyz:v1:products:list:all:p1'],
-    ['page 0', 'app:v1:products:list:all:p0'],
-    ['a leading zero', 'app:v1:products:list:all:p01'],
-    ['17 digits', `app:v1:products:list:all:p${'1'.repeat(17)}`],
-    ['no page', 'app:v1:products:list:all:p'],
-    ['a 65-character category', `app:v1:products:list:${'c'.repeat(65)}:p1`],
-    ['an empty category', 'app:v1:products:list::p1'],
-    ['a trailing facet', 'app:v1:products:list:all:p1:lock'],
-    ['a leading facet', 'app:v1:x:products:list:all:p1'],
-    ['a category with a colon', 'app:v1:products:list:a:b:p1'],
-    ['a hash tag outside cluster mode', 'app:v1:{products:list:all:p1}'],
-  ])('parseProductList refuses %s', (_label, key) => {
-    expect(plain.parseProductList(key)).toBeUndefined();
-  });
-
-  test.each([
-    ['no hash tag', 'app:v1:products:list:all:p1'],
-    ['no closing brace', 'app:v1:{products:list:all:p1x'],
-    ['no opening brace', 'app:v1:xproducts:list:all:p1}'],
-    ['no brace at either end', 'app:v1:xproducts:list:all:p1x'],
-    ['another namespace of the same length', 'xyz:v1:{products:list:all:p1}'],
-  ])('parseProductList in cluster mode refuses %s', (_label, key) => {
-    expect(cluster.parseProductList(key)).toBeUndefined();
   });
 });
