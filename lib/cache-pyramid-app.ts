@@ -1,8 +1,10 @@
+import { Annotations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { WRITE_BODY_MAX_BYTES } from '../lambda/shop/api/write-routes';
 import { CachePyramidStack } from './cache-pyramid-stack';
 import { EdgeMonitoringStack } from './edge-monitoring-stack';
 import { EdgeSecurityStack } from './edge-security-stack';
-import { StageConfig } from './stages';
+import { StageConfig, STAGES_CONTEXT_KEY } from './stages';
 
 /** The stacks of one stage of the reference app. */
 export interface CachePyramidStacks {
@@ -33,6 +35,8 @@ export function addCachePyramidStacks(scope: Construct, stage: StageConfig): Cac
           domainNames: zone === undefined ? undefined : stage.domain!.names,
           hostedZone: zone,
           webAcl: stage.waf,
+          // The edge must let through every body the API accepts.
+          maxRequestBodyBytes: WRITE_BODY_MAX_BYTES,
         })
       : undefined;
 
@@ -48,7 +52,16 @@ export function addCachePyramidStacks(scope: Construct, stage: StageConfig): Cac
     description: `cache-pyramid ${stage.name}: CloudFront alarms (us-east-1, where CloudFront publishes its metrics)`,
     distribution: pyramid.edge.distribution,
     alarmNamePrefix: name,
-    alarmEmail: stage.alarmEmail,
+    alarmSubscribers: stage.alarmSubscribers,
   });
+  if (stage.alarmSubscribers.emails.length + stage.alarmSubscribers.webhookUrls.length === 0) {
+    for (const topic of [pyramid.monitoring.alarmTopic, edgeMonitoring.monitoring.alarmTopic]) {
+      if (topic === undefined) continue;
+      Annotations.of(topic).addWarningV2(
+        'cache-pyramid:alarm-topic-without-subscribers',
+        `Stage ${stage.name} names no alarm subscribers: its alarms notify nobody. Add emails or chat webhook URLs under ${STAGES_CONTEXT_KEY}.${stage.name}.alarmSubscribers in cdk.json.`,
+      );
+    }
+  }
   return { pyramid, edgeSecurity, edgeMonitoring };
 }

@@ -6,7 +6,8 @@ import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
 import { Construct } from 'constructs';
 import { SHOP_RESOURCES } from '../lambda/shop/resources';
 import { CachePyramidFunction } from './api/api-function';
-import { CacheApi } from './api/cache-api';
+import { ApiUserPool } from './api/api-user-pool';
+import { CacheApi, defaultApiRoutes } from './api/cache-api';
 import { ICacheCluster } from './cache/cache-cluster';
 import { ClusterMode, RedisCache } from './cache/redis-cache';
 import { ServerlessRedisCache } from './cache/serverless-redis-cache';
@@ -44,6 +45,8 @@ export class CachePyramidStack extends Stack {
   readonly cache: ICacheCluster;
   readonly database: OriginDatabase;
   readonly api: CacheApi;
+  /** The Cognito user pool issuing the API's tokens, when the stage names no identity provider (`auth`). */
+  readonly userPool?: ApiUserPool;
   /** The API function (cache-aside reads over ElastiCache and PostgreSQL). */
   readonly apiFunction: CachePyramidFunction;
   readonly edge: EdgeDistribution;
@@ -76,14 +79,22 @@ export class CachePyramidStack extends Stack {
       readers: stage.database.readers,
     });
 
+    // Without an identity provider of its own, a stage gets a user pool, so its JWT routes work
+    // from the first deploy (a placeholder issuer would answer 401 to all of them).
+    const routes = defaultApiRoutes();
+    if (stage.auth === undefined) {
+      this.userPool = new ApiUserPool(this, 'Auth', { scopes: routes.flatMap((route) => route.scopes ?? []), removalPolicy });
+    }
     this.api = new CacheApi(this, 'Api', {
       vpc,
       vpcSubnets,
       cache: this.cache,
       database: this.database,
-      jwtIssuer: stage.auth.issuer,
-      jwtAudience: stage.auth.audience,
+      routes,
+      jwtIssuer: stage.auth?.issuer ?? this.userPool!.issuer,
+      jwtAudience: stage.auth?.audience ?? this.userPool!.audience,
       cacheTtlSeconds: Object.keys(stage.ttlSeconds).length > 0 ? stage.ttlSeconds : undefined,
+      flusherMaxConcurrency: stage.api.flusherMaxConcurrency,
       flusherReservedConcurrency: stage.api.flusherReservedConcurrency,
       throttlingRateLimitPerSecond: stage.api.throttlingRateLimitPerSecond,
       throttlingBurstLimit: stage.api.throttlingBurstLimit,
@@ -116,7 +127,7 @@ export class CachePyramidStack extends Stack {
 
     // Last, so that it can watch every part above; the CloudFront alarms are in EdgeMonitoringStack.
     this.monitoring = new CachePyramidMonitoring(this, 'Monitoring', {
-      alarmEmail: stage.alarmEmail,
+      alarmSubscribers: stage.alarmSubscribers,
       cache: this.cache,
       serviceName: 'api',
       functions: [
@@ -198,6 +209,10 @@ export class CachePyramidStack extends Stack {
       new CfnOutput(this, 'ServerlessCacheName', { value: this.cache.cacheName, description: 'ElastiCache serverless cache' });
     }
     new CfnOutput(this, 'AlarmPrefix', { value: this.monitoring.alarmNamePrefix, description: 'Every alarm of the pyramid is named <AlarmPrefix>-<suffix>' });
+    if (this.userPool !== undefined) {
+      new CfnOutput(this, 'UserPoolId', { value: this.userPool.userPool.userPoolId, description: 'Cognito user pool issuing the API tokens (npm run token -- --stack …)' });
+      new CfnOutput(this, 'UserPoolClientId', { value: this.userPool.userPoolClient.userPoolClientId, description: 'App client of the API tokens (their client_id)' });
+    }
     new CfnOutput(this, 'EventBusName', { value: this.invalidation.bus.eventBusName, description: 'EventBridge bus of CacheInvalidation events (cache-pyramid invalidate)' });
   }
 }

@@ -1,6 +1,7 @@
 import { Stack, StackProps, Token } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { Construct } from 'constructs';
+import { AlarmSubscribers } from './monitoring/alarm-topic';
 import { CachePyramidEdgeMonitoring } from './monitoring/cache-pyramid-edge-monitoring';
 
 /** Props for {@link EdgeMonitoringStack}. */
@@ -11,6 +12,8 @@ export interface EdgeMonitoringStackProps extends StackProps {
   readonly alarmNamePrefix: string;
   /** Where the alarms are mailed. @default - no subscription */
   readonly alarmEmail?: string;
+  /** Who the alarms notify: emails and chat webhooks. @default - nobody besides `alarmEmail` */
+  readonly alarmSubscribers?: AlarmSubscribers;
 }
 
 /**
@@ -38,6 +41,7 @@ export class EdgeMonitoringStack extends Stack {
       alarmNamePrefix: props.alarmNamePrefix,
       distributionId: props.distribution.distributionId,
       alarmEmail: props.alarmEmail,
+      alarmSubscribers: props.alarmSubscribers,
     });
   }
 }

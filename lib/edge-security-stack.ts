@@ -14,6 +14,8 @@ export interface EdgeSecurityStackProps extends StackProps {
   readonly hostedZone?: route53.HostedZoneAttributes;
   /** Create a WAF web ACL for the distribution. @default false */
   readonly webAcl?: boolean;
+  /** Largest request body the web ACL lets through (the API's limit). @default 16384 */
+  readonly maxRequestBodyBytes?: number;
 }
 
 /**
@@ -48,7 +50,7 @@ export class EdgeSecurityStack extends Stack {
       });
     }
     if (props.webAcl) {
-      this.webAclArn = new EdgeWebAcl(this, 'WebAcl', { namePrefix: props.namePrefix }).webAclArn;
+      this.webAclArn = new EdgeWebAcl(this, 'WebAcl', { namePrefix: props.namePrefix, maxRequestBodyBytes: props.maxRequestBodyBytes }).webAclArn;
     }
   }
 }

@@ -64,17 +64,25 @@ export interface StageConfig {
     readonly readers: number;
   };
   readonly api: {
-    /** Concurrency reserved for the write-behind flusher (its database connections). */
-    readonly flusherReservedConcurrency: number;
+    /** Most concurrent flusher invocations the write-behind queue starts (the SQS event source's maximum concurrency, 2 or more): bounds its database connections. */
+    readonly flusherMaxConcurrency: number;
+    /**
+     * Concurrency reserved for the flusher, at least `flusherMaxConcurrency`; undefined reserves
+     * none (a reservation fails to deploy in accounts on the reduced concurrency quota of new accounts).
+     */
+    readonly flusherReservedConcurrency?: number;
     readonly throttlingRateLimitPerSecond: number;
     readonly throttlingBurstLimit: number;
   };
-  /** The identity provider whose JWTs the API accepts. */
-  readonly auth: { readonly issuer: string; readonly audience: string[] };
+  /**
+   * The identity provider whose JWTs the API accepts; undefined makes the stack create a Cognito
+   * user pool for the API ({@link ApiUserPool}), so a fresh account works out of the box.
+   */
+  readonly auth?: { readonly issuer: string; readonly audience: string[] };
   /** TTL overrides per class (`CACHE_TTLS`), over the seed's table. */
   readonly ttlSeconds: Partial<Record<TtlClass, number>>;
-  /** Where alarms are mailed. */
-  readonly alarmEmail?: string;
+  /** Who alarms notify: emails and chat webhooks (SNS https). Empty lists notify nobody (synth warns). */
+  readonly alarmSubscribers: { readonly emails: string[]; readonly webhookUrls: string[] };
   readonly domain?: DomainStageConfig;
   /** Create a WAF web ACL (AWS managed rules and a rate limit) for the distribution, in us-east-1. */
   readonly waf: boolean;
@@ -169,16 +177,18 @@ export function parseStageConfig(name: string, raw: unknown, overrides: StageOve
 
   const apiPath = at.child('api');
   const api = apiPath.object(stage.api);
-  const authPath = at.child('auth');
-  const auth = authPath.object(stage.auth);
-  const issuer = authPath.child('issuer').string(auth.issuer);
-  if (!/^https:\/\/[^/\s]+/.test(issuer)) throw authPath.child('issuer').error('must be the https URL of the identity provider (the tokens\' iss)', issuer);
-  const audience = authPath.child('audience').stringList(auth.audience);
-  if (audience.length === 0) throw authPath.child('audience').error('must list at least one audience', audience);
+  const auth = stage.auth === undefined || stage.auth === null ? undefined : parseAuth(at.child('auth'), stage.auth);
+  const flusherMaxConcurrency = apiPath.child('flusherMaxConcurrency').number(api.flusherMaxConcurrency, 2, 1000, 1);
+  const flusherReservedConcurrency =
+    api.flusherReservedConcurrency === undefined || api.flusherReservedConcurrency === null
+      ? undefined
+      : apiPath.child('flusherReservedConcurrency').number(api.flusherReservedConcurrency, 2, 1000, 1);
+  if (flusherReservedConcurrency !== undefined && flusherReservedConcurrency < flusherMaxConcurrency) {
+    throw apiPath.child('flusherReservedConcurrency').error(`must not be below flusherMaxConcurrency (${flusherMaxConcurrency}): a throttled batch counts as a receive and can reach the DLQ unprocessed`, flusherReservedConcurrency);
+  }
 
   const ttlSeconds = parseTtls(at.child('ttlSeconds'), stage.ttlSeconds);
-  const alarmEmail = at.child('alarmEmail').optionalString(stage.alarmEmail);
-  if (alarmEmail !== undefined && !EMAIL.test(alarmEmail)) throw at.child('alarmEmail').error('must be an email address', alarmEmail);
+  const alarmSubscribers = parseAlarmSubscribers(at.child('alarmSubscribers'), stage.alarmSubscribers);
 
   const domain = stage.domain === undefined || stage.domain === null ? undefined : parseDomain(at.child('domain'), stage.domain);
   const waf = at.child('waf').boolean(stage.waf);
@@ -197,13 +207,14 @@ export function parseStageConfig(name: string, raw: unknown, overrides: StageOve
     cache,
     database: { minCapacityAcu, maxCapacityAcu, readers },
     api: {
-      flusherReservedConcurrency: apiPath.child('flusherReservedConcurrency').number(api.flusherReservedConcurrency, 2, 1000, 1),
+      flusherMaxConcurrency,
+      flusherReservedConcurrency,
       throttlingRateLimitPerSecond: apiPath.child('throttlingRateLimitPerSecond').number(api.throttlingRateLimitPerSecond, 1, 10_000, 1),
       throttlingBurstLimit: apiPath.child('throttlingBurstLimit').number(api.throttlingBurstLimit, 1, 5000, 1),
     },
-    auth: { issuer, audience },
+    auth,
     ttlSeconds,
-    alarmEmail,
+    alarmSubscribers,
     domain,
     waf,
     webAclArn,
@@ -211,6 +222,36 @@ export function parseStageConfig(name: string, raw: unknown, overrides: StageOve
     retainData: at.child('retainData').boolean(stage.retainData),
     staticAssetsPath: at.child('staticAssetsPath').optionalString(stage.staticAssetsPath),
   };
+}
+
+function parseAuth(at: ConfigPath, raw: unknown): { issuer: string; audience: string[] } {
+  const auth = at.object(raw);
+  const issuer = at.child('issuer').string(auth.issuer);
+  if (!/^https:\/\/[^/\s]+/.test(issuer)) throw at.child('issuer').error('must be the https URL of the identity provider (the tokens\' iss)', issuer);
+  // RFC 2606 names (example.com, auth.example.org, …) only stand in for a real provider: no JWKS there.
+  if (issuer.toLowerCase().includes('example.')) {
+    throw at.child('issuer').error(
+      'is a placeholder (example.*): API Gateway would answer 401 to every JWT route. Set your identity provider\'s issuer, or remove `auth` and the stack creates a Cognito user pool',
+      issuer,
+    );
+  }
+  const audience = at.child('audience').stringList(auth.audience);
+  if (audience.length === 0) throw at.child('audience').error('must list at least one audience', audience);
+  return { issuer, audience };
+}
+
+function parseAlarmSubscribers(at: ConfigPath, raw: unknown): { emails: string[]; webhookUrls: string[] } {
+  if (raw === undefined || raw === null) return { emails: [], webhookUrls: [] };
+  const table = at.object(raw);
+  const emails = table.emails === undefined ? [] : at.child('emails').stringList(table.emails);
+  emails.forEach((email, i) => {
+    if (!EMAIL.test(email)) throw at.child(`emails[${i}]`).error('must be an email address', email);
+  });
+  const webhookUrls = table.webhookUrls === undefined ? [] : at.child('webhookUrls').stringList(table.webhookUrls);
+  webhookUrls.forEach((url, i) => {
+    if (!/^https:\/\/[^/\s]+/.test(url)) throw at.child(`webhookUrls[${i}]`).error('must be an https URL (SNS https subscription)', url);
+  });
+  return { emails, webhookUrls };
 }
 
 function parseCache(at: ConfigPath, raw: unknown): NodeBasedCacheStageConfig | ServerlessCacheStageConfig {

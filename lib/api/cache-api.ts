@@ -67,7 +67,16 @@ export interface CacheApiProps {
   readonly accessLogRetention?: logs.RetentionDays;
   /** Memory of the API function. @default 512 */
   readonly apiMemoryMiB?: number;
-  /** Concurrency reserved for (and capping) the flusher, which bounds its database connections. @default 5 */
+  /**
+   * Most flusher invocations the write-behind queue's event source runs at once (its
+   * `maxConcurrency`, 2 to 1000), which bounds the flusher's database connections. @default 5
+   */
+  readonly flusherMaxConcurrency?: number;
+  /**
+   * Concurrency reserved for the flusher, at least `flusherMaxConcurrency`. A reservation takes
+   * capacity from the account's unreserved pool and fails to deploy in accounts on the reduced
+   * quota new accounts get, so none is made unless asked. @default - no reservation
+   */
   readonly flusherReservedConcurrency?: number;
   /** Profile changes per flusher invocation (1 to 10, the FIFO event source limit). @default 10 */
   readonly flusherBatchSize?: number;
@@ -126,7 +135,7 @@ export class CacheApi extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
     const maxReceiveCount = props.writeBehindMaxReceiveCount ?? 5;
-    const flusherConcurrency = props.flusherReservedConcurrency ?? 5;
+    const flusherConcurrency = props.flusherMaxConcurrency ?? 5;
 
     if (props.encryptionKey === undefined) {
       const key = new kms.Key(this, 'Key', {
@@ -218,7 +227,7 @@ export class CacheApi extends Construct {
       description: 'cache-pyramid write-behind flusher: profile changes from the FIFO queue into PostgreSQL',
       timeout: flusherTimeout,
       memorySize: 256,
-      reservedConcurrentExecutions: flusherConcurrency,
+      reservedConcurrentExecutions: props.flusherReservedConcurrency,
       vpc: props.vpc,
       vpcSubnets,
       securityGroups: [flusherSecurityGroup],
@@ -240,8 +249,9 @@ export class CacheApi extends Construct {
       new SqsEventSource(this.writeBehindQueue, {
         batchSize: props.flusherBatchSize ?? 10,
         reportBatchItemFailures: true,
-        // Never more pollers than reserved executions: a throttled batch would count as a receive
-        // and could reach the dead-letter queue without ever failing.
+        // The bound on concurrent flushers (and database connections) without reserving capacity:
+        // the event source stops scaling out here instead of being throttled, so a batch is never
+        // counted as a receive it did not get (which could move it to the dead-letter queue).
         maxConcurrency: flusherConcurrency,
       }),
     );
@@ -352,8 +362,15 @@ function validateProps(props: CacheApiProps, routes: CacheApiRoute[]): void {
   checkInteger('throttlingRateLimitPerSecond', props.throttlingRateLimitPerSecond, 1, 10_000);
   checkInteger('throttlingBurstLimit', props.throttlingBurstLimit, 1, 5_000);
   checkInteger('apiMemoryMiB', props.apiMemoryMiB, 128, 10_240);
-  // maxConcurrency of an SQS event source starts at 2, and it equals the reservation.
+  // maxConcurrency of an SQS event source starts at 2.
+  checkInteger('flusherMaxConcurrency', props.flusherMaxConcurrency, 2, 1000);
   checkInteger('flusherReservedConcurrency', props.flusherReservedConcurrency, 2, 1000);
+  const maxConcurrency = props.flusherMaxConcurrency ?? 5;
+  if (props.flusherReservedConcurrency !== undefined && !Token.isUnresolved(props.flusherReservedConcurrency) && props.flusherReservedConcurrency < maxConcurrency) {
+    throw new Error(
+      `CacheApi: \`flusherReservedConcurrency\` must be at least \`flusherMaxConcurrency\` (${maxConcurrency}), got ${props.flusherReservedConcurrency}: a throttled batch would count as a receive and could reach the dead-letter queue unprocessed`,
+    );
+  }
   checkInteger('flusherBatchSize', props.flusherBatchSize, 1, 10);
   checkInteger('writeBehindMaxReceiveCount', props.writeBehindMaxReceiveCount, 1, 1000);
 }
@@ -387,10 +404,14 @@ function checkInteger(name: string, value: number | undefined, min: number, max:
   }
 }
 
-/** No egress but what grants open (cache, database) and HTTPS to the VPC's interface endpoints. */
+/**
+ * No egress but what grants open (cache, database) and HTTPS to the VPC's interface endpoints. The
+ * CIDR rule is inline: a group created without inline egress keeps EC2's default allow-all rule
+ * next to any separate egress rules.
+ */
 export function functionSecurityGroup(scope: Construct, id: string, vpc: ec2.IVpc, description: string): ec2.SecurityGroup {
-  const securityGroup = new ec2.SecurityGroup(scope, id, { vpc, description, allowAllOutbound: false, disableInlineRules: true });
-  securityGroup.addEgressRule(ec2.Peer.ipv4(vpc.vpcCidrBlock), ec2.Port.tcp(443), 'AWS APIs (Secrets Manager, SQS, EventBridge) through interface endpoints');
+  const securityGroup = new ec2.SecurityGroup(scope, id, { vpc, description, allowAllOutbound: false });
+  securityGroup.addEgressRule(ec2.Peer.ipv4(vpc.vpcCidrBlock), ec2.Port.tcp(443), 'AWS APIs (Secrets Manager, SQS, EventBridge, X-Ray) through interface endpoints');
   return securityGroup;
 }
 

@@ -180,7 +180,6 @@ export class RedisCache extends Construct implements ICacheCluster {
       vpc: props.vpc,
       description: `ElastiCache ${props.replicationGroupId}: port ${port} from granted functions only`,
       allowAllOutbound: false,
-      disableInlineRules: true,
     });
     this.connections = new ec2.Connections({ securityGroups: [this.securityGroup], defaultPort: ec2.Port.tcp(port) });
 

@@ -112,7 +112,6 @@ export class ServerlessRedisCache extends Construct implements ICacheCluster {
       vpc: props.vpc,
       description: `ElastiCache Serverless ${props.cacheName}: ports ${SERVERLESS_PORT}-${SERVERLESS_READER_PORT} from granted functions only`,
       allowAllOutbound: false,
-      disableInlineRules: true,
     });
     this.connections = new ec2.Connections({
       securityGroups: [this.securityGroup],

@@ -162,7 +162,6 @@ export class OriginDatabase extends Construct implements ec2.IConnectable {
         vpc: props.vpc,
         description: `Origin database: port ${this.port} from granted functions only`,
         allowAllOutbound: false,
-        disableInlineRules: true,
       });
       this.securityGroup = securityGroup;
       const readers = props.readers ?? (prod ? 1 : 0);
@@ -316,7 +315,6 @@ export class OriginDatabase extends Construct implements ec2.IConnectable {
       vpc,
       description: 'Migration function: PostgreSQL to the origin database, HTTPS to the VPC endpoints',
       allowAllOutbound: false,
-      disableInlineRules: true,
     });
     securityGroup.addEgressRule(ec2.Peer.ipv4(vpc.vpcCidrBlock), ec2.Port.tcp(443), 'Secrets Manager through its interface endpoint');
     const projectRoot = path.join(__dirname, '..', '..');

@@ -179,7 +179,6 @@ export class InvalidationPipeline extends Construct {
       vpc: props.vpc,
       description: 'cache-pyramid Redis purger: the cache port (granted) and HTTPS to interface endpoints',
       allowAllOutbound: false,
-      disableInlineRules: true,
     });
     this.redisPurgerSecurityGroup.addEgressRule(ec2.Peer.ipv4(props.vpc.vpcCidrBlock), ec2.Port.tcp(443), 'SQS (continuations, DLQ records) and Secrets Manager through interface endpoints');
 

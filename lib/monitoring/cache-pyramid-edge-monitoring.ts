@@ -3,7 +3,7 @@ import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { AlarmGroupProps } from './alarm-support';
-import { AlarmTopic } from './alarm-topic';
+import { AlarmSubscribers, AlarmTopic } from './alarm-topic';
 import { EdgeAlarms, EdgeAlarmsProps, checkCloudFrontMetricsRegion } from './edge-alarms';
 
 /** Thresholds of the CloudFront alarms (see {@link EdgeAlarmsProps}). */
@@ -19,6 +19,8 @@ export interface CachePyramidEdgeMonitoringProps {
   readonly alarmTopic?: sns.ITopic;
   /** Email address subscribed to the new topic (ignored when `alarmTopic` is given). @default - no subscription */
   readonly alarmEmail?: string;
+  /** More subscribers of the new topic: emails and chat webhooks (ignored when `alarmTopic` is given). @default - none */
+  readonly alarmSubscribers?: AlarmSubscribers;
   /** CloudFront alarm thresholds. @default - see {@link EdgeAlarmsProps} */
   readonly edgeAlarms?: EdgeAlarmOptions;
 }
@@ -37,12 +39,12 @@ export class CachePyramidEdgeMonitoring extends Construct {
   constructor(scope: Construct, id: string, props: CachePyramidEdgeMonitoringProps) {
     super(scope, id);
     checkCloudFrontMetricsRegion(this, 'CachePyramidEdgeMonitoring');
-    if (props.alarmTopic !== undefined && props.alarmEmail !== undefined) {
-      throw new Error('`alarmEmail` and `alarmTopic` are mutually exclusive: subscribe the email to your own topic');
+    if (props.alarmTopic !== undefined && (props.alarmEmail !== undefined || props.alarmSubscribers !== undefined)) {
+      throw new Error('`alarmEmail`/`alarmSubscribers` and `alarmTopic` are mutually exclusive: subscribe them to your own topic');
     }
     let action: cloudwatch.IAlarmAction;
     if (props.alarmTopic === undefined) {
-      this.alarmTopic = new AlarmTopic(this, 'AlarmTopic', { emailAddress: props.alarmEmail });
+      this.alarmTopic = new AlarmTopic(this, 'AlarmTopic', { emailAddress: props.alarmEmail, subscribers: props.alarmSubscribers, alarmNamePrefix: props.alarmNamePrefix });
       action = this.alarmTopic.action;
     } else {
       action = new cloudwatchActions.SnsAction(props.alarmTopic);

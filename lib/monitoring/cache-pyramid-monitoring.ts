@@ -5,7 +5,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { ICacheCluster } from '../cache/cache-cluster';
 import { AlarmGroupProps, validateAlarmNamePrefix } from './alarm-support';
-import { AlarmTopic } from './alarm-topic';
+import { AlarmSubscribers, AlarmTopic } from './alarm-topic';
 import { ApplicationCacheAlarms, ApplicationCacheAlarmsProps } from './application-cache-alarms';
 import { CacheAlarms, CacheAlarmsProps } from './cache-alarms';
 import { DatabaseAlarms, DatabaseAlarmsProps, MonitoredDatabase } from './database-alarms';
@@ -34,6 +34,8 @@ export interface CachePyramidMonitoringProps {
   readonly alarmTopic?: sns.ITopic;
   /** Email address subscribed to the new topic (ignored when `alarmTopic` is given). @default - no subscription */
   readonly alarmEmail?: string;
+  /** More subscribers of the new topic: emails and chat webhooks (ignored when `alarmTopic` is given). @default - none */
+  readonly alarmSubscribers?: AlarmSubscribers;
   /** The ElastiCache cache, node-based or serverless. */
   readonly cache: ICacheCluster;
   /** Cache alarm thresholds. @default - the seed's rules (see {@link CacheAlarmsProps}) */
@@ -87,13 +89,13 @@ export class CachePyramidMonitoring extends Construct {
       throw new Error('`alarmNamePrefix` is required when the stack name is not known at synth time');
     }
     validateAlarmNamePrefix('alarmNamePrefix', prefix);
-    if (props.alarmTopic !== undefined && props.alarmEmail !== undefined) {
-      throw new Error('`alarmEmail` and `alarmTopic` are mutually exclusive: subscribe the email to your own topic');
+    if (props.alarmTopic !== undefined && (props.alarmEmail !== undefined || props.alarmSubscribers !== undefined)) {
+      throw new Error('`alarmEmail`/`alarmSubscribers` and `alarmTopic` are mutually exclusive: subscribe them to your own topic');
     }
     this.alarmNamePrefix = prefix;
 
     if (props.alarmTopic === undefined) {
-      this.alarmTopic = new AlarmTopic(this, 'AlarmTopic', { emailAddress: props.alarmEmail });
+      this.alarmTopic = new AlarmTopic(this, 'AlarmTopic', { emailAddress: props.alarmEmail, subscribers: props.alarmSubscribers, alarmNamePrefix: prefix });
       this.alarmAction = this.alarmTopic.action;
     } else {
       this.alarmAction = new cloudwatchActions.SnsAction(props.alarmTopic);

@@ -18,7 +18,7 @@ export interface CachePyramidNetworkProps {
   readonly natGateways?: number;
   /** IP range of a new VPC. @default '10.40.0.0/16' */
   readonly cidr?: string;
-  /** Interface endpoints (for the services functions in the VPC call without a NAT gateway). @default - Secrets Manager, SQS and EventBridge */
+  /** Interface endpoints (for the services functions in the VPC call without a NAT gateway). @default - Secrets Manager, SQS, EventBridge and X-Ray */
   readonly interfaceEndpoints?: ec2.InterfaceVpcEndpointAwsService[];
   /** How long the VPC flow logs are kept (Control Tower asks for at least a year). @default logs.RetentionDays.ONE_YEAR */
   readonly flowLogRetention?: logs.RetentionDays;
@@ -32,6 +32,10 @@ const DEFAULT_ENDPOINTS = [
   ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
   ec2.InterfaceVpcEndpointAwsService.SQS,
   ec2.InterfaceVpcEndpointAwsService.EVENTBRIDGE,
+  // The functions trace actively: the X-Ray daemon in each execution environment sends the
+  // function's segments to the X-Ray API from the function's network, so the isolated subnets
+  // need an endpoint for it (com.amazonaws.<region>.xray), like any other AWS API.
+  ec2.InterfaceVpcEndpointAwsService.XRAY,
 ];
 
 /** Props that only describe a VPC this construct creates, rejected next to `existingVpc`. */
@@ -40,7 +44,7 @@ const NEW_VPC_PROPS = ['maxAzs', 'natGateways', 'cidr', 'interfaceEndpoints', 'f
 /**
  * The network of the pyramid: a VPC whose private subnets have no route to the internet by default
  * (ElastiCache, Aurora and the functions talk to each other and, through interface endpoints, to
- * Secrets Manager, SQS and EventBridge), with VPC flow logs to an encrypted log group. Or an
+ * Secrets Manager, SQS, EventBridge and X-Ray), with VPC flow logs to an encrypted log group. Or an
  * existing VPC.
  *
  * No S3 gateway endpoint: nothing in the VPC reads or writes S3 (static assets are uploaded at

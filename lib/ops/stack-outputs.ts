@@ -16,6 +16,10 @@ export enum StackOutput {
   DISTRIBUTION_ID = 'DistributionId',
   /** The prefix of every alarm name of the stack (and its us-east-1 companion). */
   ALARM_PREFIX = 'AlarmPrefix',
+  /** The Cognito user pool of the API's tokens (stages without an `auth` of their own). */
+  USER_POOL_ID = 'UserPoolId',
+  /** The app client of that pool (the access tokens' `client_id`). */
+  USER_POOL_CLIENT_ID = 'UserPoolClientId',
 }
 
 /** The stack name the CLI uses without `--stack`: the dev stage of `bin/cache-pyramid.ts`. */

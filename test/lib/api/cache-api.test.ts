@@ -158,8 +158,16 @@ describe('CacheApi', () => {
       }
     });
 
-    it('feeds the flusher in batches of at most 10 with partial batch failures, never more pollers than reserved executions', () => {
-      const { stack, api } = fixture({ flusherReservedConcurrency: 3, flusherBatchSize: 8, writeBehindMaxReceiveCount: 7 });
+    it('bounds the flusher through the event source (5 at once by default) and reserves no concurrency unless asked', () => {
+      const { stack } = fixture();
+      const template = Template.fromStack(stack);
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 5 } });
+      expect(functionProps(template, /flusher/)).not.toHaveProperty('ReservedConcurrentExecutions');
+      expect(JSON.stringify(template.toJSON())).not.toContain('ReservedConcurrentExecutions');
+    });
+
+    it('feeds the flusher in batches of at most 10 with partial batch failures, and keeps a reservation when one is asked for', () => {
+      const { stack, api } = fixture({ flusherMaxConcurrency: 3, flusherReservedConcurrency: 3, flusherBatchSize: 8, writeBehindMaxReceiveCount: 7 });
       const template = Template.fromStack(stack);
       template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
         EventSourceArn: { 'Fn::GetAtt': [stack.getLogicalId(api.writeBehindQueue.node.defaultChild as never), 'Arn'] },
@@ -225,10 +233,13 @@ describe('CacheApi', () => {
           .filter((r) => JSON.stringify(r.GroupId) === JSON.stringify(fnSg))
           .map((r) => `${r.CidrIp ? 'vpc' : 'sg'}:${r.FromPort}`)
           .sort();
-      expect(egress(stack.resolve(api.apiFunction.connections.securityGroups[0].securityGroupId))).toEqual(['sg:5432', `sg:${CACHE_PORT}`, 'vpc:443']);
-      expect(egress(stack.resolve(api.flusherFunction.connections.securityGroups[0].securityGroupId))).toEqual(['sg:5432', `sg:${CACHE_PORT}`, 'vpc:443']);
-      for (const sg of resources(template, 'AWS::EC2::SecurityGroup').filter(([id]) => id.startsWith('Api'))) {
-        expect(sg[1].Properties.SecurityGroupEgress ?? []).toEqual([]);
+      expect(egress(stack.resolve(api.apiFunction.connections.securityGroups[0].securityGroupId))).toEqual(['sg:5432', `sg:${CACHE_PORT}`]);
+      expect(egress(stack.resolve(api.flusherFunction.connections.securityGroups[0].securityGroupId))).toEqual(['sg:5432', `sg:${CACHE_PORT}`]);
+      // The CIDR rule is inline, so EC2 drops its default allow-all egress rule.
+      const functionGroups = resources(template, 'AWS::EC2::SecurityGroup').filter(([id]) => id.startsWith('Api'));
+      expect(functionGroups).toHaveLength(2);
+      for (const [, sg] of functionGroups) {
+        expect(sg.Properties.SecurityGroupEgress).toEqual([expect.objectContaining({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIp: { 'Fn::GetAtt': [expect.stringMatching(/Vpc/), 'CidrBlock'] } })]);
       }
     });
   });
@@ -322,6 +333,8 @@ describe('CacheApi', () => {
       ['a fractional burst', { throttlingBurstLimit: 1.5 }, /`throttlingBurstLimit` must be an integer between 1 and 5000, got 1.5/],
       ['too little memory', { apiMemoryMiB: 64 }, /`apiMemoryMiB` must be an integer between 128 and 10240, got 64/],
       ['a flusher reservation of 1', { flusherReservedConcurrency: 1 }, /`flusherReservedConcurrency` must be an integer between 2 and 1000, got 1/],
+      ['a flusher maximum concurrency of 1 (SQS starts at 2)', { flusherMaxConcurrency: 1 }, /`flusherMaxConcurrency` must be an integer between 2 and 1000, got 1/],
+      ['a reservation below the maximum concurrency', { flusherMaxConcurrency: 6, flusherReservedConcurrency: 4 }, /`flusherReservedConcurrency` must be at least `flusherMaxConcurrency` \(6\), got 4/],
       ['a FIFO batch over 10', { flusherBatchSize: 11 }, /`flusherBatchSize` must be an integer between 1 and 10, got 11/],
       ['no receives before the DLQ', { writeBehindMaxReceiveCount: 0 }, /`writeBehindMaxReceiveCount` must be an integer between 1 and 1000, got 0/],
       ['an unknown TTL class', { cacheTtlSeconds: { sessions: 60 } as never }, /`cacheTtlSeconds` is invalid: cacheTtlSeconds has unknown class "sessions"/],

@@ -193,10 +193,9 @@ describe('OriginDatabase', () => {
         FromPort: 5432,
         SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseMigrationSecurityGroup'), 'GroupId'] },
       });
-      template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
-        GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('DatabaseMigrationSecurityGroup'), 'GroupId'] },
-        FromPort: 443,
-        CidrIp: { 'Fn::GetAtt': [Match.stringLikeRegexp('Vpc'), 'CidrBlock'] },
+      template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+        GroupDescription: 'Migration function: PostgreSQL to the origin database, HTTPS to the VPC endpoints',
+        SecurityGroupEgress: [Match.objectLike({ FromPort: 443, CidrIp: { 'Fn::GetAtt': [Match.stringLikeRegexp('Vpc'), 'CidrBlock'] } })],
       });
       expect(db.migrationsHash).toMatch(/^[0-9a-f]{64}$/);
     });

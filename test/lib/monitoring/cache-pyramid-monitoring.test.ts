@@ -162,7 +162,7 @@ describe('CachePyramidMonitoring', () => {
   });
 
   test.each<[string, (stack: Stack) => Partial<CachePyramidMonitoringProps>, RegExp]>([
-    ['alarmEmail with alarmTopic', (stack) => ({ alarmTopic: new sns.Topic(stack, 'T') }), /`alarmEmail` and `alarmTopic` are mutually exclusive/],
+    ['alarmEmail with alarmTopic', (stack) => ({ alarmTopic: new sns.Topic(stack, 'T') }), /`alarmEmail`\/`alarmSubscribers` and `alarmTopic` are mutually exclusive/],
     ['an invalid email address', () => ({ alarmEmail: 'not-an-email' }), /`emailAddress` must be an email address, got 'not-an-email'/],
     ['an alarm name prefix with a dot', () => ({ alarmNamePrefix: 'cache.pyramid' }), /`alarmNamePrefix` must be 1-128 letters, digits, '_' or '-'/],
   ])('rejects %s', (_case, props, message) => {
@@ -360,6 +360,6 @@ describe('EdgeAlarms and CachePyramidEdgeMonitoring (us-east-1)', () => {
           alarmEmail: 'a@example.com',
           alarmTopic: new AlarmTopic(stack, 'Topic').topic,
         }),
-    ).toThrow(/`alarmEmail` and `alarmTopic` are mutually exclusive/);
+    ).toThrow(/`alarmEmail`\/`alarmSubscribers` and `alarmTopic` are mutually exclusive/);
   });
 });

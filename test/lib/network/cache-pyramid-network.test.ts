@@ -37,12 +37,12 @@ describe('CachePyramidNetwork', () => {
       expect(network.subnetSelection).toEqual({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS });
     });
 
-    test('has interface endpoints for Secrets Manager, SQS and EventBridge with private DNS, and no S3 endpoint', () => {
+    test('has interface endpoints for Secrets Manager, SQS, EventBridge and X-Ray (the traced functions) with private DNS, and no S3 endpoint', () => {
       const stack = newStack();
       new CachePyramidNetwork(stack, 'Network');
       const template = Template.fromStack(stack);
-      template.resourceCountIs('AWS::EC2::VPCEndpoint', 3);
-      for (const service of ['secretsmanager', 'sqs', 'events']) {
+      template.resourceCountIs('AWS::EC2::VPCEndpoint', 4);
+      for (const service of ['secretsmanager', 'sqs', 'events', 'xray']) {
         template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
           ServiceName: `com.amazonaws.eu-west-1.${service}`,
           VpcEndpointType: 'Interface',

@@ -76,14 +76,14 @@ describe('stages', () => {
       ...devWith('cache', { kind: 'serverless', maxDataStorageGb: 10, maxEcpuPerSecond: 5000 }),
       domain: { names: ['shop.example.com', 'www.shop.example.com'], hostedZoneId: 'Z123456ABCDEFG', hostedZoneName: 'shop.example.com' },
       webAclArn: 'arn:aws:wafv2:us-east-1:111111111111:global/webacl/shop/8c5c4a1e-0d5b-4f5e-9a6b-1c2d3e4f5a6b',
-      alarmEmail: 'oncall@example.com',
+      alarmSubscribers: { emails: ['oncall@example.com'], webhookUrls: ['https://hooks.example.net/cache-pyramid'] },
       staticAssetsPath: 'public',
     };
     expect(parseStageConfig('shop', stage)).toMatchObject({
       cache: { kind: StageCacheKind.SERVERLESS, maxDataStorageGb: 10, maxEcpuPerSecond: 5000 },
       domain: { names: ['shop.example.com', 'www.shop.example.com'], hostedZoneId: 'Z123456ABCDEFG', hostedZoneName: 'shop.example.com' },
       webAclArn: expect.stringContaining(':global/webacl/shop/'),
-      alarmEmail: 'oncall@example.com',
+      alarmSubscribers: { emails: ['oncall@example.com'], webhookUrls: ['https://hooks.example.net/cache-pyramid'] },
       staticAssetsPath: 'public',
     });
   });
@@ -98,13 +98,17 @@ describe('stages', () => {
       ['six replicas', 'cache.replicasPerShard', 6, /\.cache\.replicasPerShard must be a number from 0 to 5 \(whole\), got 6/],
       ['a capacity off the half-ACU steps', 'database.minCapacityAcu', 0.3, /\.database\.minCapacityAcu must be a number from 0 to 256 in steps of 0\.5, got 0\.3/],
       ['a flusher reservation of 1', 'api.flusherReservedConcurrency', 1, /\.api\.flusherReservedConcurrency must be a number from 2 to 1000 \(whole\), got 1/],
+      ['a flusher maximum concurrency of 1', 'api.flusherMaxConcurrency', 1, /\.api\.flusherMaxConcurrency must be a number from 2 to 1000 \(whole\), got 1/],
       ['a missing throttle', 'api.throttlingBurstLimit', undefined, /\.api\.throttlingBurstLimit must be a number from 1 to 5000 \(whole\), got nothing/],
-      ['an http issuer', 'auth.issuer', 'http://auth.example.com/', /\.auth\.issuer must be the https URL of the identity provider.*got "http:\/\/auth\.example\.com\/"/],
-      ['an empty audience', 'auth.audience', [], /\.auth\.audience must list at least one audience, got \[\]/],
-      ['a blank audience entry', 'auth.audience', ['ok', ''], /\.auth\.audience\[1\] must be a non-empty string, got ""/],
+      ['an http issuer', 'auth', { issuer: 'http://idp.shop.test/', audience: ['a'] }, /\.auth\.issuer must be the https URL of the identity provider.*got "http:\/\/idp\.shop\.test\/"/],
+      ['a placeholder issuer', 'auth', { issuer: 'https://auth.example.com/', audience: ['a'] }, /\.auth\.issuer is a placeholder \(example\.\*\): API Gateway would answer 401 .*got "https:\/\/auth\.example\.com\/"/],
+      ['a placeholder anywhere in the issuer', 'auth', { issuer: 'https://idp.shop.test/realms/example.org', audience: ['a'] }, /\.auth\.issuer is a placeholder/],
+      ['an empty audience', 'auth', { issuer: 'https://idp.shop.test/', audience: [] }, /\.auth\.audience must list at least one audience, got \[\]/],
+      ['a blank audience entry', 'auth', { issuer: 'https://idp.shop.test/', audience: ['ok', ''] }, /\.auth\.audience\[1\] must be a non-empty string, got ""/],
       ['an unknown TTL class', 'ttlSeconds', { sessions: 60 }, /\.ttlSeconds: has unknown class "sessions"/],
       ['a TTL of 0', 'ttlSeconds', { product: 0 }, /\.ttlSeconds: product must be an integer between 1 and 2592000 seconds, got 0/],
-      ['an alarm email without a domain', 'alarmEmail', 'oncall', /\.alarmEmail must be an email address, got "oncall"/],
+      ['an alarm email without a domain', 'alarmSubscribers', { emails: ['oncall'] }, /\.alarmSubscribers\.emails\[0\] must be an email address, got "oncall"/],
+      ['an http alarm webhook', 'alarmSubscribers', { webhookUrls: ['http://hooks.shop.test/x'] }, /\.alarmSubscribers\.webhookUrls\[0\] must be an https URL/],
       ['waf that is not a boolean', 'waf', 'yes', /\.waf must be true or false, got "yes"/],
       ['an unknown price class', 'priceClass', 'PriceClass_50', /\.priceClass must be one of PriceClass_100, PriceClass_200, PriceClass_All, got "PriceClass_50"/],
       ['a regional web ACL', 'webAclArn', 'arn:aws:wafv2:eu-west-1:111111111111:regional/webacl/x/1', /\.webAclArn must be the ARN of a WAFv2 web ACL with CLOUDFRONT scope/],
@@ -119,6 +123,11 @@ describe('stages', () => {
     it.each(cases)('rejects %s', (_name, path, value, message) => {
       const stage = path === '' ? value : devWith(path, value);
       expect(() => parseStageConfig('dev', stage)).toThrow(message);
+    });
+
+    it('rejects a flusher reservation below its maximum concurrency', () => {
+      const stage = devWith('api', { flusherMaxConcurrency: 6, flusherReservedConcurrency: 4, throttlingRateLimitPerSecond: 50, throttlingBurstLimit: 100 });
+      expect(() => parseStageConfig('dev', stage)).toThrow(/\.api\.flusherReservedConcurrency must not be below flusherMaxConcurrency \(6\).*got 4/);
     });
 
     it('rejects a maximum capacity below the minimum', () => {
