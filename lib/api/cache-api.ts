@@ -198,11 +198,13 @@ export class CacheApi extends Construct {
       removalPolicy,
     });
 
+    const apiTimeout = Duration.seconds(10);
     const apiSecurityGroup = functionSecurityGroup(this, 'ApiSecurityGroup', props.vpc, 'cache-pyramid API function');
     this.apiFunction = new CachePyramidFunction(this, 'ApiFunction', {
       codeDir: 'api',
       description: 'cache-pyramid API: cache-aside reads, write-through and write-behind writes',
       memorySize: props.apiMemoryMiB ?? 512,
+      timeout: apiTimeout,
       vpc: props.vpc,
       vpcSubnets,
       securityGroups: [apiSecurityGroup],
@@ -210,6 +212,7 @@ export class CacheApi extends Construct {
         ...props.cache.clientEnvironment,
         ...props.database.clientEnvironment,
         ...(cacheTtls === undefined ? {} : { CACHE_TTLS: cacheTtls }),
+        DB_CONNECT_RETRY_BUDGET_MS: String(connectRetryBudgetMs(apiTimeout)),
         [ORIGIN_VERIFY_SECRET_ARN_ENV]: this.originVerifySecret.secretArn,
         [WRITE_BEHIND_QUEUE_URL_ENV]: this.writeBehindQueue.queueUrl,
         ...props.apiEnvironment,
@@ -236,6 +239,7 @@ export class CacheApi extends Construct {
         ...props.cache.clientEnvironment,
         ...props.database.clientEnvironment,
         ...(cacheTtls === undefined ? {} : { CACHE_TTLS: cacheTtls }),
+        DB_CONNECT_RETRY_BUDGET_MS: String(connectRetryBudgetMs(flusherTimeout)),
         WRITE_BEHIND_DLQ_URL: this.writeBehindDlq.queueUrl,
         WRITE_BEHIND_MAX_RECEIVE_COUNT: String(maxReceiveCount),
       },
@@ -385,6 +389,15 @@ function cacheTtlsJson(ttls: Partial<Record<TtlClass, number>> | undefined): str
     throw new Error(`CacheApi: \`cacheTtlSeconds\` is invalid: ${(error as Error).message.replace(/^CACHE_TTLS/, 'cacheTtlSeconds')}`);
   }
   return json;
+}
+
+/**
+ * How long a function may keep retrying to connect to a database that is resuming (Aurora at 0 ACU
+ * takes about 15 s): its timeout less the statement timeout (2 s, plus the client's 0.5 s) and a
+ * second to answer, so a request that still cannot connect gets its 503 before Lambda times out.
+ */
+function connectRetryBudgetMs(timeout: Duration): number {
+  return timeout.toMilliseconds() - 3500;
 }
 
 /** `grantSendMessages`/`grantConsumeMessages` on a KMS-encrypted queue add these key actions, on that one key. */

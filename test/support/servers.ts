@@ -181,6 +181,32 @@ export class RedisServer extends ManagedProcess {
     await this.launch();
   }
 
+  private portHolder?: net.Server;
+
+  /**
+   * Stops the server and keeps its port with a listener that resets every connection at once, as
+   * a database that is not accepting connections yet (Aurora resuming from 0 ACU, a restart). The
+   * port stays ours, so no other suite's server can take it meanwhile. {@link startOnHeldPort} ends it.
+   */
+  async stopAndHoldPort(): Promise<void> {
+    await this.kill();
+    const holder = net.createServer((socket) => socket.resetAndDestroy());
+    await new Promise<void>((resolve, reject) => {
+      holder.once('error', reject);
+      holder.listen(this.port, this.host, () => resolve());
+    });
+    this.portHolder = holder;
+  }
+
+  /** Releases the port held by {@link stopAndHoldPort} and starts the server on it again (same data). */
+  async startOnHeldPort(): Promise<void> {
+    const holder = this.portHolder;
+    if (holder === undefined) throw new Error('startOnHeldPort: the port is not held (call stopAndHoldPort first)');
+    this.portHolder = undefined;
+    await new Promise<void>((resolve) => holder.close(() => resolve()));
+    await this.launch();
+  }
+
   /** Runs a redis-cli command against this server and returns its trimmed output. */
   cli(...args: string[]): string {
     return execFileSync('redis-cli', ['-h', this.host, '-p', String(this.port), ...args], { encoding: 'utf8' }).trim();
@@ -188,6 +214,8 @@ export class RedisServer extends ManagedProcess {
 
   async stop(): Promise<void> {
     await this.kill();
+    await new Promise<void>((resolve) => (this.portHolder === undefined ? resolve() : this.portHolder.close(() => resolve())));
+    this.portHolder = undefined;
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 
@@ -427,8 +455,36 @@ export class PostgresServer extends ManagedProcess {
     await this.launch();
   }
 
+  private portHolder?: net.Server;
+
+  /**
+   * Stops the server and keeps its port with a listener that resets every connection at once, as
+   * a database that is not accepting connections yet (Aurora resuming from 0 ACU, a restart). The
+   * port stays ours, so no other suite's server can take it meanwhile. {@link startOnHeldPort} ends it.
+   */
+  async stopAndHoldPort(): Promise<void> {
+    await this.kill();
+    const holder = net.createServer((socket) => socket.resetAndDestroy());
+    await new Promise<void>((resolve, reject) => {
+      holder.once('error', reject);
+      holder.listen(this.port, this.host, () => resolve());
+    });
+    this.portHolder = holder;
+  }
+
+  /** Releases the port held by {@link stopAndHoldPort} and starts the server on it again (same data). */
+  async startOnHeldPort(): Promise<void> {
+    const holder = this.portHolder;
+    if (holder === undefined) throw new Error('startOnHeldPort: the port is not held (call stopAndHoldPort first)');
+    this.portHolder = undefined;
+    await new Promise<void>((resolve) => holder.close(() => resolve()));
+    await this.launch();
+  }
+
   async stop(): Promise<void> {
     await this.kill();
+    await new Promise<void>((resolve) => (this.portHolder === undefined ? resolve() : this.portHolder.close(() => resolve())));
+    this.portHolder = undefined;
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 

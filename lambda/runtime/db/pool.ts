@@ -8,7 +8,8 @@
  *
  * The adapter passes the environment in; nothing here reads `process.env`.
  */
-import { Pool, PoolConfig } from 'pg';
+import { Pool, PoolClient, PoolConfig } from 'pg';
+import { isOriginUnavailable } from './origin-errors';
 
 /** Reads a secret's string value by ARN or name (Secrets Manager in AWS, anything in tests). */
 export type SecretReader = (secretId: string) => Promise<string>;
@@ -23,6 +24,7 @@ export interface DbEnvironment {
   readonly DB_POOL_MAX?: string;
   readonly DB_CONNECT_TIMEOUT_MS?: string;
   readonly DB_STATEMENT_TIMEOUT_MS?: string;
+  readonly DB_CONNECT_RETRY_BUDGET_MS?: string;
 }
 
 /** Limits of the pool, all overridable through the environment. */
@@ -33,9 +35,36 @@ export interface DbPoolLimits {
   readonly connectTimeoutMs: number;
   /** Server-side `statement_timeout` (`DB_STATEMENT_TIMEOUT_MS`); the client gives up 500 ms later. @default 2000 */
   readonly statementTimeoutMs: number;
+  /**
+   * Time a checkout may spend retrying connections that fail because the server is not accepting
+   * them yet (`DB_CONNECT_RETRY_BUDGET_MS`; 0 = one attempt): Aurora Serverless v2 resuming from 0
+   * ACU takes about 15 s. No attempt starts that could end after the budget. @default 0
+   */
+  readonly connectRetryBudgetMs: number;
 }
 
-export const DEFAULT_DB_POOL_LIMITS: DbPoolLimits = { max: 2, connectTimeoutMs: 3000, statementTimeoutMs: 2000 };
+export const DEFAULT_DB_POOL_LIMITS: DbPoolLimits = { max: 2, connectTimeoutMs: 3000, statementTimeoutMs: 2000, connectRetryBudgetMs: 0 };
+
+/** A `pg` pool configuration plus how checkouts retry connecting ({@link createPool}). */
+export interface DbPoolConfig extends PoolConfig {
+  /** @default - one attempt */
+  readonly connectRetry?: ConnectRetryPolicy;
+}
+
+/** Exponential backoff with jitter between connection attempts, within a budget. */
+export interface ConnectRetryPolicy {
+  /** Most time from the first attempt to the end of the last one. */
+  readonly budgetMs: number;
+  /** First pause between attempts (then doubled, with jitter). @default 100 */
+  readonly initialDelayMs?: number;
+  /** Longest pause between attempts. @default 2000 */
+  readonly maxDelayMs?: number;
+  /** Called before each pause, e.g. to log that the database is not there yet. */
+  readonly onRetry?: (attempt: number, error: Error, delayMs: number) => void;
+  /** Milliseconds since the epoch. @default Date.now */
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
 
 /** What a Secrets Manager secret of an RDS/Aurora user holds (the shape RDS generates). */
 export interface DbSecret {
@@ -98,6 +127,7 @@ export function resolveDbPoolLimits(env: DbEnvironment): DbPoolLimits {
     max: positiveInteger(env, 'DB_POOL_MAX', DEFAULT_DB_POOL_LIMITS.max, 100),
     connectTimeoutMs: positiveInteger(env, 'DB_CONNECT_TIMEOUT_MS', DEFAULT_DB_POOL_LIMITS.connectTimeoutMs, 60_000),
     statementTimeoutMs: positiveInteger(env, 'DB_STATEMENT_TIMEOUT_MS', DEFAULT_DB_POOL_LIMITS.statementTimeoutMs, 300_000),
+    connectRetryBudgetMs: env.DB_CONNECT_RETRY_BUDGET_MS === '0' ? 0 : positiveInteger(env, 'DB_CONNECT_RETRY_BUDGET_MS', DEFAULT_DB_POOL_LIMITS.connectRetryBudgetMs, 900_000),
   };
 }
 
@@ -106,10 +136,11 @@ export function resolveDbPoolLimits(env: DbEnvironment): DbPoolLimits {
  * names the user and maybe the port) and again, at most every `secretMaxAgeMs`, whenever a new
  * connection is opened, so a rotated password is picked up without a redeploy.
  */
-export async function resolveDbPoolConfig(options: DbPoolOptions): Promise<PoolConfig> {
+export async function resolveDbPoolConfig(options: DbPoolOptions): Promise<DbPoolConfig> {
   const { env } = options;
   const limits = resolveDbPoolLimits(env);
-  const common: PoolConfig = {
+  const common: DbPoolConfig = {
+    ...(limits.connectRetryBudgetMs > 0 ? { connectRetry: { budgetMs: limits.connectRetryBudgetMs } } : {}),
     max: limits.max,
     connectionTimeoutMillis: limits.connectTimeoutMs,
     statement_timeout: limits.statementTimeoutMs,
@@ -160,10 +191,68 @@ export async function resolveDbPoolConfig(options: DbPoolOptions): Promise<PoolC
 /**
  * A pool for `config`. Errors of idle clients (the server restarted, a NAT dropped the socket while
  * the Lambda sandbox was frozen) are reported to `onIdleError` instead of crashing the process;
- * the pool replaces such clients on the next checkout.
+ * the pool replaces such clients on the next checkout. With `config.connectRetry`, a checkout
+ * (and so every `pool.query`) retries a connection the server refused, reset or did not answer in
+ * time, with backoff, until the budget is spent; then the last error goes to the caller, which
+ * maps it to 503 with `Retry-After` ({@link toOriginError}).
  */
-export function createPool(config: PoolConfig, onIdleError: (error: Error) => void = () => undefined): Pool {
-  const pool = new Pool(config);
+export function createPool(config: DbPoolConfig, onIdleError: (error: Error) => void = () => undefined): Pool {
+  const { connectRetry, ...pgConfig } = config;
+  const pool = connectRetry === undefined || connectRetry.budgetMs <= 0 ? new Pool(pgConfig) : new RetryingPool(pgConfig, connectRetry);
   pool.on('error', onIdleError);
   return pool;
+}
+
+/** True for a failure to get a connection that a later attempt may not have (not a bad password or query). */
+export function isRetryableConnectError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string' && (code.startsWith('28') || code === '57014')) return false;
+  return isOriginUnavailable(error);
+}
+
+type ConnectCallback = (err: Error | undefined, client: PoolClient | undefined, done: (release?: unknown) => void) => void;
+
+/** `pg.Pool` whose checkouts retry connecting within a budget (`pool.query` checks out through `connect`). */
+class RetryingPool extends Pool {
+  private readonly connectTimeoutMs: number;
+
+  constructor(
+    config: PoolConfig,
+    private readonly retry: ConnectRetryPolicy,
+  ) {
+    super(config);
+    this.connectTimeoutMs = config.connectionTimeoutMillis ?? 0;
+  }
+
+  override connect(): Promise<PoolClient>;
+  override connect(callback: ConnectCallback): void;
+  override connect(callback?: ConnectCallback): Promise<PoolClient> | void {
+    const checkout = this.connectWithRetry();
+    if (callback === undefined) return checkout;
+    checkout.then(
+      (client) => callback(undefined, client, (release) => client.release(release as Error | boolean | undefined)),
+      (error: Error) => callback(error, undefined, () => undefined),
+    );
+  }
+
+  private async connectWithRetry(): Promise<PoolClient> {
+    const now = this.retry.now ?? Date.now;
+    const sleep = this.retry.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+    const maxDelay = this.retry.maxDelayMs ?? 2000;
+    let delay = this.retry.initialDelayMs ?? 100;
+    const started = now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await super.connect();
+      } catch (error) {
+        // Half fixed, half random: attempts of many sandboxes spread out without ever retrying at once.
+        const pause = Math.round(delay / 2 + Math.random() * (delay / 2));
+        const endOfNextAttempt = now() - started + pause + this.connectTimeoutMs;
+        if (!isRetryableConnectError(error) || endOfNextAttempt > this.retry.budgetMs) throw error;
+        this.retry.onRetry?.(attempt, error as Error, pause);
+        await sleep(pause);
+        delay = Math.min(delay * 2, maxDelay);
+      }
+    }
+  }
 }

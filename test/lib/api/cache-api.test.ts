@@ -179,6 +179,8 @@ describe('CacheApi', () => {
       expect(flusher.ReservedConcurrentExecutions).toBe(3);
       expect(flusher.Timeout).toBe(30);
       expect(flusher.Environment.Variables).toMatchObject({
+        // 30 s less the statement timeout and a second: a resuming Aurora (about 15 s) fits in it.
+        DB_CONNECT_RETRY_BUDGET_MS: '26500',
         WRITE_BEHIND_DLQ_URL: { Ref: stack.getLogicalId(api.writeBehindDlq.node.defaultChild as never) },
         WRITE_BEHIND_MAX_RECEIVE_COUNT: '7',
       });
@@ -256,6 +258,8 @@ describe('CacheApi', () => {
         DB_HOST: expect.anything(),
         DB_NAME: 'cache_pyramid',
         DB_SECRET_ARN: expect.anything(),
+        // The 10 s timeout less the statement timeout and a second: a 503 comes before Lambda's timeout.
+        DB_CONNECT_RETRY_BUDGET_MS: '6500',
         ORIGIN_VERIFY_SECRET_ARN: { Ref: stack.getLogicalId(api.originVerifySecret.node.defaultChild as never) },
         WRITE_BEHIND_QUEUE_URL: { Ref: stack.getLogicalId(api.writeBehindQueue.node.defaultChild as never) },
         CACHE_TTLS: '{"product":600}',
