@@ -114,16 +114,17 @@ describe('ResourceApi', () => {
       });
     });
 
-    it('reaches the cache port through grantConnect from its own security group, which has no open egress', () => {
+    it('reaches the cache port through grantConnect from its own security group, whose only inline egress is HTTPS inside the VPC', () => {
       const template = fixture().template();
       template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
         FromPort: CACHE_PORT,
         ToPort: CACHE_PORT,
         SourceSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ArticlesSecurityGroup'), 'GroupId'] },
       });
+      // Inline, so EC2 drops its default allow-all egress rule.
       template.hasResourceProperties('AWS::EC2::SecurityGroup', {
         GroupDescription: 'cache-pyramid resource API function',
-        SecurityGroupEgress: Match.absent(),
+        SecurityGroupEgress: [Match.objectLike({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIp: { 'Fn::GetAtt': [Match.stringLikeRegexp('Vpc'), 'CidrBlock'] } })],
       });
     });
   });
