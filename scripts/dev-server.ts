@@ -1,6 +1,7 @@
 /**
- * `npm run dev`: the API on http://localhost:$PORT (default 3000), using $REDIS_URL and
- * $DATABASE_URL. Each HTTP request becomes the API Gateway HTTP API payload-v2 event the Lambda
+ * `npm run dev`: the API and the default page (site/) on http://localhost:$PORT (default 3000),
+ * using $REDIS_URL and $DATABASE_URL, or, for each one not set, a Redis or PostgreSQL of its own
+ * (the test harness's servers on free ports, migrated and seeded). Each HTTP request becomes the API Gateway HTTP API payload-v2 event the Lambda
  * function receives, and goes through the same core with the same wiring (lambda/api/runtime.ts).
  *
  * Like API Gateway's JWT authorizer, routes marked `jwt` in lambda/shop/api/routes.ts require a
@@ -12,6 +13,8 @@ import { randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { ApiRuntime, createApiRuntime } from '../lambda/api/runtime';
+import { startMissingServers } from './local-servers';
+import { siteFile } from './site-files';
 import type { ApiEvent } from '../lambda/shop/api/api';
 import { matchRoute } from '../lambda/shop/api/routes';
 import { matchWriteRoute } from '../lambda/shop/api/write-routes';
@@ -150,6 +153,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     const body = await readBody(req);
     if (body === undefined) return send(res, 413, { 'content-type': 'application/json' }, '{"message":"Request Entity Too Large"}');
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const page = req.method === 'GET' || req.method === 'HEAD' ? siteFile(path) : undefined;
+    if (page !== undefined) return send(res, 200, page.headers, req.method === 'HEAD' ? '' : page.body);
     if (path === '/_stats' && req.method === 'GET') {
       return send(res, 200, { 'content-type': 'application/json', 'cache-control': 'no-store' }, JSON.stringify(runtime.cache.stats(), null, 2) + '\n');
     }
@@ -204,17 +209,27 @@ async function main(): Promise<void> {
   const rawPort = process.env.PORT ?? '3000';
   const port = Number(rawPort);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be an integer between 0 and 65535, got ${JSON.stringify(rawPort)}`);
-  if (!process.env.REDIS_URL) throw new Error('REDIS_URL is not set (e.g. redis://127.0.0.1:6379)');
-  if (!process.env.DATABASE_URL) throw new Error('DATABASE_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/postgres); run npm run db:setup first');
   const logger = consoleLogger(process.env.LOG_LEVEL ?? 'info');
-  const server = await startDevServer({ port, host: process.env.HOST, env: process.env, logger });
-  logger.info(`cache-pyramid API listening on ${server.url} (GET /_stats for the hit rate)`);
+  // Without REDIS_URL / DATABASE_URL the harness's servers stand in, on free ports, migrated and seeded.
+  const local = await startMissingServers(process.env);
+  for (const line of local.started) logger.info(line);
+  let server: DevServer;
+  try {
+    server = await startDevServer({ port, host: process.env.HOST, env: local.env, logger });
+  } catch (error) {
+    await local.stop();
+    throw error;
+  }
+  logger.info(`cache-pyramid API listening on ${server.url} (the page at /, GET /_stats for the hit rate)`);
   const stop = (signal: string): void => {
     logger.info(`${signal}: closing`);
-    server.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    server
+      .close()
+      .then(() => local.stop())
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));

@@ -93,6 +93,15 @@ describe.each(['dev', 'prod'])('the %s stage of cdk.json, as synthesised', (stag
     });
   });
 
+  it('deploys the default page (site/) to the assets bucket, so the site root is not a 403', () => {
+    const template = Template.fromStack(stacks.pyramid);
+    const deployments = resourcesOf(template, 'Custom::CDKBucketDeployment');
+    expect(deployments.length).toBeGreaterThan(0);
+    const assetsBucket = stacks.pyramid.getLogicalId(stacks.pyramid.edge.assetsBucket.node.defaultChild as never);
+    for (const [, deployment] of deployments) expect(deployment.Properties.DestinationBucketName).toEqual({ Ref: assetsBucket });
+    expect(distributionRoot(template)).toBe('index.html');
+  });
+
   it('has an X-Ray interface endpoint with private DNS for the traced functions in the isolated VPC', () => {
     Template.fromStack(stacks.pyramid).hasResourceProperties('AWS::EC2::VPCEndpoint', {
       ServiceName: 'com.amazonaws.eu-west-1.xray',
@@ -112,6 +121,10 @@ describe.each(['dev', 'prod'])('the %s stage of cdk.json, as synthesised', (stag
     });
   }
 });
+
+function distributionRoot(template: Template): string {
+  return resourcesOf(template, 'AWS::CloudFront::Distribution')[0][1].Properties.DistributionConfig.DefaultRootObject;
+}
 
 describe('stage options of a first deploy', () => {
   it('subscribes the stage\'s emails and chat webhooks to both alarm topics, and does not warn', () => {
