@@ -212,8 +212,9 @@ export function checkKeyTemplate(field: string, template: KeyTemplate | KeyTempl
   if (!text.startsWith(keyPrefix)) {
     throw new TemplateError(field, `must be within the app's key namespace: start with ${JSON.stringify(keyPrefix)}, got ${JSON.stringify(text)}`);
   }
-  if (/[<>\s]/.test(literalText(parts, ''))) throw new TemplateError(field, `must not contain whitespace, "<" or ">", got ${JSON.stringify(text)}`);
-  if ('key' in spec && /[*?[\]]/.test(literalText(parts, ''))) {
+  const literal = literalText(parts, '');
+  if (/[<>\s]/.test(literal)) throw new TemplateError(field, `must not contain whitespace, "<" or ">", got ${JSON.stringify(text)}`);
+  if ('key' in spec && /[*?[\]]/.test(literal)) {
     throw new TemplateError(field, `is a key, not a pattern: use KeyTemplate.pattern() for ${JSON.stringify(text)}`);
   }
   return spec;
@@ -221,8 +222,8 @@ export function checkKeyTemplate(field: string, template: KeyTemplate | KeyTempl
 
 /** Checks a whole mapping at synth time; errors name the prop (`keys[0]`, `paths[2]`). */
 export function checkInvalidationMapping(mapping: InvalidationMapping, keyPrefix: string): InvalidationMappingSpec {
-  if (!EVENT_NAME.test(mapping.source ?? '')) throw new TemplateError('source', `must be 1-256 characters of letters, digits and "_.:/-", got ${JSON.stringify(mapping.source)}`);
-  if (!EVENT_NAME.test(mapping.detailType ?? '')) {
+  if (typeof mapping.source !== 'string' || !EVENT_NAME.test(mapping.source)) throw new TemplateError('source', `must be 1-256 characters of letters, digits and "_.:/-", got ${JSON.stringify(mapping.source)}`);
+  if (typeof mapping.detailType !== 'string' || !EVENT_NAME.test(mapping.detailType)) {
     throw new TemplateError('detailType', `must be 1-256 characters of letters, digits and "_.:/-", got ${JSON.stringify(mapping.detailType)}`);
   }
   const keys = (mapping.keys ?? []).map((key, i) => checkKeyTemplate(`keys[${i}]`, key, keyPrefix));
@@ -248,7 +249,7 @@ function scalars(template: string, part: { field: readonly string[]; text: strin
   const values = Array.isArray(value) ? value : [value];
   return values.map((v) => {
     if (typeof v === 'string' && v !== '') return v;
-    if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+    if (Number.isFinite(v)) return String(v);
     const what = v === undefined ? 'missing' : v === '' ? 'an empty string' : `not a string or number (${v === null ? 'null' : typeof v})`;
     throw new UnprocessableEventError(`template ${JSON.stringify(template)}: ${part.field.join('.')} is ${what} in the event`);
   });

@@ -135,6 +135,10 @@ describe('parsing templates', () => {
     ]);
     expect(parseTemplate('f', 'app:v1:{product:{detail.id}}')).toEqual([{ literal: 'app:v1:{product:' }, { field: ['detail', 'id'], text: '{detail.id}' }, { literal: '}' }]);
     expect(parseTemplate('f', '')).toEqual([]);
+    expect(parseTemplate('f', '{detail.a}{detail.b}')).toEqual([
+      { field: ['detail', 'a'], text: '{detail.a}' },
+      { field: ['detail', 'b'], text: '{detail.b}' },
+    ]);
     expect(parseTemplate('f', '{a b}')).toEqual([{ literal: '{a b}' }]);
   });
 
@@ -151,6 +155,10 @@ describe('parsing templates', () => {
 
   it('accepts field names of letters, digits, "_" and "-"', () => {
     expect(expandTemplate('{detail.A_z-9}', { detail: { 'A_z-9': 'v' } }, encodePathValue)).toEqual(['v']);
+  });
+
+  it('a template that skipped the synth-time check is still refused at run time, naming it', () => {
+    expect(() => expandTemplate('/{foo}', { detail: {} }, encodePathValue)).toThrow(/^template has placeholder \{foo\}/);
   });
 
   it('refuses a template that is not a string', () => {
@@ -221,6 +229,11 @@ describe('checking templates at synth time', () => {
 
   it.each([
     ['null', null, 'must be a KeyTemplate or a full key template string'],
+    ['undefined', undefined, 'must be a KeyTemplate or a full key template string'],
+    ['a builder with one number argument among strings', { builder: 'product', args: ['1', 2] }, 'must be a KeyTemplate or a full key template string'],
+    ['an unknown entity', KeyTemplate.entityPattern('widget' as never), 'names entity "widget"; entityPattern knows product, user, order, config, products:list'],
+    ['a bad placeholder in a second argument', KeyTemplate.productList('a', '{foo}'), 'argument 2 has placeholder {foo}: placeholders must be'],
+    ['a bad placeholder in a first argument', KeyTemplate.product('{foo}'), 'argument 1 has placeholder {foo}: placeholders must be'],
     ['a number', 42, 'must be a KeyTemplate or a full key template string'],
     ['an object without key, pattern or builder', { other: 'x' }, 'must be a KeyTemplate or a full key template string'],
     ['a builder without args', { builder: 'product' }, 'must be a KeyTemplate or a full key template string'],

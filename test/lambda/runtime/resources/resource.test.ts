@@ -95,6 +95,7 @@ describe('canonicalQuery', () => {
     expect(canonicalQuery(query, { page: 2, category: 'books', b: 7 })).toBe('b=7&category=books&page=2');
     expect(canonicalQuery(query, { page: 1, category: 'books' })).toBe('category=books');
     expect(canonicalQuery(query, { page: 1 })).toBe('');
+    expect(canonicalQuery(query, {})).toBe('');
     expect(canonicalQuery(query, { page: 3, other: 'x' })).toBe('page=3');
     expect(canonicalQuery({}, { id: 1 })).toBe('');
   });
