@@ -138,9 +138,9 @@ export class CacheKeys {
   }
 
   private entity(entity: string, id: number | string, facet?: string): string {
-    const identity = `${entity}:${checkSegment('id', String(id))}`;
-    // Stryker disable next-line StringLiteral: facets are constants of this class, so the check never fails and its message is never read
-    return this.prefix + this.tag(identity) + (facet ? `:${checkSegment('facet', facet)}` : '');
+    const key = this.prefix + this.tag(`${entity}:${checkSegment('id', String(id))}`);
+    // Facets are constants of this class: they need no check.
+    return facet === undefined ? key : `${key}:${facet}`;
   }
 
   private tag(identity: string): string {

@@ -41,9 +41,8 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 const BAD_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
 
 function hasControlCharacter(text: string): boolean {
-  // Stryker disable next-line EqualityOperator: charCodeAt past the end is NaN, which is neither below 0x20 nor 0x7f
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
+  for (const char of text) {
+    const code = char.charCodeAt(0);
     if (code < 0x20 || code === 0x7f) return true;
   }
   return false;
@@ -73,7 +72,7 @@ export function checkInvalidationPath(raw: unknown): PathCheck {
   if (BAD_ESCAPE.test(raw)) return { valid: false, reason: 'a "%" must start a %XX escape (two hex digits)' };
   let path = '';
   for (const char of raw) {
-    // Stryker disable next-line EqualityOperator: 0x7e is "~", refused above, so ">= 0x7e" sees the same characters
+    // Equivalent mutant left to survive: ">= 0x7e" (0x7e is "~", refused above). A disable comment would also hide the killable "<= 0x7e".
     path += char.charCodeAt(0) > 0x7e || UNSAFE.has(char) ? percentEncode(char) : char;
   }
   if (path.length > CLOUDFRONT_MAX_PATH_LENGTH) {
@@ -159,7 +158,7 @@ export function planInvalidation(paths: readonly string[], budget: InvalidationB
     prefixes = minimalPrefixes([...prefixes, mergeClosestPair(prefixes)]);
     files = uncovered(files, prefixes);
   }
-  // Stryker disable next-line EqualityOperator: at exactly maxFiles the excess is 0 and chooseGroups returns no group
+  // Equivalent mutant left to survive: ">=" (at exactly maxFiles the excess is 0 and chooseGroups returns no group); disabling would hide "<=".
   if (files.length > budget.maxFiles) {
     const groups = chooseGroups(files, files.length - budget.maxFiles, budget.maxWildcards - prefixes.length);
     prefixes = minimalPrefixes([...prefixes, ...groups]);
@@ -184,7 +183,8 @@ function minimalPrefixes(prefixes: readonly string[]): string[] {
   const kept: string[] = [];
   for (const prefix of [...new Set(prefixes)].sort()) {
     // Sorted order puts every string that starts with `p` right after `p`, so only the last kept one can cover it.
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: with nothing kept, startsWith(undefined) looks for the text "undefined", which no path (all start with "/") begins with
+    // Equivalent mutants left to survive: "kept.length > 0" as true or ">= 0" (with nothing kept, startsWith(undefined) looks for the
+    // text "undefined", which no path begins with); disabling would hide the killable "false" and "<= 0".
     if (kept.length > 0 && prefix.startsWith(kept[kept.length - 1])) continue;
     kept.push(prefix);
   }
@@ -209,7 +209,8 @@ function uncovered(files: readonly string[], prefixes: readonly string[]): strin
         high = mid - 1;
       }
     }
-    // Stryker disable next-line ConditionalExpression: prefixes[-1] is undefined, and no path starts with the text "undefined"
+    // Equivalent mutant left to survive: "candidate === -1" as false (prefixes[-1] is undefined, and no path starts with the text
+    // "undefined"); disabling would hide the killable mutants of the whole condition.
     return candidate === -1 || !file.startsWith(prefixes[candidate]);
   });
 }
@@ -228,13 +229,21 @@ function commonPrefix(a: string, b: string): string {
   let i = 0;
   // b[i] past the end of b is undefined, which no character equals, so only a's end needs a bound.
   while (
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: neighbouring minimal prefixes differ before either ends, so this bound never stops the loop; it keeps the function total
+    // Equivalent mutants left to survive: this bound as true, or "<=": neighbouring minimal prefixes differ before either ends, so
+    // the bound never stops the loop (it keeps the function total); disabling would hide the killable "false" and ">=".
     i < a.length &&
     a[i] === b[i]
   ) {
     i++;
   }
   return a.slice(0, i);
+}
+
+/** Larger groups first; between groups of one size, path order, so the plan does not depend on the input's order. */
+function largestFirst(a: readonly [string, number], b: readonly [string, number]): number {
+  if (a[1] !== b[1]) return b[1] - a[1];
+  // Equivalent mutant left to survive: "<=" (the prefixes of one depth are distinct Map keys, so it meets no tie); disabling would hide ">=".
+  return a[0] < b[0] ? -1 : 1;
 }
 
 /**
@@ -256,7 +265,7 @@ function chooseGroups(files: readonly string[], excess: number, slots: number): 
     }
   }
   for (const depth of [...byDepth.keys()].sort((a, b) => b - a)) {
-    const groups = [...byDepth.get(depth)!].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+    const groups = [...byDepth.get(depth)!].sort(largestFirst);
     const chosen: string[] = [];
     let absorbed = 0;
     for (const [prefix, count] of groups) {
