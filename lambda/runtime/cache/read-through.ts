@@ -139,7 +139,7 @@ export interface ReadThroughCacheDeps {
    */
   readonly versionFloorMs?: number;
   /**
-   * Make tombstones survive the failover of their master: after each tombstone, `WAIT` until this
+   * Make tombstones and write-through `put`s survive the failover of their master: after each, `WAIT` until this
    * many replicas acknowledged it, at most `timeoutMs`. Replication is asynchronous, so a master that
    * dies right after acknowledging a tombstone can lose it, and its promoted replica would serve the
    * value the write replaced. A tombstone not acknowledged in time counts as failed: `tombstone`
@@ -361,6 +361,7 @@ export class ReadThroughCache {
     let reply: unknown;
     try {
       reply = await this.client.eval(FILL, [key, this.keys.lock(key)], [raw, ttlMs, options.version ?? '', FillMode.WRITE, '']);
+      await this.awaitReplicas(key, 'write-through');
     } catch (error) {
       if (options.version !== undefined) this.raiseFloor(key, options.version);
       throw error;
@@ -405,13 +406,7 @@ export class ReadThroughCache {
     let reply: unknown;
     try {
       reply = await this.client.eval(TOMBSTONE, [key, this.keys.lock(key)], [raw, Math.ceil(ttlMs), version]);
-      if (this.replicaAcks) {
-        const { replicas, timeoutMs } = this.replicaAcks;
-        const acked = await this.client.waitForReplicas(key, replicas, timeoutMs);
-        if (acked < replicas) {
-          throw new CacheUnavailableError(`tombstone of ${key} reached ${acked} of ${replicas} replica(s) within ${timeoutMs} ms; a failover could lose it`);
-        }
-      }
+      await this.awaitReplicas(key, 'tombstone');
     } catch (error) {
       this.raiseFloor(key, version);
       throw error;
@@ -801,6 +796,14 @@ export class ReadThroughCache {
     const current = this.floors.get(key);
     if (current && current.version >= version && current.untilMs > now) return;
     this.floors.set(key, { version, untilMs: now + this.versionFloorMs });
+  }
+
+  /** With `replicaAcks`: throws unless enough replicas acknowledged this connection's writes (see the option). */
+  private async awaitReplicas(key: string, what: string): Promise<void> {
+    if (!this.replicaAcks || !this.client) return;
+    const { replicas, timeoutMs } = this.replicaAcks;
+    const acked = await this.client.waitForReplicas(key, replicas, timeoutMs);
+    if (acked < replicas) throw new CacheUnavailableError(`${what} of ${key} reached ${acked} of ${replicas} replica(s) within ${timeoutMs} ms; a failover could lose it`);
   }
 
   private belowFloor(key: string, entry: Envelope): boolean {

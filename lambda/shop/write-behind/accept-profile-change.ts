@@ -15,7 +15,9 @@
  *   before is named in a CacheInvalidation event, which the purge pipeline retries until Redis
  *   answers; otherwise it lives at most its TTL.
  * - Redis fails at step 4 (the change is queued but not cached): the same change, same version, is
- *   also applied to PostgreSQL now — the flusher will find it applied and skip it — so reads see it.
+ *   also applied to PostgreSQL now — the flusher will find it applied and skip it — so reads see it;
+ *   the cached profile is named in a CacheInvalidation event (the put may have reached a master that
+ *   failed over before replicating it, or not at all), which the purge pipeline retries.
  * Once the flusher writes a change it refreshes the cached profile from the row (refused if a newer
  * change is cached), so the cache converges on PostgreSQL even after a lost race.
  */
@@ -88,6 +90,11 @@ export async function acceptProfileChange(deps: ProfileWriteDependencies, userId
       cached = await deps.cache.put(key, user.ttl, profile, { version: turn.version });
     } catch (error) {
       deps.log?.warn('profile change queued but not cached; applying it to PostgreSQL now so reads see it', { userId, error: String(error) });
+      // The put may have reached a master that then failed over (or Redis may still hold the previous
+      // profile): the purge pipeline removes whatever the slot's master holds once it answers.
+      await deps.publisher
+        .publishInvalidation({ keys: [key], reason: `profile of user ${userId} changed while its cache write failed` })
+        .catch((publishError: unknown) => deps.log?.warn('cached profile not scheduled for purge; it lives until its TTL', { userId, error: String(publishError) }));
     }
     if (!cached) {
       // Queued all the same: if PostgreSQL cannot take it now either, the flusher will.

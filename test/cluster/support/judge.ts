@@ -15,6 +15,8 @@ export interface JudgeOptions {
   readonly requestDeadlineMs: number;
   /** The L1 TTL of the load processes: the documented cross-process staleness bound of L1. */
   readonly l1TtlSeconds: number;
+  /** How long a queued profile change may take to reach PostgreSQL (the write-behind's origin bound). */
+  readonly writeBehindFlushMs: number;
   /** Scheduler slack added to time-based bounds on a loaded machine. @default 1000 */
   readonly slackMs?: number;
 }
@@ -41,29 +43,45 @@ export class ClusterJudge {
   readonly staleness: ConsistencyChecker;
   /** Read-your-writes, counted from the 2xx: the writer's own process sees its write from every layer. */
   readonly ownWrites: ConsistencyChecker;
+  /**
+   * Profiles are written behind (202, then flushed to PostgreSQL): docs/runtime.md gives Redis no
+   * staleness after the 202 and PostgreSQL the flush latency, so a profile read that fell back to the
+   * origin (a cache timeout during an operation) may lag by that much, even for its writer.
+   */
+  readonly profiles: ConsistencyChecker;
+  readonly ownProfiles: ConsistencyChecker;
   readonly reports: WorkerReport[] = [];
 
   constructor(private readonly options: JudgeOptions) {
     const slack = options.slackMs ?? 1_000;
     this.staleness = new ConsistencyChecker({ bounds: { [Layer.L1]: options.l1TtlSeconds * 1000 + slack, [Layer.REDIS]: 0, [Layer.ORIGIN]: 0, [Layer.STALE]: 0 } });
     const never = Number.MAX_SAFE_INTEGER;
-    this.ownWrites = new ConsistencyChecker({ bounds: { [Layer.L1]: never, [Layer.REDIS]: never, [Layer.ORIGIN]: never, [Layer.STALE]: never }, readYourWritesExempt: [] });
+    const ownOnly = { [Layer.L1]: never, [Layer.REDIS]: never, [Layer.ORIGIN]: never, [Layer.STALE]: never };
+    this.ownWrites = new ConsistencyChecker({ bounds: ownOnly, readYourWritesExempt: [] });
+    this.profiles = new ConsistencyChecker({ bounds: { [Layer.REDIS]: 0, [Layer.ORIGIN]: options.writeBehindFlushMs, [Layer.STALE]: 0 } });
+    this.ownProfiles = new ConsistencyChecker({ bounds: ownOnly, readYourWritesExempt: [Layer.ORIGIN] });
   }
 
   add(reports: readonly WorkerReport[]): void {
     for (const report of reports) {
       this.reports.push(report);
       for (const write of report.writes) {
-        this.staleness.recordWrite({ resource: write.resource, version: write.version, ackedAt: write.settledAt });
-        this.ownWrites.recordWrite({ resource: write.resource, version: write.version, client: write.client, ackedAt: write.ackedAt });
+        const [staleness, own] = this.checkersOf(write.resource);
+        staleness.recordWrite({ resource: write.resource, version: write.version, ackedAt: write.settledAt });
+        own.recordWrite({ resource: write.resource, version: write.version, client: write.client, ackedAt: write.ackedAt });
       }
       for (const read of report.reads) {
         const layer = layerOfXCache(read.layer);
         if (layer === undefined) throw new Error(`answer without a known x-cache: ${JSON.stringify(read)}`);
-        this.staleness.recordRead({ resource: read.resource, version: read.version, layer, startedAt: read.startedAt });
-        this.ownWrites.recordRead({ resource: read.resource, version: read.version, layer, client: read.client, startedAt: read.startedAt });
+        const [staleness, own] = this.checkersOf(read.resource);
+        staleness.recordRead({ resource: read.resource, version: read.version, layer, startedAt: read.startedAt });
+        own.recordRead({ resource: read.resource, version: read.version, layer, client: read.client, startedAt: read.startedAt });
       }
     }
+  }
+
+  private checkersOf(resource: string): [ConsistencyChecker, ConsistencyChecker] {
+    return resource.startsWith('user:') ? [this.profiles, this.ownProfiles] : [this.staleness, this.ownWrites];
   }
 
   /** The longest time a write took to settle in Redis after its 2xx (0 when every tombstone landed at once). */
@@ -126,13 +144,13 @@ export class ClusterJudge {
     return {
       requests: this.requests().length,
       failed: this.failedRequests(),
-      stale: [...this.staleness.violations(), ...this.ownWrites.violations()].map((v) => `[${v.rule}] ${v.description}`),
+      stale: [this.staleness, this.ownWrites, this.profiles, this.ownProfiles].flatMap((c) => c.violations()).map((v) => `[${v.rule}] ${v.description}`),
       longestSettleMs: this.longestSettleMs(),
       purges: this.purges().length,
       incompletePurges: await this.incompletePurges(operator, keys),
       invisibleWrites: await this.invisibleWrites(read),
-      writes: this.staleness.writeCount,
-      reads: this.staleness.readCount,
+      writes: this.staleness.writeCount + this.profiles.writeCount,
+      reads: this.staleness.readCount + this.profiles.readCount,
     };
   }
 }

@@ -74,11 +74,14 @@ async function run(config: LoadConfig): Promise<void> {
   const keys = new CacheKeys({ clusterMode: true });
   const pool = new Pool({ connectionString: config.databaseUrl, max: 4 });
   const ttls = DEFAULT_TTL_SECONDS;
-  const cache = new ReadThroughCache({ client, keys, ttls, l1: { maxBytes: 16 * 1024 * 1024, ttlSeconds: config.l1TtlSeconds } });
-  const personalCache = new ReadThroughCache({ client, keys, ttls, l1: false });
+  // WAIT 1 after tombstones, write-throughs and purges: an unplanned failover may otherwise lose an
+  // acknowledged invalidation (docs/runtime.md, "What survives a failover").
+  const replicaAcks = config.replicaAcks;
+  const cache = new ReadThroughCache({ client, keys, ttls, replicaAcks, l1: { maxBytes: 16 * 1024 * 1024, ttlSeconds: config.l1TtlSeconds } });
+  const personalCache = new ReadThroughCache({ client, keys, ttls, replicaAcks, l1: false });
   const tagIndex = new TagIndex(client, keys, { staleTtlSeconds: cache.staleTtlSeconds });
   const users = new UserRepository(pool);
-  const purger = new LocalInvalidationPublisher({ redis: client.redis, cacheKeys: keys });
+  const purger = new LocalInvalidationPublisher({ redis: client.redis, cacheKeys: keys, replicaAcks });
   const publisher = new RetryingPublisher(purger);
   const queue = new LocalWriteBehindQueue({ db: pool, onUpdated: refreshCachedProfiles(personalCache, keys), flushIntervalMs: 200 });
   queue.start();

@@ -17,6 +17,8 @@ export interface LoadConfig {
   readonly l1TtlSeconds: number;
   readonly commandTimeoutMs: number;
   readonly connectTimeoutMs: number;
+  /** See ReadThroughCacheDeps.replicaAcks; also applied to purges. */
+  readonly replicaAcks?: { readonly replicas: number; readonly timeoutMs: number };
 }
 
 export type RouteKind = 'product' | 'list' | 'user' | 'put' | 'patch';

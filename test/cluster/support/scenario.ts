@@ -21,6 +21,11 @@ export const KEYS = new CacheKeys({ clusterMode: true });
 /** Generous: a request through a failing-over shard may wait for a command timeout or two, on a loaded machine. */
 export const REQUEST_DEADLINE_MS = 10_000;
 export const L1_TTL_SECONDS = 10;
+/**
+ * The write-behind's origin bound for a profile change: the load processes flush every 200 ms; a
+ * flush on this loaded machine may take seconds (docs/runtime.md: "PostgreSQL: the flush latency").
+ */
+export const WRITE_BEHIND_FLUSH_MS = 5_000;
 
 export interface ClusterEnvironment {
   readonly cluster: RedisCluster;
@@ -64,6 +69,7 @@ export function loadOptions(env: ClusterEnvironment, overrides: Partial<LoadOpti
     l1TtlSeconds: L1_TTL_SECONDS,
     commandTimeoutMs: 500,
     connectTimeoutMs: 1_000,
+    replicaAcks: { replicas: 1, timeoutMs: 1_000 },
     ...overrides,
   };
 }
@@ -131,7 +137,7 @@ export async function runScenario(env: ClusterEnvironment, options: ScenarioOpti
   }
   const loadStoppedAt = Date.now();
   await env.operator.waitUntilConverged();
-  const judge = new ClusterJudge({ requestDeadlineMs: REQUEST_DEADLINE_MS, l1TtlSeconds: L1_TTL_SECONDS });
+  const judge = new ClusterJudge({ requestDeadlineMs: REQUEST_DEADLINE_MS, l1TtlSeconds: L1_TTL_SECONDS, writeBehindFlushMs: WRITE_BEHIND_FLUSH_MS });
   judge.add(reports);
   const reader = await freshReads(env);
   try {
