@@ -316,7 +316,7 @@ export class ReadThroughCache {
    */
   async get<T>(key: string, ttlClass: CacheTtl, load: Loader<T>, options: ReadOptions = {}): Promise<CacheRead<T>> {
     if (options.staleTtlSeconds !== undefined) checkStaleTtl(options.staleTtlSeconds);
-    checkLoaderOptions(options);
+    if (options.softTimeoutMs !== undefined || options.hardTimeoutMs !== undefined || options.graceBackoffMs !== undefined) checkLoaderOptions(options);
     this.checkKey(key);
     this.counters.reads += 1;
     const local = this.l1?.get<T>(key);

@@ -107,6 +107,11 @@ export interface ResourceApi {
   readonly resources: readonly Resource[];
 }
 
+/** Whether the loader of this request kept its value out of the cache (`skipCache`). */
+interface LoadState {
+  uncached: boolean;
+}
+
 /** Methods a resource answers: HEAD is GET without the body. */
 export const RESOURCE_METHODS = ['GET', 'HEAD'] as const;
 
@@ -129,6 +134,7 @@ export function createResourceApi(options: ResourceApiOptions): ResourceApi {
     }
     ttlSecondsOf(options.ttls, resource.ttl);
   }
+  const readOptionsOf = new Map(options.bindings.map((b) => [b.resource as Resource, readOptions(b.resource)]));
   const clock = options.clock ?? Date.now;
   const staleWindows = options.staleWindows ?? DEFAULT_STALE_WINDOWS;
   const subjectOf = options.subjectOf ?? ((event: ResourceEvent) => claimsSubjectOf(event as APIGatewayProxyEventV2WithJWTAuthorizer));
@@ -147,6 +153,36 @@ export function createResourceApi(options: ResourceApiOptions): ResourceApi {
       headers: { 'x-content-type-options': 'nosniff', 'content-type': JSON_CONTENT_TYPE, 'cache-control': cacheControl, location },
       body: method === 'HEAD' ? '' : JSON.stringify({ location }),
     };
+  }
+
+  /** One origin read of `binding`, with the controls its loader used, tagged when the resource declares tags. */
+  async function loadOnce(binding: ResourceBinding, params: ResourceParams, event: ResourceEvent, subject: string | undefined, state: LoadState): Promise<Loaded<unknown>> {
+    let ttlSeconds: number | undefined;
+    let keep = true;
+    const context: ResourceLoadContext = {
+      event,
+      ...(subject === undefined ? {} : { subject }),
+      setTtl: (ttl) => (ttlSeconds = ttlSecondsOf(options.ttls, ttl)),
+      skipCache: () => (keep = false),
+    };
+    const value = await binding.load(params, context);
+    if (value === null) return null;
+    state.uncached = !keep;
+    return { value, version: binding.resource.version?.(value), ...(ttlSeconds === undefined ? {} : { ttlSeconds }), ...(keep ? {} : { cache: false }) };
+  }
+
+  function load(binding: ResourceBinding, params: ResourceParams, event: ResourceEvent, subject: string | undefined, key: string, state: LoadState): Promise<Loaded<unknown>> {
+    const { resource } = binding;
+    const tagsOf = resource.tags;
+    if (tagsOf === undefined) return loadOnce(binding, params, event, subject, state);
+    return taggedLoader(options.tagIndex!, {
+      key,
+      paths: resource.cdnPaths(params),
+      ttlSeconds: ttlSecondsOf(options.ttls, resource.ttl),
+      load: () => loadOnce(binding, params, event, subject, state),
+      tagsOf: (value) => tagsOf(value, params),
+      onError: (error) => options.logger?.warn('tagged value not recorded in its tag sets; answered uncached', { resource: resource.name, key, error: String(error) }),
+    })();
   }
 
   async function answer(binding: ResourceBinding, event: ResourceEvent, method: string): Promise<ApiResponse> {
@@ -169,43 +205,15 @@ export function createResourceApi(options: ResourceApiOptions): ResourceApi {
     }
     const cache = perSubject ? options.personalCache! : options.cache;
     const key = resource.key(options.keys, params);
-    let uncached = false;
-    const load = async (): Promise<Loaded<unknown>> => {
-      let ttlSeconds: number | undefined;
-      let keep = true;
-      const context: ResourceLoadContext = {
-        event,
-        ...(subject === undefined ? {} : { subject }),
-        setTtl: (ttl) => (ttlSeconds = ttlSecondsOf(options.ttls, ttl)),
-        skipCache: () => (keep = false),
-      };
-      const value = await binding.load(params, context);
-      if (value === null) return null;
-      uncached = !keep;
-      return { value, version: resource.version?.(value), ...(ttlSeconds === undefined ? {} : { ttlSeconds }), ...(keep ? {} : { cache: false }) };
-    };
-    const tagsOf = resource.tags;
-    const read = await cache.get(
-      key,
-      resource.ttl,
-      tagsOf === undefined
-        ? load
-        : taggedLoader(options.tagIndex!, {
-            key,
-            paths: resource.cdnPaths(params),
-            ttlSeconds: ttlSecondsOf(options.ttls, resource.ttl),
-            load,
-            tagsOf: (value) => tagsOf(value, params),
-            onError: (error) => options.logger?.warn('tagged value not recorded in its tag sets; answered uncached', { resource: resource.name, key, error: String(error) }),
-          }),
-      readOptions(resource),
-    );
+    const state: LoadState = { uncached: false };
+    // One closure per request; everything a miss needs is built inside it, so a hit does not pay for it.
+    const read = await cache.get(key, resource.ttl, () => load(binding, params, event, subject, key, state), readOptionsOf.get(resource)!);
     // A per-subject 404 says nothing of where it came from: a cached value that is someone else's
     // would otherwise answer `redis` where a missing one answers `origin`.
     if (read.value === null) return notFound(binding, params, method, perSubject ? undefined : read.source);
     if (perSubject && resource.ownerOf !== undefined && resource.ownerOf(read.value) !== subject) return notFound(binding, params, method);
     // An answer its loader kept out of the cache is kept out of every other cache too.
-    const cacheability = uncached && read.source === 'origin' ? Cacheability.SECRET : perSubject || personalised ? Cacheability.PRIVATE : Cacheability.PUBLIC;
+    const cacheability = state.uncached && read.source === 'origin' ? Cacheability.SECRET : perSubject || personalised ? Cacheability.PRIVATE : Cacheability.PUBLIC;
     return entityResponse({
       body: JSON.stringify(read.value),
       cacheability,

@@ -208,6 +208,8 @@ export function defineResource<TValue>(spec: ResourceSpec<TValue>): Resource<TVa
   const matcher = new RegExp(`^${segments.map((s) => (s.startsWith('{') ? '([^/]+)' : s.replace(/[.]/g, '\\.'))).join('/').replace(/^/, '/')}$`);
   const pathPattern = derivePathPattern(segments);
 
+  const keyParams = [...placeholders, ...queryNames];
+
   function parse(rawPath: string, rawQueryString: string): { params: ResourceParams; canonical: boolean } | undefined {
     const found = matcher.exec(rawPath);
     if (!found) return undefined;
@@ -226,6 +228,7 @@ export function defineResource<TValue>(spec: ResourceSpec<TValue>): Resource<TVa
       // not reached); a disable comment would also hide the killable "eq >= 0".
       params[name] = parseParam(name, query[name].kind, decodeQueryComponent(name, eq < 0 ? '' : part.slice(eq + 1)));
     }
+    if (queryNames.length === 0) return { params, canonical: rawQueryString === '' };
     for (const name of queryNames) if (params[name] === undefined) params[name] = query[name].default;
     return { params, canonical: canonicalQuery(query, params) === rawQueryString };
   }
@@ -252,7 +255,8 @@ export function defineResource<TValue>(spec: ResourceSpec<TValue>): Resource<TVa
     },
     parse,
     key(keys, params) {
-      const parts = [...placeholders, ...queryNames].map((name) => (params[name] === undefined ? '_' : String(params[name])));
+      const parts: string[] = [];
+      for (const name of keyParams) parts.push(params[name] === undefined ? '_' : String(params[name]));
       return keys.resource(spec.name, parts);
     },
     canonicalUrl(params) {
