@@ -6,10 +6,10 @@ import { seedDatabase, SEED_CATEGORIES, SEED_CONFIG } from '../../db/seed/seed';
 import { runMigrations } from '../../lambda/runtime/db/migrations';
 import { PostgresServer } from '../support/servers';
 import { createDatabase, MIGRATIONS_DIR } from '../lambda/runtime/db/support';
+import { NODE, tsxArgs } from '../support/tsx';
 
 const run = promisify(execFile);
 const ROOT = path.join(__dirname, '..', '..');
-const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
 let server: PostgresServer;
 const pools: Pool[] = [];
@@ -85,10 +85,10 @@ describe('npm run db:setup', () => {
   test('migrates and seeds $DATABASE_URL with the sizes given, and is safe to run twice', async () => {
     const url = await createDatabase(server, 'cli');
     const env = { ...process.env, DATABASE_URL: url };
-    const first = await run(TSX, ['scripts/db-setup.ts', '--products', '250', '--users', '7'], { cwd: ROOT, env });
+    const first = await run(NODE, tsxArgs('scripts/db-setup.ts', '--products', '250', '--users', '7'), { cwd: ROOT, env });
     expect(first.stdout).toMatch(/applied migrations: 001_init\.sql/);
     expect(first.stdout).toMatch(/seeded \(seed 1\): 250 products, 8 categories, 7 users, 5 config rows/);
-    const second = await run(TSX, ['scripts/db-setup.ts', '--products', '250', '--users', '7'], { cwd: ROOT, env });
+    const second = await run(NODE, tsxArgs('scripts/db-setup.ts', '--products', '250', '--users', '7'), { cwd: ROOT, env });
     expect(second.stdout).toMatch(/migrations: already up to date/);
     const pool = new Pool({ connectionString: url });
     pools.push(pool);
@@ -99,14 +99,14 @@ describe('npm run db:setup', () => {
     [['--products', 'many'], /--products must be a non-negative integer, got "many"/],
     [['--colour', 'red'], /Unknown option '--colour'/],
   ])('exits 1 with a clear message for %j', async (args, message) => {
-    const error = await run(TSX, ['scripts/db-setup.ts', ...args], { cwd: ROOT, env: { ...process.env, DATABASE_URL: server.url } }).catch((e: { code: number; stderr: string }) => e);
+    const error = await run(NODE, tsxArgs('scripts/db-setup.ts', ...args), { cwd: ROOT, env: { ...process.env, DATABASE_URL: server.url } }).catch((e: { code: number; stderr: string }) => e);
     expect(error).toMatchObject({ code: 1, stderr: expect.stringMatching(message) });
   });
 
   test('exits 1 naming DATABASE_URL when it is not set', async () => {
     const env = { ...process.env };
     delete env.DATABASE_URL;
-    const error = await run(TSX, ['scripts/db-setup.ts'], { cwd: ROOT, env }).catch((e: { code: number; stderr: string }) => e);
+    const error = await run(NODE, tsxArgs('scripts/db-setup.ts'), { cwd: ROOT, env }).catch((e: { code: number; stderr: string }) => e);
     expect(error).toMatchObject({ code: 1, stderr: expect.stringMatching(/DATABASE_URL is not set/) });
   });
 });

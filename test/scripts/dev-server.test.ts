@@ -11,13 +11,13 @@ import { toApiEvent } from '../../scripts/dev-server';
 import { freePort, PostgresServer } from '../support/servers';
 import { describeEachTopology } from '../support/topologies';
 import { seededDatabase } from '../lambda/runtime/db/support';
+import { NODE, tsxArgs } from '../support/tsx';
 
 const run = promisify(execFile);
 const ROOT = path.join(__dirname, '..', '..');
-const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
 async function token(...args: string[]): Promise<string> {
-  const { stdout } = await run(TSX, ['scripts/token.ts', ...args], { cwd: ROOT });
+  const { stdout } = await run(NODE, tsxArgs('scripts/token.ts', ...args), { cwd: ROOT });
   return stdout.trim();
 }
 
@@ -79,7 +79,7 @@ describeEachTopology('npm run dev', (topology) => {
     const t = topology.current();
     const cacheEnv = t.kind === 'standalone' ? { REDIS_URL: t.url } : { REDIS_URL: `redis://127.0.0.1:${t.startupNodes[0].port}`, CACHE_CLUSTER_MODE: 'true' };
     const port = await freePort();
-    dev = spawn(TSX, ['scripts/dev-server.ts'], { cwd: ROOT, env: { ...process.env, ...cacheEnv, DATABASE_URL: seeded.url, PORT: String(port) } });
+    dev = spawn(NODE, tsxArgs('scripts/dev-server.ts'), { cwd: ROOT, env: { ...process.env, ...cacheEnv, DATABASE_URL: seeded.url, PORT: String(port) } });
     dev.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     dev.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const deadline = Date.now() + 30_000;

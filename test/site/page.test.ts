@@ -10,9 +10,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { BrowserContext, chromium } from 'playwright-core';
 import { freePort } from '../support/servers';
+import { NODE, tsxArgs } from '../support/tsx';
 
 const ROOT = path.join(__dirname, '..', '..');
-const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS_DIR = path.join(ROOT, 'test-artifacts');
 
@@ -30,7 +30,7 @@ describe('the default page against npm run dev (its own Redis and PostgreSQL)', 
     const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port) };
     delete env.REDIS_URL;
     delete env.DATABASE_URL;
-    dev = spawn(TSX, ['scripts/dev-server.ts'], { cwd: ROOT, env });
+    dev = spawn(NODE, tsxArgs('scripts/dev-server.ts'), { cwd: ROOT, env });
     dev.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     dev.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const deadline = Date.now() + 180_000;
