@@ -7,19 +7,31 @@ describe('test harness servers', () => {
     const server = await RedisServer.start();
     try {
       expect(server.port).not.toBe(6379);
-      const client = new Redis(server.url, { commandTimeout: 200, maxRetriesPerRequest: 0 });
+      // Generous timeouts wherever an answer is expected: on a loaded machine a healthy server can
+      // take seconds to answer. Only the probe's command sent while the server is stopped has a short
+      // one: a SIGSTOPped server never answers, so that timeout wins however slow the machine is.
+      const client = new Redis(server.url, { commandTimeout: 30_000, maxRetriesPerRequest: 0 });
+      const probe = new Redis(server.url, { commandTimeout: 30_000, maxRetriesPerRequest: 0, lazyConnect: true });
+      await probe.connect();
       await client.set('k', 'v');
       expect(await client.get('k')).toBe('v');
+      expect(await probe.ping()).toBe('PONG');
 
       server.pause();
-      await expect(client.get('k')).rejects.toThrow(/timed out/i);
+      probe.options.commandTimeout = 500;
+      await expect(probe.get('k')).rejects.toThrow(/timed out/i);
       server.resume();
+      // Both connections made before the pause answer again, the probe's included.
       expect(await client.get('k')).toBe('v');
+      probe.options.commandTimeout = 30_000;
+      expect(await probe.get('k')).toBe('v');
 
       await server.restart();
-      const fresh = new Redis(server.url, { maxRetriesPerRequest: 0 });
+      const fresh = new Redis(server.url, { commandTimeout: 30_000, maxRetriesPerRequest: 0, lazyConnect: true });
+      await fresh.connect();
       expect(await fresh.get('k')).toBeNull();
       fresh.disconnect();
+      probe.disconnect();
       client.disconnect();
     } finally {
       await server.stop();
