@@ -1,4 +1,5 @@
 export * from './api/api-function';
+export * from './api/api-user-pool';
 export * from './api/api-routes';
 export * from './api/cache-api';
 export * from './api/resource-api';

@@ -6,8 +6,9 @@ import { ArticlesStack } from './stack';
 const app = new App();
 new ArticlesStack(app, 'Articles', {
   env: { region: app.node.tryGetContext('region') ?? 'eu-west-1' },
-  jwtIssuer: app.node.tryGetContext('jwtIssuer') ?? 'https://auth.example.com/',
-  jwtAudience: [app.node.tryGetContext('jwtAudience') ?? 'articles'],
+  // -c jwtIssuer=https://… -c jwtAudience=… for your identity provider; without them the stack creates a Cognito user pool.
+  jwtIssuer: app.node.tryGetContext('jwtIssuer'),
+  jwtAudience: app.node.tryGetContext('jwtAudience') === undefined ? undefined : [app.node.tryGetContext('jwtAudience')],
 });
 // Every synth runs cdk-nag: an unacknowledged finding fails it.
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import {
+  ApiUserPool,
   CachePyramidMonitoring,
   CachePyramidNetwork,
   DatabaseStage,
@@ -15,10 +16,10 @@ import { ARTICLE_RESOURCES, POST_COMMENT_ROUTE } from './resources';
 
 /** Props for {@link ArticlesStack}. */
 export interface ArticlesStackProps extends StackProps {
-  /** Issuer of the readers' and authors' JWTs (an https URL serving OpenID discovery). */
-  readonly jwtIssuer: string;
-  /** Accepted audiences of those JWTs. */
-  readonly jwtAudience: string[];
+  /** Issuer of the readers' and authors' JWTs (an https URL serving OpenID discovery). @default - a Cognito user pool of this stack (ApiUserPool) */
+  readonly jwtIssuer?: string;
+  /** Accepted audiences of those JWTs. @default - the user pool's app client (with no `jwtIssuer`); required with one */
+  readonly jwtAudience?: string[];
 }
 
 /**
@@ -29,10 +30,17 @@ export interface ArticlesStackProps extends StackProps {
 export class ArticlesStack extends Stack {
   readonly api: ResourceApi;
   readonly edge: EdgeDistribution;
+  /** The identity provider created when no `jwtIssuer` is given. */
+  readonly userPool?: ApiUserPool;
 
   constructor(scope: Construct, id: string, props: ArticlesStackProps) {
     super(scope, id, props);
+    if ((props.jwtIssuer === undefined) !== (props.jwtAudience === undefined)) {
+      throw new Error('ArticlesStack: `jwtIssuer` and `jwtAudience` go together: give both, or neither for a Cognito user pool');
+    }
     const removalPolicy = RemovalPolicy.DESTROY;
+    // Without an identity provider of your own, a user pool makes the JWT routes usable at once.
+    if (props.jwtIssuer === undefined) this.userPool = new ApiUserPool(this, 'Auth', { removalPolicy });
     const network = new CachePyramidNetwork(this, 'Network', { removalPolicy });
     const cache = new RedisCache(this, 'Cache', { vpc: network.vpc, replicationGroupId: 'articles', replicasPerShard: 1, removalPolicy });
     const database = new OriginDatabase(this, 'Database', { vpc: network.vpc, stage: DatabaseStage.DEV });
@@ -44,8 +52,8 @@ export class ArticlesStack extends Stack {
       vpc: network.vpc,
       cache,
       database,
-      jwtIssuer: props.jwtIssuer,
-      jwtAudience: props.jwtAudience,
+      jwtIssuer: props.jwtIssuer ?? this.userPool!.issuer,
+      jwtAudience: props.jwtAudience ?? this.userPool!.audience,
       removalPolicy,
     });
     this.edge = new EdgeDistribution(this, 'Edge', {

@@ -21,6 +21,7 @@ import { VIEWER_AUTHORIZATION_HEADER } from '../cdn/edge-distribution';
 import { restrictKmsGrantsToAwsServices } from '../validation/kms-grants-for-aws-services-only';
 import { CachePyramidFunction } from './api-function';
 import { addApiRoute, declaredApiRoutes } from './api-routes';
+import { checkJwtSettings } from './jwt-settings';
 
 /** What the API needs from the origin database ({@link OriginDatabase} or your own). */
 export interface ICacheApiDatabase {
@@ -338,20 +339,7 @@ export function defaultApiRoutes(): CacheApiRoute[] {
 }
 
 function validateProps(props: CacheApiProps, routes: CacheApiRoute[]): void {
-  if (!Token.isUnresolved(props.jwtIssuer)) {
-    let url: URL | undefined;
-    try {
-      url = new URL(props.jwtIssuer);
-    } catch {
-      url = undefined;
-    }
-    if (url === undefined || url.protocol !== 'https:') {
-      throw new Error(`CacheApi: \`jwtIssuer\` must be an https URL (the token's iss), got ${JSON.stringify(props.jwtIssuer)}`);
-    }
-  }
-  if (props.jwtAudience.length === 0 || props.jwtAudience.some((a) => !Token.isUnresolved(a) && a.trim() === '')) {
-    throw new Error(`CacheApi: \`jwtAudience\` must list at least one non-empty audience, got ${JSON.stringify(props.jwtAudience)}`);
-  }
+  checkJwtSettings('CacheApi', props.jwtIssuer, props.jwtAudience);
   const keys = new Set<string>();
   for (const route of routes) {
     if (!/^(GET|POST|PUT|PATCH|DELETE) \/[\w{}/.-]*$/.test(route.routeKey)) {

@@ -16,6 +16,7 @@ import { CachePyramidFunction } from './api-function';
 import { addApiRoute, ApiResource, ApiRouteProps, DeclaredApiRoute, declaredApiRoutes } from './api-routes';
 import { allowLogsToUseKey } from '../network/cache-pyramid-network';
 import { ACCESS_LOG_FORMAT, functionSecurityGroup, ICacheApiDatabase, ORIGIN_VERIFY_SECRET_ARN_ENV } from './cache-api';
+import { checkJwtSettings } from './jwt-settings';
 
 /** Props for {@link ResourceApi}. */
 export interface ResourceApiProps {
@@ -184,20 +185,7 @@ function validateProps(props: ResourceApiProps): DeclaredApiRoute[] {
     throw new Error('ResourceApi: `resources` and `routes` are both empty; declare at least one resource or route');
   }
   const routes = declaredApiRoutes('ResourceApi', props.resources, props.routes ?? []);
-  if (!Token.isUnresolved(props.jwtIssuer)) {
-    let url: URL | undefined;
-    try {
-      url = new URL(props.jwtIssuer);
-    } catch {
-      url = undefined;
-    }
-    if (url === undefined || url.protocol !== 'https:') {
-      throw new Error(`ResourceApi: \`jwtIssuer\` must be an https URL (the token's iss), got ${JSON.stringify(props.jwtIssuer)}`);
-    }
-  }
-  if (props.jwtAudience.length === 0 || props.jwtAudience.some((a) => !Token.isUnresolved(a) && a.trim() === '')) {
-    throw new Error(`ResourceApi: \`jwtAudience\` must list at least one non-empty audience, got ${JSON.stringify(props.jwtAudience)}`);
-  }
+  checkJwtSettings('ResourceApi', props.jwtIssuer, props.jwtAudience);
   if (props.cacheTtlSeconds !== undefined) {
     try {
       parseTtlTable(JSON.stringify(props.cacheTtlSeconds));

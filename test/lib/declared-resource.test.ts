@@ -107,7 +107,7 @@ describe('a resource declared once', () => {
       vpc: network.vpc,
       cache,
       database,
-      jwtIssuer: 'https://auth.example.com/',
+      jwtIssuer: 'https://id.shop.test/',
       jwtAudience: ['stories'],
     });
     new EdgeDistribution(stack, 'Edge', { apiDomainName: 'a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com', originVerifySecret: api.originVerifySecret, resources: [story] });

@@ -8,7 +8,7 @@ import { CachePyramidNetwork } from '../../../lib/network/cache-pyramid-network'
 import { TtlClass } from '../../../lambda/runtime/ttl';
 import { testApp, testStack, unacknowledgedFindings } from '../../support/cdk';
 
-const ISSUER = 'https://auth.example.com/';
+const ISSUER = 'https://id.shop.test/';
 const CACHE_PORT = 6380;
 
 /** CloudFormation read back from a synthesised template; each test asserts the shape it relies on. */
@@ -326,7 +326,8 @@ describe('CacheApi', () => {
 
   describe('invalid props', () => {
     const cases: Array<[string, Partial<CacheApiProps>, RegExp]> = [
-      ['an http issuer', { jwtIssuer: 'http://auth.example.com/' }, /`jwtIssuer` must be an https URL.*http:\/\/auth\.example\.com/],
+      ['an http issuer', { jwtIssuer: 'http://id.shop.test/' }, /`jwtIssuer` must be an https URL.*http:\/\/id\.shop\.test/],
+      ['a placeholder issuer (example.*)', { jwtIssuer: 'https://auth.example.com/' }, /`jwtIssuer` is a placeholder \(example\.\*\) that serves no keys.*auth\.example\.com/],
       ['an issuer that is not a URL', { jwtIssuer: 'auth.example.com' }, /`jwtIssuer` must be an https URL.*"auth\.example\.com"/],
       ['no audience', { jwtAudience: [] }, /`jwtAudience` must list at least one non-empty audience, got \[\]/],
       ['a blank audience', { jwtAudience: [' '] }, /`jwtAudience` must list at least one non-empty audience/],

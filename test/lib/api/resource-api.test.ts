@@ -45,7 +45,7 @@ function fixture(props: Partial<ResourceApiProps> = {}, stack: Stack = testStack
     vpc: network.vpc,
     cache,
     database,
-    jwtIssuer: 'https://auth.example.com/',
+    jwtIssuer: 'https://id.shop.test/',
     jwtAudience: ['articles'],
     ...props,
   });
@@ -77,7 +77,7 @@ describe('ResourceApi', () => {
       fixture({ jwtAudience: ['web', 'mobile'] }).template().hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
         AuthorizerType: 'JWT',
         IdentitySource: [`$request.header.${VIEWER_AUTHORIZATION_HEADER}`],
-        JwtConfiguration: { Issuer: 'https://auth.example.com/', Audience: ['web', 'mobile'] },
+        JwtConfiguration: { Issuer: 'https://id.shop.test/', Audience: ['web', 'mobile'] },
       });
     });
 
@@ -141,7 +141,8 @@ describe('ResourceApi', () => {
       ['a route a resource already declares', { routes: [{ routeKey: 'GET /api/articles/{slug}' }] }, /GET \/api\/articles\/\{slug\} is declared twice \(by resource article and by `routes`\)/],
       ['a malformed route key', { routes: [{ routeKey: 'FETCH /x' }] }, /every route key of `routes` must be "<METHOD> \/path", got "FETCH \/x"/],
       ['scopes without the authorizer', { routes: [{ routeKey: 'POST /api/x', jwt: false, scopes: ['x:write'] }] }, /route POST \/api\/x has `scopes` but no JWT authorizer/],
-      ['an http issuer', { jwtIssuer: 'http://auth.example.com/' }, /`jwtIssuer` must be an https URL.*http:\/\/auth\.example\.com/],
+      ['an http issuer', { jwtIssuer: 'http://id.shop.test/' }, /`jwtIssuer` must be an https URL.*http:\/\/id\.shop\.test/],
+      ['a placeholder issuer (example.*)', { jwtIssuer: 'https://auth.example.com/' }, /`jwtIssuer` is a placeholder \(example\.\*\) that serves no keys.*auth\.example\.com/],
       ['no audience', { jwtAudience: [] }, /`jwtAudience` must list at least one non-empty audience, got \[\]/],
       ['an unknown TTL class', { cacheTtlSeconds: { bogus: 5 } as never }, /`cacheTtlSeconds` is invalid: .*bogus/],
       ['a timeout past API Gateway', { timeout: Duration.seconds(30) }, /`timeout` must be between 1 and 29 seconds .*got 30 seconds/],
