@@ -157,6 +157,15 @@ export function canonicalQuery(query: Readonly<Record<string, QueryParamSpec>>, 
     .join('&');
 }
 
+/** True when a query parameter's declared default is a value a request could carry, in its canonical spelling. */
+function isCanonicalDefault(name: string, spec: QueryParamSpec): boolean {
+  try {
+    return parseParam(name, spec.kind, String(spec.default)) === spec.default;
+  } catch {
+    return false;
+  }
+}
+
 /** Declares a resource and derives its route key, CloudFront pattern, matcher, key and CDN paths. */
 export function defineResource<TValue>(spec: ResourceSpec<TValue>): Resource<TValue> {
   if (!NAME.test(spec.name)) throw new RangeError(`resource name must match ${NAME}, got ${JSON.stringify(spec.name)}`);
@@ -189,7 +198,7 @@ export function defineResource<TValue>(spec: ResourceSpec<TValue>): Resource<TVa
     if (!/^[a-z][A-Za-z0-9_]{0,31}$/.test(name)) throw new RangeError(`${where}: query parameter name must match /^[a-z][A-Za-z0-9_]{0,31}$/, got ${JSON.stringify(name)}`);
     if (placeholders.includes(name)) throw new RangeError(`${where}: ${name} is both a path and a query parameter`);
     const spec_ = query[name];
-    if (spec_.default !== undefined && parseParam(name, spec_.kind, String(spec_.default)) !== spec_.default) {
+    if (spec_.default !== undefined && !isCanonicalDefault(name, spec_)) {
       throw new RangeError(`${where}: query.${name}.default must be a canonical ${spec_.kind}, got ${JSON.stringify(spec_.default)}`);
     }
   }

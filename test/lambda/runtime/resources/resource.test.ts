@@ -257,6 +257,7 @@ describe('defineResource refuses a bad declaration, naming what is wrong', () =>
     ['a query parameter named like a path one', { query: { id: { kind: ParamKind.ID } } }, 'resource thing: id is both a path and a query parameter'],
     ['a default spelled as text', { query: { page: { kind: ParamKind.PAGE, default: '1' } } }, 'resource thing: query.page.default must be a canonical page, got "1"'],
     ['a slug default as a number', { query: { c: { kind: ParamKind.SLUG, default: 5 } } }, 'resource thing: query.c.default must be a canonical slug, got 5'],
+    ['a default no request could carry', { query: { page: { kind: ParamKind.PAGE, default: 0 } } }, 'resource thing: query.page.default must be a canonical page, got 0'],
     ['a public resource with a subject', { subjectParam: 'id' }, 'resource thing: subjectParam and ownerOf are for Sharing.PER_SUBJECT only'],
     ['a public resource with an owner', { ownerOf: () => '1' }, 'resource thing: subjectParam and ownerOf are for Sharing.PER_SUBJECT only'],
     ['a per-subject resource without subject or owner', { sharing: Sharing.PER_SUBJECT }, 'resource thing: a per-subject resource needs subjectParam or ownerOf'],
