@@ -24,6 +24,7 @@ describe('failover under load', () => {
     expect(summary(verdict)).toMatchObject({ failed: [], stale: [], incompletePurges: [], invisibleWrites: [] });
     expect(verdict.writes).toBeGreaterThan(10);
     expect(verdict.purges).toBeGreaterThan(2);
+    expect(verdict.pagesChecked).toBeGreaterThan(0);
   }, 120_000);
 
   test('an unplanned failover (SIGKILL of a master) fails no request and serves nothing stale beyond the bounds', async () => {

@@ -5,6 +5,7 @@
  * once the load settled, and purges that left a key behind on some master.
  */
 import { decodeEnvelope } from '../../../lambda/runtime/cache';
+import { productList } from '../../../lambda/shop/resources';
 import type { CacheKeys } from '../../../lambda/runtime/keys';
 import { ConsistencyChecker, Layer, layerOfXCache } from '../../consistency/checker';
 import type { ClusterOperator } from '../../support/cluster-operations';
@@ -30,6 +31,8 @@ export interface Verdict {
   readonly invisibleWrites: string[];
   readonly writes: number;
   readonly reads: number;
+  /** List pages the purge check found on the masters. */
+  readonly pagesChecked: number;
   /** See ClusterJudge.longestSettleMs. */
   readonly longestSettleMs: number;
 }
@@ -51,6 +54,8 @@ export class ClusterJudge {
   readonly profiles: ConsistencyChecker;
   readonly ownProfiles: ConsistencyChecker;
   readonly reports: WorkerReport[] = [];
+  /** List pages found on the masters and checked against the purges (0 would make the check vacuous). */
+  pagesChecked = 0;
 
   constructor(private readonly options: JudgeOptions) {
     const slack = options.slackMs ?? 1_000;
@@ -112,12 +117,14 @@ export class ClusterJudge {
     const byCategory = new Map<string, PurgeRecord[]>();
     for (const purge of this.purges()) byCategory.set(purge.category, [...(byCategory.get(purge.category) ?? []), purge]);
     for (const [category, purges] of byCategory) {
-      const found = await operator.scanMasters(`${keys.prefix}{products:list:${category}:*`);
+      // The pattern the load's pattern purges use: every page of the category's listing.
+      const found = await operator.scanMasters(`${keys.prefix}{${productList.name}:${category}:*`);
       for (const [key, master] of found) {
         if (key.endsWith(':lock')) continue;
         const raw = await operator.call(operator.running().find((n) => `${n.host}:${n.port}` === master)!, 'GET', key).catch(() => null);
         const entry = decodeEnvelope(raw as string | null);
         if (!entry) continue;
+        this.pagesChecked += 1;
         const missedBy = purges.find((p) => entry.s < p.startedAt && p.ackedAt > 0);
         if (missedBy) survivors.push(`${key} on ${master}, stored at ${entry.s}, survived the ${missedBy.kind} purge started at ${missedBy.startedAt}`);
       }
@@ -148,6 +155,7 @@ export class ClusterJudge {
       longestSettleMs: this.longestSettleMs(),
       purges: this.purges().length,
       incompletePurges: await this.incompletePurges(operator, keys),
+      pagesChecked: this.pagesChecked,
       invisibleWrites: await this.invisibleWrites(read),
       writes: this.staleness.writeCount + this.profiles.writeCount,
       reads: this.staleness.readCount + this.profiles.readCount,
