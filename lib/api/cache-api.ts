@@ -43,6 +43,20 @@ export const ORIGIN_VERIFY_SECRET_ARN_ENV = 'ORIGIN_VERIFY_SECRET_ARN';
 export const WRITE_BEHIND_QUEUE_URL_ENV = 'WRITE_BEHIND_QUEUE_URL';
 
 /** Props for {@link CacheApi}. */
+/**
+ * How the API function's L1 learns of other instances' writes (`CACHE_L1_BUS`, docs/runtime.md
+ * "Choosing bus, sync or TTL"): `OFF` leaves it to the L1 TTL; `LISTEN` subscribes to the invalidation
+ * bus; `SYNC` also makes one round trip on the bus connection at the start of each invocation, so what
+ * arrived while the sandbox was frozen is applied before L1 is read (the one that suits Lambda).
+ */
+export enum L1Bus {
+  OFF = 'off',
+  LISTEN = 'listen',
+  SYNC = 'sync',
+}
+
+export const L1_BUS_ENV = 'CACHE_L1_BUS';
+
 export interface CacheApiProps {
   /** VPC the functions run in (the cache's and the database's). */
   readonly vpc: ec2.IVpc;
@@ -85,6 +99,13 @@ export interface CacheApiProps {
   readonly writeBehindMaxReceiveCount?: number;
   /** Key encrypting the write-behind queues and the access logs. @default - a new key with rotation */
   readonly encryptionKey?: kms.IKey;
+  /**
+   * How L1 learns of other instances' writes (`CACHE_L1_BUS`). Off by default, as the function's own
+   * default: the bus costs one more Redis connection per sandbox, and without it the L1 TTL still
+   * bounds how long another instance's write stays unseen.
+   * @default L1Bus.OFF
+   */
+  readonly l1Bus?: L1Bus;
   /** Extra environment variables of the API function. @default - none */
   readonly apiEnvironment?: Record<string, string>;
   /** What happens to the queues, the access log group and the key when the stack is deleted. @default RemovalPolicy.RETAIN */
@@ -216,6 +237,7 @@ export class CacheApi extends Construct {
         DB_CONNECT_RETRY_BUDGET_MS: String(connectRetryBudgetMs(apiTimeout)),
         [ORIGIN_VERIFY_SECRET_ARN_ENV]: this.originVerifySecret.secretArn,
         [WRITE_BEHIND_QUEUE_URL_ENV]: this.writeBehindQueue.queueUrl,
+        ...(props.l1Bus === undefined ? {} : { [L1_BUS_ENV]: props.l1Bus }),
         ...props.apiEnvironment,
       },
     });
@@ -340,6 +362,12 @@ export function defaultApiRoutes(): CacheApiRoute[] {
 
 function validateProps(props: CacheApiProps, routes: CacheApiRoute[]): void {
   checkJwtSettings('CacheApi', props.jwtIssuer, props.jwtAudience);
+  if (props.l1Bus !== undefined && !Object.values(L1Bus).includes(props.l1Bus)) {
+    throw new Error(`CacheApi: \`l1Bus\` must be one of ${Object.values(L1Bus).join(', ')}, got ${JSON.stringify(props.l1Bus)}`);
+  }
+  if (props.l1Bus !== undefined && props.apiEnvironment?.[L1_BUS_ENV] !== undefined) {
+    throw new Error(`CacheApi: set the L1 bus with \`l1Bus\` or \`apiEnvironment.${L1_BUS_ENV}\`, not both (got ${JSON.stringify(props.l1Bus)} and ${JSON.stringify(props.apiEnvironment[L1_BUS_ENV])})`);
+  }
   const keys = new Set<string>();
   for (const route of routes) {
     if (!/^(GET|POST|PUT|PATCH|DELETE) \/[\w{}/.-]*$/.test(route.routeKey)) {

@@ -1,6 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { CacheApi, CacheApiProps } from '../../../lib/api/cache-api';
+import { CacheApi, CacheApiProps, L1Bus } from '../../../lib/api/cache-api';
+import { BusMode } from '../../../lambda/api/runtime';
 import { VIEWER_AUTHORIZATION_HEADER } from '../../../lib/cdn/edge-distribution';
 import { RedisCache } from '../../../lib/cache/redis-cache';
 import { DatabaseStage, OriginDatabase } from '../../../lib/database/origin-database';
@@ -347,6 +348,30 @@ describe('CacheApi', () => {
     ];
     it.each(cases)('rejects %s', (_name, props, message) => {
       expect(() => fixture(props)).toThrow(message);
+    });
+  });
+
+  describe('l1Bus', () => {
+    it('leaves CACHE_L1_BUS unset by default, so the function runs with the bus off', () => {
+      const env = functionProps(Template.fromStack(fixture().stack), /API:/).Environment.Variables;
+      expect(env).not.toHaveProperty('CACHE_L1_BUS');
+    });
+
+    it.each(Object.values(L1Bus))('sets CACHE_L1_BUS=%s, a mode the function accepts', (mode) => {
+      const env = functionProps(Template.fromStack(fixture({ l1Bus: mode }).stack), /API:/).Environment.Variables;
+      expect(env.CACHE_L1_BUS).toBe(mode);
+      expect(Object.values(BusMode)).toContain(mode);
+    });
+
+    it('covers every mode of the function', () => {
+      expect([...Object.values(L1Bus)].sort()).toEqual([...Object.values(BusMode)].sort());
+    });
+
+    it('rejects an unknown mode and the bus set twice, naming the props', () => {
+      expect(() => fixture({ l1Bus: 'always' as L1Bus })).toThrow('CacheApi: `l1Bus` must be one of off, listen, sync, got "always"');
+      expect(() => fixture({ l1Bus: L1Bus.SYNC, apiEnvironment: { CACHE_L1_BUS: 'listen' } })).toThrow(
+        'CacheApi: set the L1 bus with `l1Bus` or `apiEnvironment.CACHE_L1_BUS`, not both (got "sync" and "listen")',
+      );
     });
   });
 });
