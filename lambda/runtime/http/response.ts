@@ -16,6 +16,8 @@ const BASE_HEADERS = { 'x-content-type-options': 'nosniff' } as const;
 export interface EntityResponseOptions {
   /** The serialised entity; its bytes are the ETag's input. */
   readonly body: string;
+  /** `strongETag(body)`, when the caller has it already (a cached representation). @default - computed from `body` */
+  readonly etag?: string;
   readonly cacheability: Cacheability;
   /** `max-age` of a public response. */
   readonly maxAgeSeconds: number;
@@ -33,7 +35,7 @@ export interface EntityResponseOptions {
  * the ETag, Cache-Control and Vary the 200 would have carried (RFC 9110 §15.4.5).
  */
 export function entityResponse(options: EntityResponseOptions): ApiResponse {
-  const etag = strongETag(options.body);
+  const etag = options.etag ?? strongETag(options.body);
   // Built field by field rather than by spreading: this runs on every cache hit.
   const headers: Record<string, string> = { 'x-content-type-options': 'nosniff', 'cache-control': cacheControlFor(options.cacheability, options.maxAgeSeconds, options.staleWindows) };
   if (options.cacheability === Cacheability.PUBLIC) headers.vary = PUBLIC_VARY;

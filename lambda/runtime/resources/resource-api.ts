@@ -25,6 +25,7 @@ import { taggedLoader, type CacheLogger, type CacheRead, type Loaded, type ReadO
 import { OriginUnavailableError } from '../errors';
 import { Cacheability, carriesCredentials, DEFAULT_STALE_WINDOWS, NO_STORE, PRIVATE_CACHE_CONTROL, remainingFreshnessSeconds, StaleWindows } from '../http/cache-control';
 import { checkRequestSize, headerValue } from '../http/request';
+import { strongETag } from '../http/etag';
 import { ApiResponse, entityResponse, errorResponse, JSON_CONTENT_TYPE, responseForError } from '../http/response';
 import type { CacheKeys } from '../keys';
 import { CacheTtl, TtlTable, ttlSecondsOf } from '../ttl';
@@ -117,6 +118,22 @@ export const RESOURCE_METHODS = ['GET', 'HEAD'] as const;
 
 /** A redirect to the canonical spelling depends on the declaration only; shared caches may keep it this long. */
 export const CANONICAL_REDIRECT_MAX_AGE_SECONDS = 3600;
+
+/**
+ * Bodies and ETags of values answered before. An L1 hit hands back the very object it stored, so
+ * its JSON and SHA-256 are computed once per cached value instead of once per request (most of an
+ * L1 hit's cost). Cached values are never mutated: every reader shares them already.
+ */
+const representations = new WeakMap<object, { readonly body: string; readonly etag: string }>();
+
+function representationOf(value: unknown): { readonly body: string; readonly etag: string } {
+  const known = typeof value === 'object' && value !== null ? representations.get(value) : undefined;
+  if (known) return known;
+  const body = JSON.stringify(value);
+  const made = { body, etag: strongETag(body) };
+  if (typeof value === 'object' && value !== null) representations.set(value, made);
+  return made;
+}
 
 export function createResourceApi(options: ResourceApiOptions): ResourceApi {
   const names = new Set<string>();
@@ -214,8 +231,10 @@ export function createResourceApi(options: ResourceApiOptions): ResourceApi {
     if (perSubject && resource.ownerOf !== undefined && resource.ownerOf(read.value) !== subject) return notFound(binding, params, method);
     // An answer its loader kept out of the cache is kept out of every other cache too.
     const cacheability = state.uncached && read.source === 'origin' ? Cacheability.SECRET : perSubject || personalised ? Cacheability.PRIVATE : Cacheability.PUBLIC;
+    const { body, etag } = representationOf(read.value);
     return entityResponse({
-      body: JSON.stringify(read.value),
+      body,
+      etag,
       cacheability,
       maxAgeSeconds: remainingFreshnessSeconds(read.ttlSeconds ?? ttlSecondsOf(options.ttls, resource.ttl), read.storedAtMs, clock()),
       staleWindows,
