@@ -116,6 +116,14 @@ export class CacheKeys {
     return this.entity('config', name);
   }
 
+  /**
+   * A `SCAN MATCH` pattern for every key of the declared resource `name` (with at least one key part):
+   * `app:v1:<name>:*`, `app:v1:{<name>:*` in cluster mode, where the identity is the hash tag.
+   */
+  resourcePattern(name: string): string {
+    return this.prefix + (this.clusterMode ? '{' : '') + `${checkSegment('resource', name)}:*`;
+  }
+
   /** The coalescing lock of `key` (same slot as `key` in cluster mode). */
   lock(key: string): string {
     return `${key}:lock`;

@@ -128,8 +128,8 @@ const EVENT_SOURCE_NAME = /^[A-Za-z0-9_.:/-]{1,256}$/;
  * pipeline.grantPublish(apiFunction);
  * pipeline.invalidateOn({
  *   source: 'shop.catalog', detailType: 'ProductUpdated',
- *   keys: [KeyTemplate.product('{detail.id}'), KeyTemplate.productLists('{detail.id}')],
- *   paths: ['/api/products/{detail.id}', '/api/products?*'],
+ *   resources: [{ resource: product, params: { id: '{detail.id}' } }],
+ *   tags: ['product:{detail.id}'],
  * });
  */
 export class InvalidationPipeline extends Construct {
@@ -286,7 +286,7 @@ export class InvalidationPipeline extends Construct {
     const input = new MappedInvalidationInput(spec);
     const rule = new events.Rule(this, this.ruleId(spec), {
       eventBus: this.bus,
-      description: `${spec.detailType} from ${spec.source}: ${spec.keys.length} key template(s), ${spec.paths.length} path template(s)`.slice(0, 512),
+      description: `${spec.detailType} from ${spec.source}: ${spec.keys.length} key template(s), ${spec.paths.length} path template(s), ${spec.tags.length} tag template(s)`.slice(0, 512),
       eventPattern: { source: [spec.source], detailType: [spec.detailType] },
     });
     // Through the Redis purger even when the mapping names only paths: the CDN purge waits for the

@@ -275,7 +275,7 @@ export function redisWorkOf(message: InvalidationMessage, cacheKeys: CacheKeys):
     tags = message.detail.tags ?? [];
     patterns = message.detail.keyPatterns ?? [];
   } else {
-    ({ keys, patterns } = expandKeys(message.mapping, message.event, cacheKeys));
+    ({ keys, patterns, tags } = expandKeys(message.mapping, message.event, cacheKeys));
   }
   keys.forEach((key, i) => {
     if (!cacheKeys.owns(key)) fail(`keys[${i}] ${JSON.stringify(key)} is outside the app namespace ${JSON.stringify(cacheKeys.prefix)}`);

@@ -13,26 +13,16 @@
  * Placeholders are `{detail.<field>[.<field>…]}`. In full key templates, braces around text with a
  * colon (a cluster hash tag such as `{product:{detail.id}}`) are literal.
  */
-import { CacheKeys } from '../keys';
+import { CACHE_TAG_PATTERN, CacheKeys } from '../keys';
 import { UnprocessableEventError } from '../errors';
+import type { Resource, ResourceParams } from '../resources/resource';
 import { checkInvalidationPath, percentEncode } from './cloudfront-paths';
 
-/** The `CacheKeys` builders a key template may name. */
+/** The `CacheKeys` builders a key template may name: a declared resource's key, or every key of one resource. */
 export enum KeyBuilder {
-  PRODUCT = 'product',
-  PRODUCT_LIST = 'productList',
-  PRODUCT_LISTS_TAG = 'productListsTag',
-  USER_SUMMARY = 'userSummary',
-  USER_PROFILE = 'userProfile',
-  ORDER = 'order',
-  CONFIG = 'config',
-  ENTITY_PATTERN = 'entityPattern',
+  RESOURCE = 'resource',
+  RESOURCE_PATTERN = 'resourcePattern',
 }
-
-/** Entities `CacheKeys.entityPattern` knows. */
-export type PatternEntity = Parameters<CacheKeys['entityPattern']>[0];
-
-const PATTERN_ENTITIES: readonly PatternEntity[] = ['product', 'user', 'order', 'config', 'products:list'];
 
 /** The JSON form of a key template, as carried in the rule's target input. */
 export type KeyTemplateSpec =
@@ -40,46 +30,40 @@ export type KeyTemplateSpec =
   | { readonly key: string }
   | { readonly pattern: string };
 
+/** A declared resource's name and key parameters: all a key template needs of it. */
+export interface KeyedResource {
+  readonly name: string;
+  /** Path parameters in path order (read from `path`), then `queryNames`. */
+  readonly path: string;
+  readonly queryNames: readonly string[];
+}
+
+const PATH_PARAM = /\{([A-Za-z][A-Za-z0-9]*)\}/g;
+
+function keyParamsOf(resource: KeyedResource): string[] {
+  return [...[...resource.path.matchAll(PATH_PARAM)].map((m) => m[1]), ...resource.queryNames];
+}
+
 /** A cache key (or `SCAN` pattern) to purge when an event arrives, spelled through `CacheKeys`. */
 export class KeyTemplate {
-  /** `CacheKeys.product(id)`, e.g. `KeyTemplate.product('{detail.id}')`. */
-  static product(id: string): KeyTemplate {
-    return new KeyTemplate({ builder: KeyBuilder.PRODUCT, args: [id] });
+  /**
+   * `CacheKeys.resource(name, parts)`: the key `Resource.key` builds, its parts being the resource's
+   * path parameters then its query parameters in name order, e.g. `KeyTemplate.resource('product', ['{detail.id}'])`.
+   * Prefer `resources` in a mapping, which derives the parts (and the CDN paths) from the declaration.
+   */
+  static resource(name: string, parts: readonly string[]): KeyTemplate {
+    return new KeyTemplate({ builder: KeyBuilder.RESOURCE, args: [name, ...parts] });
   }
 
-  /** `CacheKeys.productList(category, page)`; `page` must expand to a non-negative integer. */
-  static productList(category: string, page: string): KeyTemplate {
-    return new KeyTemplate({ builder: KeyBuilder.PRODUCT_LIST, args: [category, page] });
-  }
-
-  /** The tag set of every cached list showing product `id`: the purge removes the lists and empties the tag. */
-  static productLists(id: string): KeyTemplate {
-    return new KeyTemplate({ builder: KeyBuilder.PRODUCT_LISTS_TAG, args: [id] });
-  }
-
-  /** `CacheKeys.userSummary(id)`. */
-  static userSummary(id: string): KeyTemplate {
-    return new KeyTemplate({ builder: KeyBuilder.USER_SUMMARY, args: [id] });
-  }
-
-  /** `CacheKeys.userProfile(id)`. */
-  static userProfile(id: string): KeyTemplate {
-    return new KeyTemplate({ builder: KeyBuilder.USER_PROFILE, args: [id] });
-  }
-
-  /** `CacheKeys.order(id)`. */
-  static order(id: string): KeyTemplate {
-    return new KeyTemplate({ builder: KeyBuilder.ORDER, args: [id] });
-  }
-
-  /** `CacheKeys.config(name)`. */
-  static config(name: string): KeyTemplate {
-    return new KeyTemplate({ builder: KeyBuilder.CONFIG, args: [name] });
-  }
-
-  /** Every key of one entity (`CacheKeys.entityPattern`), deleted by `SCAN` on every master. */
-  static entityPattern(entity: PatternEntity): KeyTemplate {
-    return new KeyTemplate({ builder: KeyBuilder.ENTITY_PATTERN, args: [entity] });
+  /**
+   * Every key of one declared resource, deleted by `SCAN` on every master (`CacheKeys.resourcePattern`).
+   * Only for a resource with parameters: a resource without any has one key, `KeyTemplate.resource(name, [])`.
+   */
+  static resourcePattern(resource: KeyedResource): KeyTemplate {
+    if (keyParamsOf(resource).length === 0) {
+      throw new TemplateError('resourcePattern', `of resource ${resource.name}, which has no parameters: purge its one key with KeyTemplate.resource(${JSON.stringify(resource.name)}, [])`);
+    }
+    return new KeyTemplate({ builder: KeyBuilder.RESOURCE_PATTERN, args: [resource.name] });
   }
 
   /** A full key template, e.g. `app:v1:product:{detail.id}`; it must start with the app's key prefix. */
@@ -95,12 +79,31 @@ export class KeyTemplate {
   private constructor(readonly spec: KeyTemplateSpec) {}
 }
 
+/** A declared resource whose answer an event changes, its parameters given as templates. */
+export interface ResourceInvalidation {
+  /** The declaration (`defineResource`). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any value type: only the declaration's shape is read
+  readonly resource: Resource<any>;
+  /**
+   * A template for each of its path and query parameters, e.g. `{ id: '{detail.id}' }`. Every query
+   * parameter must be given: an event naming "every page of a category" is a tag's job (`tags`).
+   */
+  readonly params: Readonly<Record<string, string>>;
+}
+
 /** An app event wired to invalidation: which keys and paths each matching event purges. */
 export interface InvalidationMapping {
   /** The event's `source`, e.g. `shop.catalog`. */
   readonly source: string;
   /** The event's `detail-type`, e.g. `ProductUpdated`. */
   readonly detailType: string;
+  /**
+   * Declared resources whose answer the event changes: each purges the resource's Redis key and its
+   * CDN paths, both derived from the declaration. @default - none
+   */
+  readonly resources?: readonly ResourceInvalidation[];
+  /** Tag templates, e.g. `category:{detail.category}`: every key (and recorded CDN path) carrying the tag is purged. @default - none */
+  readonly tags?: readonly string[];
   /** Keys (typed `KeyTemplate`s, or full key template strings) to purge. @default - none */
   readonly keys?: readonly (KeyTemplate | KeyTemplateSpec | string)[];
   /** CloudFront path templates to invalidate, e.g. `/api/products/{detail.id}`. @default - none */
@@ -115,6 +118,7 @@ export interface InvalidationMappingSpec {
   readonly detailType: string;
   readonly keys: readonly KeyTemplateSpec[];
   readonly paths: readonly string[];
+  readonly tags: readonly string[];
   readonly reason: string;
 }
 
@@ -178,6 +182,60 @@ export function checkPathTemplate(field: string, template: string): string {
   return template;
 }
 
+/** 2³ CDN paths per resource entry at most: beyond, a tag purges the lot in one go. */
+const MAX_DEFAULTED_QUERY_PARAMS = 3;
+const RESOURCE_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+const TAG_CHARS = /^[A-Za-z0-9_.:-]*$/;
+
+/** Checks a tag template at synth time: tag characters around placeholders, not empty. */
+export function checkTagTemplate(field: string, template: string): string {
+  const parts = parseTemplate(field, template);
+  const literal = literalText(parts, '');
+  if (!TAG_CHARS.test(literal)) throw new TemplateError(field, `may hold only letters, digits, "_", ".", ":" and "-" around placeholders, got ${JSON.stringify(template)}`);
+  if (literal === '' && !hasPlaceholder(parts)) throw new TemplateError(field, 'must not be empty');
+  return template;
+}
+
+/** A resource entry as a key template and path templates, derived from its declaration. */
+function resourceTemplates(field: string, entry: ResourceInvalidation): { key: KeyTemplateSpec; paths: readonly string[] } {
+  const resource = entry?.resource;
+  if (resource === null || typeof resource !== 'object' || typeof resource.name !== 'string' || typeof resource.cdnPaths !== 'function') {
+    throw new TemplateError(`${field}.resource`, 'must be a declared resource (defineResource)');
+  }
+  const params = entry.params ?? {};
+  if (params === null || typeof params !== 'object') throw new TemplateError(`${field}.params`, `must be an object of templates, got ${JSON.stringify(params)}`);
+  const names = keyParamsOf(resource);
+  for (const name of Object.keys(params)) {
+    if (!names.includes(name)) throw new TemplateError(`${field}.params.${name}`, `is not a parameter of resource ${resource.name} (it has ${names.length ? names.join(', ') : 'none'})`);
+  }
+  for (const name of names) {
+    if (params[name] !== undefined) continue;
+    if (resource.queryNames.includes(name)) {
+      throw new TemplateError(
+        `${field}.params.${name}`,
+        `is missing: resource ${resource.name} is keyed on its query parameter ${name}, so an event must name its value; to purge every ${name} at once, tag the values (defineResource tags) and list the tag in the mapping's tags`,
+      );
+    }
+    throw new TemplateError(`${field}.params.${name}`, `is missing: resource ${resource.name} needs its path parameter ${name}`);
+  }
+  const key = checkKeyTemplate(`${field}.params`, KeyTemplate.resource(resource.name, names.map((name) => params[name])), '');
+  // A query parameter equal to its default is left out of the canonical URL, which a template cannot
+  // know at synth time: each defaulted parameter adds the variant without it (a harmless extra path
+  // when the value is another one).
+  const query = resource.query ?? {};
+  const defaulted = resource.queryNames.filter((name) => query[name].default !== undefined);
+  if (defaulted.length > MAX_DEFAULTED_QUERY_PARAMS) {
+    throw new TemplateError(
+      `${field}.resource`,
+      `${resource.name} has ${defaulted.length} query parameters with defaults, whose URLs with and without each are ${2 ** defaulted.length} paths per event; at most ${MAX_DEFAULTED_QUERY_PARAMS} are supported: tag the values and list the tag in the mapping's tags`,
+    );
+  }
+  let variants: ResourceParams[] = [params];
+  for (const name of defaulted) variants = variants.flatMap((v) => [v, { ...v, [name]: query[name].default }]);
+  const paths = [...new Set(variants.flatMap((v) => resource.cdnPaths(v)))].map((path, i) => checkPathTemplate(`${field} path ${i + 1}`, path));
+  return { key, paths };
+}
+
 function isKeyTemplateSpec(value: unknown): value is KeyTemplateSpec {
   if (value === null || typeof value !== 'object') return false;
   const spec = value as Record<string, unknown>;
@@ -191,13 +249,14 @@ export function checkKeyTemplate(field: string, template: KeyTemplate | KeyTempl
   if (!isKeyTemplateSpec(spec)) throw new TemplateError(field, 'must be a KeyTemplate or a full key template string');
   if ('builder' in spec) {
     if (!Object.values(KeyBuilder).includes(spec.builder)) throw new TemplateError(field, `names unknown builder ${JSON.stringify(spec.builder)}`);
-    if (spec.builder === KeyBuilder.ENTITY_PATTERN) {
-      if (!PATTERN_ENTITIES.includes(spec.args[0] as PatternEntity)) {
-        throw new TemplateError(field, `names entity ${JSON.stringify(spec.args[0])}; entityPattern knows ${PATTERN_ENTITIES.join(', ')}`);
-      }
+    const [name, ...parts] = spec.args;
+    if (name === undefined || !RESOURCE_NAME.test(name)) throw new TemplateError(field, `names resource ${JSON.stringify(name)}; a resource name must match ${RESOURCE_NAME}`);
+    if (spec.builder === KeyBuilder.RESOURCE_PATTERN) {
+      if (parts.length > 0) throw new TemplateError(field, `resourcePattern takes only the resource name, got ${spec.args.length} arguments`);
       return spec;
     }
-    spec.args.forEach((arg, i) => {
+    parts.forEach((arg, index) => {
+      const i = index + 1;
       const parts = parseTemplate(`${field} argument ${i + 1}`, arg);
       const literal = literalText(parts, '');
       if (!SEGMENT_CHARS.test(literal)) {
@@ -228,10 +287,18 @@ export function checkInvalidationMapping(mapping: InvalidationMapping, keyPrefix
   }
   const keys = (mapping.keys ?? []).map((key, i) => checkKeyTemplate(`keys[${i}]`, key, keyPrefix));
   const paths = (mapping.paths ?? []).map((path, i) => checkPathTemplate(`paths[${i}]`, path));
-  if (keys.length === 0 && paths.length === 0) throw new TemplateError('keys', 'and paths are both empty: the mapping would invalidate nothing');
+  const tags = (mapping.tags ?? []).map((tag, i) => checkTagTemplate(`tags[${i}]`, tag));
+  (mapping.resources ?? []).forEach((entry, i) => {
+    const derived = resourceTemplates(`resources[${i}]`, entry);
+    keys.push(derived.key);
+    paths.push(...derived.paths);
+  });
+  if (keys.length === 0 && paths.length === 0 && tags.length === 0) {
+    throw new TemplateError('mapping', 'names no resources, tags, keys or paths: it would invalidate nothing');
+  }
   const reason = mapping.reason ?? `${mapping.detailType} from ${mapping.source}`;
   if (reason.length > 256) throw new TemplateError('reason', `must be at most 256 characters, got ${reason.length}`);
-  return { source: mapping.source, detailType: mapping.detailType, keys, paths, reason };
+  return { source: mapping.source, detailType: mapping.detailType, keys, paths, tags, reason };
 }
 
 function lookup(event: unknown, field: readonly string[]): unknown {
@@ -307,10 +374,14 @@ export function expandPaths(mapping: InvalidationMappingSpec, event: unknown): s
   return mapping.paths.flatMap((template) => expandTemplate(template, event, encodePathValue));
 }
 
-/** The keys and `SCAN` patterns a mapped event purges, spelled by `cacheKeys`. */
-export function expandKeys(mapping: InvalidationMappingSpec, event: unknown, cacheKeys: CacheKeys): { keys: string[]; patterns: string[] } {
+/** The keys, `SCAN` patterns and tags a mapped event purges, spelled by `cacheKeys`. */
+export function expandKeys(mapping: InvalidationMappingSpec, event: unknown, cacheKeys: CacheKeys): { keys: string[]; patterns: string[]; tags: string[] } {
   const keys: string[] = [];
   const patterns: string[] = [];
+  const tags = (mapping.tags ?? []).flatMap((template) => expandTemplate(template, event, keyValue));
+  for (const tag of tags) {
+    if (!CACHE_TAG_PATTERN.test(tag)) throw new UnprocessableEventError(`tag ${JSON.stringify(tag)} must match ${CACHE_TAG_PATTERN}`);
+  }
   for (const spec of mapping.keys) {
     if ('key' in spec) {
       keys.push(...expandTemplate(spec.key, event, keyValue));
@@ -320,46 +391,19 @@ export function expandKeys(mapping: InvalidationMappingSpec, event: unknown, cac
       patterns.push(...expandTemplate(spec.pattern, event, keyValue));
       continue;
     }
-    if (spec.builder === KeyBuilder.ENTITY_PATTERN) {
-      patterns.push(cacheKeys.entityPattern(spec.args[0] as PatternEntity));
+    const [name, ...parts] = spec.args;
+    if (spec.builder === KeyBuilder.RESOURCE_PATTERN) {
+      patterns.push(cacheKeys.resourcePattern(name));
       continue;
     }
-    const argLists = spec.args.reduce<string[][]>(
+    const argLists = parts.reduce<string[][]>(
       (lists, arg) => lists.flatMap((list) => expandTemplate(arg, event, keyValue).map((value) => [...list, value])),
       [[]],
     );
     if (argLists.length > MAX_EXPANSIONS_PER_TEMPLATE) {
       throw new UnprocessableEventError(`key template ${spec.builder}(${spec.args.join(', ')}) expands to more than ${MAX_EXPANSIONS_PER_TEMPLATE} keys`);
     }
-    for (const args of argLists) keys.push(buildKey(cacheKeys, spec.builder, args));
+    for (const args of argLists) keys.push(cacheKeys.resource(name, args));
   }
-  return { keys, patterns };
-}
-
-function buildKey(cacheKeys: CacheKeys, builder: KeyBuilder, args: readonly string[]): string {
-  try {
-    switch (builder) {
-      case KeyBuilder.PRODUCT:
-        return cacheKeys.product(args[0]);
-      case KeyBuilder.PRODUCT_LIST: {
-        const page = Number(args[1]);
-        if (!Number.isSafeInteger(page) || page < 0) throw new RangeError(`page must be a non-negative integer, got ${JSON.stringify(args[1])}`);
-        return cacheKeys.productList(args[0], page);
-      }
-      case KeyBuilder.PRODUCT_LISTS_TAG:
-        return cacheKeys.productListsTag(args[0]);
-      case KeyBuilder.USER_SUMMARY:
-        return cacheKeys.userSummary(args[0]);
-      case KeyBuilder.USER_PROFILE:
-        return cacheKeys.userProfile(args[0]);
-      case KeyBuilder.ORDER:
-        return cacheKeys.order(args[0]);
-      case KeyBuilder.CONFIG:
-        return cacheKeys.config(args[0]);
-      default:
-        throw new RangeError(`unknown key builder ${JSON.stringify(builder)}`);
-    }
-  } catch (error) {
-    throw new UnprocessableEventError(`key template ${builder}(${args.join(', ')}): ${(error as Error).message}`);
-  }
+  return { keys, patterns, tags };
 }

@@ -14,8 +14,22 @@ import {
   expandTemplate,
   parseTemplate,
 } from '../../../../lambda/runtime/invalidation/templates';
+import { ParamKind, Sharing, defineResource } from '../../../../lambda/runtime/resources/resource';
 
 const PREFIX = 'app:v1:';
+
+// Declared here, not imported from the shop: a mapping needs nothing but a declaration.
+const product = defineResource({ name: 'product', path: '/api/products/{id}', sharing: Sharing.PUBLIC, ttl: 60 });
+const productList = defineResource({
+  name: 'product-list',
+  path: '/api/products',
+  query: { category: { kind: ParamKind.SLUG }, page: { kind: ParamKind.PAGE, default: 1 } },
+  sharing: Sharing.PUBLIC,
+  ttl: 60,
+});
+const review = defineResource({ name: 'review', path: '/api/products/{id}/reviews/{reviewId}', sharing: Sharing.PUBLIC, ttl: 60 });
+const user = defineResource({ name: 'user', path: '/api/users/{id}', sharing: Sharing.PER_SUBJECT, subjectParam: 'id', ttl: 60 });
+const config = defineResource({ name: 'config', path: '/api/config', sharing: Sharing.PUBLIC, ttl: 60 });
 
 describe('checkInvalidationMapping (synth time)', () => {
   it('accepts typed key templates, full key templates and path templates', () => {
@@ -23,17 +37,17 @@ describe('checkInvalidationMapping (synth time)', () => {
       {
         source: 'shop.catalog',
         detailType: 'ProductUpdated',
-        keys: [KeyTemplate.product('{detail.id}'), KeyTemplate.productLists('{detail.id}'), 'app:v1:{product:{detail.id}}:extra', KeyTemplate.entityPattern('products:list')],
+        keys: [KeyTemplate.resource('product', ['{detail.id}']), 'app:v1:{product:{detail.id}}:extra', KeyTemplate.resourcePattern(productList)],
         paths: ['/api/products/{detail.id}', '/api/products*'],
       },
       PREFIX,
     );
     expect(spec.keys).toEqual([
-      { builder: 'product', args: ['{detail.id}'] },
-      { builder: 'productListsTag', args: ['{detail.id}'] },
+      { builder: 'resource', args: ['product', '{detail.id}'] },
       { key: 'app:v1:{product:{detail.id}}:extra' },
-      { builder: 'entityPattern', args: ['products:list'] },
+      { builder: 'resourcePattern', args: ['product-list'] },
     ]);
+    expect(spec.tags).toEqual([]);
     expect(spec.reason).toBe('ProductUpdated from shop.catalog');
   });
 
@@ -47,9 +61,25 @@ describe('checkInvalidationMapping (synth time)', () => {
     ['a key of another schema version', { keys: ['app:v2:product:{detail.id}'] }, 'keys[0] must be within the app\'s key namespace'],
     ['a glob in a key', { keys: ['app:v1:product:*'] }, 'keys[0] is a key, not a pattern'],
     ['a pattern outside the namespace', { keys: [KeyTemplate.pattern('*')] }, 'keys[0] must be within the app\'s key namespace'],
-    ['a builder argument with a colon', { keys: [KeyTemplate.product('a:{detail.id}')] }, 'keys[0] argument 1 may hold only letters'],
-    ['an unknown pattern entity', { keys: [KeyTemplate.entityPattern('widgets' as never)] }, 'keys[0] names entity "widgets"'],
-    ['nothing to invalidate', {}, 'keys and paths are both empty'],
+    ['a builder argument with a colon', { keys: [KeyTemplate.resource('product', ['a:{detail.id}'])] }, 'keys[0] argument 2 may hold only letters'],
+    ['a resource name with a capital', { keys: [KeyTemplate.resource('Product', ['1'])] }, 'keys[0] names resource "Product"; a resource name must match'],
+    ['nothing to invalidate', {}, 'mapping names no resources, tags, keys or paths: it would invalidate nothing'],
+    ['empty lists', { resources: [], tags: [], keys: [], paths: [] }, 'mapping names no resources, tags, keys or paths'],
+    ['a tag with a slash', { tags: ['category/{detail.slug}'] }, 'tags[0] may hold only letters, digits, "_", ".", ":" and "-" around placeholders, got "category/{detail.slug}"'],
+    ['an empty tag', { tags: ['x', ''] }, 'tags[1] must not be empty'],
+    ['a bad tag placeholder', { tags: ['product:{id}'] }, 'tags[0] has placeholder {id}: placeholders must be'],
+    ['a missing path parameter', { resources: [{ resource: product, params: {} }] }, 'resources[0].params.id is missing: resource product needs its path parameter id'],
+    ['an unknown parameter', { resources: [{ resource: product, params: { id: '{detail.id}', slug: '{detail.slug}' } }] }, 'resources[0].params.slug is not a parameter of resource product (it has id)'],
+    ['a parameter of a resource without any', { resources: [{ resource: config, params: { name: 'x' } }] }, 'resources[0].params.name is not a parameter of resource config (it has none)'],
+    [
+      'a missing query parameter',
+      { resources: [{ resource: productList, params: { category: '{detail.category}' } }] },
+      "resources[0].params.page is missing: resource product-list is keyed on its query parameter page, so an event must name its value; to purge every page at once, tag the values (defineResource tags) and list the tag in the mapping's tags",
+    ],
+    ['a parameter template with a colon', { resources: [{ resource: product, params: { id: 'p:{detail.id}' } }] }, 'resources[0].params argument 2 may hold only letters'],
+    ['no resource', { resources: [{ resource: undefined as never, params: {} }] }, 'resources[0].resource must be a declared resource (defineResource)'],
+    ['a resource that is no declaration', { resources: [{ resource: { name: 'x' } as never, params: {} }] }, 'resources[0].resource must be a declared resource'],
+    ['params that are no object', { resources: [{ resource: product, params: 'x' as never }] }, 'resources[0].params must be an object of templates, got "x"'],
   ])('rejects %s with a message naming the prop', (_label, mapping, message) => {
     expect(() => checkInvalidationMapping({ source: 'shop', detailType: 'Changed', ...mapping }, PREFIX)).toThrow(message);
   });
@@ -93,27 +123,29 @@ describe('expanding templates (run time)', () => {
       {
         source: 'shop.catalog',
         detailType: 'ProductUpdated',
-        keys: [KeyTemplate.product('{detail.ids}'), KeyTemplate.productLists('{detail.id}'), KeyTemplate.productList('{detail.nested.category}', '1'), KeyTemplate.entityPattern('product')],
+        keys: [KeyTemplate.resource('product', ['{detail.ids}']), KeyTemplate.resource('product-list', ['{detail.nested.category}', '1']), KeyTemplate.resourcePattern(product)],
         paths: ['/api/products/{detail.id}'],
       },
       PREFIX,
     );
     expect(expandKeys(mapping, event, new CacheKeys())).toEqual({
-      keys: ['app:v1:product:1', 'app:v1:product:2', 'app:v1:tag:product-lists.42', 'app:v1:products:list:books:p1'],
+      keys: ['app:v1:product:1', 'app:v1:product:2', 'app:v1:product-list:books:1'],
       patterns: ['app:v1:product:*'],
+      tags: [],
     });
     expect(expandKeys(mapping, event, new CacheKeys({ clusterMode: true }))).toEqual({
-      keys: ['app:v1:{product:1}', 'app:v1:{product:2}', 'app:v1:{tag:product-lists.42}', 'app:v1:{products:list:books:p1}'],
+      keys: ['app:v1:{product:1}', 'app:v1:{product:2}', 'app:v1:{product-list:books:1}'],
       patterns: ['app:v1:{product:*'],
+      tags: [],
     });
     expect(expandPaths(mapping, event)).toEqual(['/api/products/42']);
   });
 
   it('refuses a key value that would change the key structure', () => {
-    const mapping = checkInvalidationMapping({ source: 's', detailType: 'D', keys: ['app:v1:product:{detail.sku}', KeyTemplate.order('{detail.sku}')] }, PREFIX);
+    const mapping = checkInvalidationMapping({ source: 's', detailType: 'D', keys: ['app:v1:product:{detail.sku}', KeyTemplate.resource('order', ['{detail.sku}'])] }, PREFIX);
     expect(() => expandKeys(mapping, event, new CacheKeys())).toThrow(/key template value "a\/b\*c d" must be 1-64 letters/);
-    const orderOnly = checkInvalidationMapping({ source: 's', detailType: 'D', keys: [KeyTemplate.productList('x', '{detail.sku}')] }, PREFIX);
-    expect(() => expandKeys(orderOnly, event, new CacheKeys())).toThrow(UnprocessableEventError);
+    const builderOnly = checkInvalidationMapping({ source: 's', detailType: 'D', keys: [KeyTemplate.resource('product-list', ['x', '{detail.sku}'])] }, PREFIX);
+    expect(() => expandKeys(builderOnly, event, new CacheKeys())).toThrow(UnprocessableEventError);
   });
 });
 
@@ -192,28 +224,18 @@ describe('checking templates at synth time', () => {
 
   it('every typed key template names its builder and arguments', () => {
     const all = [
-      KeyTemplate.product('{detail.id}'),
-      KeyTemplate.productList('{detail.c}', '{detail.p}'),
-      KeyTemplate.productLists('{detail.id}'),
-      KeyTemplate.userSummary('{detail.id}'),
-      KeyTemplate.userProfile('{detail.id}'),
-      KeyTemplate.order('{detail.id}'),
-      KeyTemplate.config('{detail.name}'),
-      KeyTemplate.entityPattern('order'),
-      KeyTemplate.entityPattern('config'),
+      KeyTemplate.resource('product', ['{detail.id}']),
+      KeyTemplate.resource('product-list', ['{detail.c}', '{detail.p}']),
+      KeyTemplate.resource('config', []),
+      KeyTemplate.resourcePattern(user),
       KeyTemplate.key('app:v1:x:{detail.id}'),
       KeyTemplate.pattern('app:v1:x:*'),
     ];
     expect(all.map((t) => t.spec)).toEqual([
-      { builder: 'product', args: ['{detail.id}'] },
-      { builder: 'productList', args: ['{detail.c}', '{detail.p}'] },
-      { builder: 'productListsTag', args: ['{detail.id}'] },
-      { builder: 'userSummary', args: ['{detail.id}'] },
-      { builder: 'userProfile', args: ['{detail.id}'] },
-      { builder: 'order', args: ['{detail.id}'] },
-      { builder: 'config', args: ['{detail.name}'] },
-      { builder: 'entityPattern', args: ['order'] },
-      { builder: 'entityPattern', args: ['config'] },
+      { builder: 'resource', args: ['product', '{detail.id}'] },
+      { builder: 'resource', args: ['product-list', '{detail.c}', '{detail.p}'] },
+      { builder: 'resource', args: ['config'] },
+      { builder: 'resourcePattern', args: ['user'] },
       { key: 'app:v1:x:{detail.id}' },
       { pattern: 'app:v1:x:*' },
     ]);
@@ -221,8 +243,9 @@ describe('checking templates at synth time', () => {
   });
 
   it('accepts a key template given as its JSON spec, and a builder argument of literal text', () => {
-    expect(checkKeyTemplate('keys[0]', { builder: KeyBuilder.CONFIG, args: ['global'] }, PREFIX)).toEqual({ builder: 'config', args: ['global'] });
-    expect(checkKeyTemplate('keys[0]', { builder: KeyBuilder.PRODUCT, args: ['p-{detail.id}.v2'] }, PREFIX)).toEqual({ builder: 'product', args: ['p-{detail.id}.v2'] });
+    expect(checkKeyTemplate('keys[0]', { builder: KeyBuilder.RESOURCE, args: ['config', 'global'] }, PREFIX)).toEqual({ builder: 'resource', args: ['config', 'global'] });
+    expect(checkKeyTemplate('keys[0]', { builder: KeyBuilder.RESOURCE, args: ['product', 'p-{detail.id}.v2'] }, PREFIX)).toEqual({ builder: 'resource', args: ['product', 'p-{detail.id}.v2'] });
+    expect(checkKeyTemplate('keys[0]', { builder: KeyBuilder.RESOURCE_PATTERN, args: ['a'.repeat(32)] }, PREFIX)).toEqual({ builder: 'resourcePattern', args: ['a'.repeat(32)] });
     expect(checkKeyTemplate('keys[0]', { pattern: 'app:v1:x:{detail.id}:*' }, PREFIX)).toEqual({ pattern: 'app:v1:x:{detail.id}:*' });
     expect(checkKeyTemplate('keys[0]', 'app:v1:{product:{detail.id}}', PREFIX)).toEqual({ key: 'app:v1:{product:{detail.id}}' });
   });
@@ -230,18 +253,22 @@ describe('checking templates at synth time', () => {
   it.each([
     ['null', null, 'must be a KeyTemplate or a full key template string'],
     ['undefined', undefined, 'must be a KeyTemplate or a full key template string'],
-    ['a builder with one number argument among strings', { builder: 'product', args: ['1', 2] }, 'must be a KeyTemplate or a full key template string'],
-    ['an unknown entity', KeyTemplate.entityPattern('widget' as never), 'names entity "widget"; entityPattern knows product, user, order, config, products:list'],
-    ['a bad placeholder in a second argument', KeyTemplate.productList('a', '{foo}'), 'argument 2 has placeholder {foo}: placeholders must be'],
-    ['a bad placeholder in a first argument', KeyTemplate.product('{foo}'), 'argument 1 has placeholder {foo}: placeholders must be'],
+    ['a builder with one number argument among strings', { builder: 'resource', args: ['1', 2] }, 'must be a KeyTemplate or a full key template string'],
+    ['a resource pattern with parts', { builder: 'resourcePattern', args: ['product', '1'] }, 'resourcePattern takes only the resource name, got 2 arguments'],
+    ['a builder without a resource name', { builder: 'resource', args: [] }, 'names resource undefined; a resource name must match'],
+    ['a resource name of 33 characters', { builder: 'resourcePattern', args: ['a'.repeat(33)] }, `names resource "${'a'.repeat(33)}"`],
+    ['a resource name starting with a digit', { builder: 'resource', args: ['1a'] }, 'names resource "1a"'],
+    ['a resource name with trailing text', { builder: 'resource', args: ['ok:x'] }, 'names resource "ok:x"'],
+    ['a bad placeholder in a third argument', KeyTemplate.resource('product-list', ['a', '{foo}']), 'argument 3 has placeholder {foo}: placeholders must be'],
+    ['a bad placeholder in a second argument', KeyTemplate.resource('product', ['{foo}']), 'argument 2 has placeholder {foo}: placeholders must be'],
     ['a number', 42, 'must be a KeyTemplate or a full key template string'],
     ['an object without key, pattern or builder', { other: 'x' }, 'must be a KeyTemplate or a full key template string'],
-    ['a builder without args', { builder: 'product' }, 'must be a KeyTemplate or a full key template string'],
-    ['a builder with a number argument', { builder: 'product', args: [1] }, 'must be a KeyTemplate or a full key template string'],
+    ['a builder without args', { builder: 'resource' }, 'must be a KeyTemplate or a full key template string'],
+    ['a builder with a number argument', { builder: 'resource', args: [1] }, 'must be a KeyTemplate or a full key template string'],
     ['a key that is no string', { key: 1 }, 'must be a KeyTemplate or a full key template string'],
     ['an unknown builder', { builder: 'widget', args: ['1'] }, 'names unknown builder "widget"'],
-    ['an empty builder argument', { builder: 'product', args: [''] }, 'argument 1 must not be empty'],
-    ['a second argument with a space', { builder: 'productList', args: ['a', 'b c'] }, 'argument 2 may hold only letters, digits, "_", "." and "-" around placeholders, got "b c"'],
+    ['an empty builder argument', { builder: 'resource', args: ['product', ''] }, 'argument 2 must not be empty'],
+    ['a third argument with a space', { builder: 'resource', args: ['product-list', 'a', 'b c'] }, 'argument 3 may hold only letters, digits, "_", "." and "-" around placeholders, got "b c"'],
     ['whitespace in a full key', 'app:v1:a b:{detail.id}', 'must not contain whitespace, "<" or ">", got "app:v1:a b:{detail.id}"'],
     ['a tab in a full key', 'app:v1:a\tb', 'must not contain whitespace'],
     ['"<" in a full key', 'app:v1:<id>', 'must not contain whitespace, "<" or ">"'],
@@ -260,7 +287,7 @@ describe('checking templates at synth time', () => {
 
   it('a mapping keeps its reason, or derives one; a reason is at most 256 characters', () => {
     const base = { source: 'shop.catalog', detailType: 'ProductUpdated', paths: ['/a'] };
-    expect(checkInvalidationMapping({ ...base, reason: 'r' }, PREFIX)).toEqual({ source: 'shop.catalog', detailType: 'ProductUpdated', keys: [], paths: ['/a'], reason: 'r' });
+    expect(checkInvalidationMapping({ ...base, reason: 'r' }, PREFIX)).toEqual({ source: 'shop.catalog', detailType: 'ProductUpdated', keys: [], paths: ['/a'], tags: [], reason: 'r' });
     expect(checkInvalidationMapping({ ...base, reason: 'r'.repeat(256) }, PREFIX).reason).toHaveLength(256);
     expect(() => checkInvalidationMapping({ ...base, reason: 'r'.repeat(257) }, PREFIX)).toThrow(new TemplateError('reason', 'must be at most 256 characters, got 257'));
     expect(checkInvalidationMapping({ source: 's', detailType: 'D', keys: ['app:v1:x'] }, PREFIX).paths).toEqual([]);
@@ -335,42 +362,37 @@ describe('expanding keys with every builder', () => {
   const event = { detail: { id: '42', ids: ['1', '2'], name: 'flags', category: 'books', page: '3', pages: ['1', '2'] } };
   const mapping = (keys: readonly (KeyTemplate | string)[]) => checkInvalidationMapping({ source: 's', detailType: 'D', keys }, PREFIX);
 
-  it('user, profile, order and config builders spell their keys through CacheKeys', () => {
+  it('resource keys are spelled through CacheKeys.resource, as Resource.key spells them', () => {
     const spec = mapping([
-      KeyTemplate.userSummary('{detail.id}'),
-      KeyTemplate.userProfile('{detail.ids}'),
-      KeyTemplate.order('o-{detail.id}'),
-      KeyTemplate.config('{detail.name}'),
-      KeyTemplate.productList('{detail.category}', '{detail.pages}'),
+      KeyTemplate.resource('user', ['{detail.id}']),
+      KeyTemplate.resource('order', ['o-{detail.ids}']),
+      KeyTemplate.resource('config', []),
+      KeyTemplate.resource('product-list', ['{detail.category}', '{detail.pages}']),
     ]);
     expect(expandKeys(spec, event, new CacheKeys())).toEqual({
-      keys: [
-        'app:v1:user:42:summary',
-        'app:v1:user:1:profile',
-        'app:v1:user:2:profile',
-        'app:v1:order:o-42',
-        'app:v1:config:flags',
-        'app:v1:products:list:books:p1',
-        'app:v1:products:list:books:p2',
-      ],
+      keys: ['app:v1:user:42', 'app:v1:order:o-1', 'app:v1:order:o-2', 'app:v1:config', 'app:v1:product-list:books:1', 'app:v1:product-list:books:2'],
       patterns: [],
+      tags: [],
     });
     expect(expandKeys(spec, event, new CacheKeys({ clusterMode: true })).keys).toEqual([
-      'app:v1:{user:42}:summary',
-      'app:v1:{user:1}:profile',
-      'app:v1:{user:2}:profile',
-      'app:v1:{order:o-42}',
-      'app:v1:{config:flags}',
-      'app:v1:{products:list:books:p1}',
-      'app:v1:{products:list:books:p2}',
+      'app:v1:{user:42}',
+      'app:v1:{order:o-1}',
+      'app:v1:{order:o-2}',
+      'app:v1:{config}',
+      'app:v1:{product-list:books:1}',
+      'app:v1:{product-list:books:2}',
     ]);
+    const keys = new CacheKeys();
+    expect(expandKeys(mapping([KeyTemplate.resource('user', ['{detail.id}'])]), event, keys).keys).toEqual([user.key(keys, { id: 42 })]);
+    expect(expandKeys(mapping([KeyTemplate.resource('product-list', ['{detail.category}', '{detail.page}'])]), event, keys).keys).toEqual([productList.key(keys, { category: 'books', page: 3 })]);
   });
 
   it('full key and pattern templates expand with checked values', () => {
-    const spec = mapping(['app:v1:product:{detail.ids}', KeyTemplate.pattern('app:v1:{product:{detail.id}}*'), KeyTemplate.entityPattern('user')]);
+    const spec = mapping(['app:v1:product:{detail.ids}', KeyTemplate.pattern('app:v1:{product:{detail.id}}*'), KeyTemplate.resourcePattern(user)]);
     expect(expandKeys(spec, event, new CacheKeys())).toEqual({
       keys: ['app:v1:product:1', 'app:v1:product:2'],
       patterns: ['app:v1:{product:42}*', 'app:v1:user:*'],
+      tags: [],
     });
   });
 
@@ -389,37 +411,124 @@ describe('expanding keys with every builder', () => {
     expect(expandKeys(mapping(['app:v1:product:{detail.id}']), { detail: { id } }, new CacheKeys()).keys).toEqual([`app:v1:product:${id}`]);
   });
 
-  it.each([
-    ['-1', 'page must be a non-negative integer, got "-1"'],
-    ['1.5', 'page must be a non-negative integer, got "1.5"'],
-    ['1e400', 'page must be a non-negative integer, got "1e400"'],
-    ['9007199254740992', 'page must be a non-negative integer, got "9007199254740992"'],
-  ])('refuses page %s of a product list key, naming the builder', (page, reason) => {
-    expect(() => expandKeys(mapping([KeyTemplate.productList('all', '{detail.page}')]), { detail: { page } }, new CacheKeys())).toThrow(
-      new UnprocessableEventError(`key template productList(all, ${page}): ${reason}`),
+  it('a resource key value of 65 characters dead-letters the event', () => {
+    expect(() => expandKeys(mapping([KeyTemplate.resource('product', ['{detail.id}'])]), { detail: { id: 'a'.repeat(64) + 'b' } }, new CacheKeys())).toThrow(
+      new UnprocessableEventError(`key template value "${'a'.repeat(64)}b" must be 1-64 letters, digits, "_", "." or "-"`),
     );
   });
 
-  it('accepts page 0, the lowest non-negative page', () => {
-    expect(expandKeys(mapping([KeyTemplate.productList('all', '{detail.page}')]), { detail: { page: 0 } }, new CacheKeys()).keys).toEqual(['app:v1:products:list:all:p0']);
-  });
-
-  it('a builder refusing its argument dead-letters the event with the builder named', () => {
-    expect(() => expandKeys(mapping([KeyTemplate.product('{detail.id}')]), { detail: { id: 'a'.repeat(64) + 'b' } }, new CacheKeys())).toThrow(UnprocessableEventError);
-    const unknown = { source: 's', detailType: 'D', keys: [{ builder: 'widget' as KeyBuilder, args: ['1'] }], paths: [], reason: 'r' };
-    expect(() => expandKeys(unknown, { detail: {} }, new CacheKeys())).toThrow(new UnprocessableEventError('key template widget(1): unknown key builder "widget"'));
-  });
-
   it('1000 keys from one builder pass, 1001 do not', () => {
-    const spec = mapping([KeyTemplate.productList('{detail.a}', '{detail.b}')]);
+    const spec = mapping([KeyTemplate.resource('product-list', ['{detail.a}', '{detail.b}'])]);
     const a = Array.from({ length: 40 }, (_, i) => `c${i}`);
     expect(expandKeys(spec, { detail: { a, b: Array.from({ length: 25 }, (_, i) => i) } }, new CacheKeys()).keys).toHaveLength(1000);
     expect(() => expandKeys(spec, { detail: { a: [...a, 'c40'], b: Array.from({ length: 25 }, (_, i) => i) } }, new CacheKeys())).toThrow(
-      new UnprocessableEventError('key template productList({detail.a}, {detail.b}) expands to more than 1000 keys'),
+      new UnprocessableEventError('key template resource(product-list, {detail.a}, {detail.b}) expands to more than 1000 keys'),
     );
   });
 
   it('an empty array fans out to no key', () => {
-    expect(expandKeys(mapping([KeyTemplate.product('{detail.none}')]), { detail: { none: [] } }, new CacheKeys())).toEqual({ keys: [], patterns: [] });
+    expect(expandKeys(mapping([KeyTemplate.resource('product', ['{detail.none}'])]), { detail: { none: [] } }, new CacheKeys())).toEqual({ keys: [], patterns: [], tags: [] });
+  });
+});
+
+describe('mappings derived from resource declarations', () => {
+  const keys = new CacheKeys();
+  const clusterKeys = new CacheKeys({ clusterMode: true });
+
+  it("a resource entry purges the resource's own key and CDN path, whatever its spelling", () => {
+    const spec = checkInvalidationMapping({ source: 'shop', detailType: 'ProductUpdated', resources: [{ resource: product, params: { id: '{detail.ids}' } }] }, PREFIX);
+    expect(spec.keys).toEqual([{ builder: 'resource', args: ['product', '{detail.ids}'] }]);
+    expect(spec.paths).toEqual(['/api/products/{detail.ids}']);
+    const event = { detail: { ids: [7, 8] } };
+    expect(expandKeys(spec, event, keys).keys).toEqual([product.key(keys, { id: 7 }), product.key(keys, { id: 8 })]);
+    expect(expandKeys(spec, event, clusterKeys).keys).toEqual([product.key(clusterKeys, { id: 7 }), product.key(clusterKeys, { id: 8 })]);
+    expect(expandPaths(spec, event)).toEqual([...product.cdnPaths({ id: 7 }), ...product.cdnPaths({ id: 8 })]);
+  });
+
+  it('key parts follow the declaration: path parameters in path order, then query parameters by name', () => {
+    const spec = checkInvalidationMapping({ source: 's', detailType: 'D', resources: [{ resource: review, params: { reviewId: '{detail.r}', id: '{detail.p}' } }] }, PREFIX);
+    const event = { detail: { p: 3, r: 9 } };
+    expect(expandKeys(spec, event, keys).keys).toEqual([review.key(keys, { id: 3, reviewId: 9 })]);
+    expect(expandPaths(spec, event)).toEqual(['/api/products/3/reviews/9']);
+  });
+
+  it('a query parameter with a default also purges the URL without it, the canonical one when the value is the default', () => {
+    const spec = checkInvalidationMapping({ source: 's', detailType: 'D', resources: [{ resource: productList, params: { category: '{detail.c}', page: '{detail.p}' } }] }, PREFIX);
+    expect(spec.paths).toEqual(['/api/products?category={detail.c}&page={detail.p}', '/api/products?category={detail.c}']);
+    for (const page of [1, 4]) {
+      const event = { detail: { c: 'garden', p: page } };
+      expect(expandKeys(spec, event, keys).keys).toEqual([productList.key(keys, productList.match('/api/products', productList.canonicalUrl({ category: 'garden', page }).split('?')[1])!)]);
+      expect(expandPaths(spec, event)).toEqual(expect.arrayContaining([...productList.cdnPaths({ category: 'garden', page })]));
+    }
+  });
+
+  it('a per-subject resource purges its key only: it is never on the CDN', () => {
+    const spec = checkInvalidationMapping({ source: 's', detailType: 'UserUpdated', resources: [{ resource: user, params: { id: '{detail.id}' } }] }, PREFIX);
+    expect(spec.paths).toEqual([]);
+    expect(expandKeys(spec, { detail: { id: 5 } }, keys).keys).toEqual([user.key(keys, { id: 5 })]);
+  });
+
+  it('a resource without parameters purges its one key', () => {
+    const spec = checkInvalidationMapping({ source: 's', detailType: 'ConfigChanged', resources: [{ resource: config, params: {} }] }, PREFIX);
+    expect(expandKeys(spec, {}, keys).keys).toEqual([config.key(keys, {})]);
+    expect(expandPaths(spec, {})).toEqual(['/api/config']);
+  });
+
+  it('tags expand with the same placeholder rules and reach the Redis purge as tags', () => {
+    const spec = checkInvalidationMapping({ source: 's', detailType: 'D', tags: ['product:{detail.ids}', 'category:{detail.c}', 'all'] }, PREFIX);
+    expect(spec.tags).toEqual(['product:{detail.ids}', 'category:{detail.c}', 'all']);
+    expect(expandKeys(spec, { detail: { ids: [1, 2], c: 'garden' } }, keys)).toEqual({ keys: [], patterns: [], tags: ['product:1', 'product:2', 'category:garden', 'all'] });
+  });
+
+  it.each([
+    ['a value with a colon', 'p:{detail.v}', { v: 'a:b' }, 'key template value "a:b" must be 1-64 letters'],
+    ['a tag over 128 characters', `${'t'.repeat(64)}:{detail.v}`, { v: 'v'.repeat(64) }, 'must match'],
+    ['a missing value', 'p:{detail.v}', {}, 'detail.v is missing in the event'],
+  ])('a tag template dead-letters an event with %s', (_label, template, detail, message) => {
+    const spec = checkInvalidationMapping({ source: 's', detailType: 'D', tags: [template] }, PREFIX);
+    expect(() => expandKeys(spec, { detail }, keys)).toThrow(UnprocessableEventError);
+    expect(() => expandKeys(spec, { detail }, keys)).toThrow(message);
+  });
+
+  it('a tag of exactly 128 characters passes', () => {
+    const spec = checkInvalidationMapping({ source: 's', detailType: 'D', tags: [`${'t'.repeat(63)}:{detail.v}`] }, PREFIX);
+    expect(expandKeys(spec, { detail: { v: 'v'.repeat(64) } }, keys).tags).toEqual([`${'t'.repeat(63)}:${'v'.repeat(64)}`]);
+  });
+
+  it('the checked spec survives the trip through the rule input: checking it again changes nothing', () => {
+    const spec = checkInvalidationMapping(
+      { source: 's', detailType: 'D', resources: [{ resource: productList, params: { category: '{detail.c}', page: '1' } }], tags: ['category:{detail.c}'], reason: 'r' },
+      PREFIX,
+    );
+    expect(checkInvalidationMapping(JSON.parse(JSON.stringify(spec)), PREFIX)).toEqual(spec);
+    const old = { source: 's', detailType: 'D', keys: [{ key: 'app:v1:x' }], paths: [], reason: 'r' };
+    expect(checkInvalidationMapping(old, PREFIX).tags).toEqual([]);
+    expect(expandKeys(old as never, {}, keys)).toEqual({ keys: ['app:v1:x'], patterns: [], tags: [] });
+  });
+
+  it('refuses a resource with more than three defaulted query parameters, suggesting tags', () => {
+    const query = Object.fromEntries(['a', 'b', 'c', 'd'].map((name) => [name, { kind: ParamKind.PAGE, default: 1 }]));
+    const wide = defineResource({ name: 'wide', path: '/api/wide', query, sharing: Sharing.PUBLIC, ttl: 60 });
+    const params = { a: '1', b: '1', c: '1', d: '{detail.d}' };
+    expect(() => checkInvalidationMapping({ source: 's', detailType: 'D', resources: [{ resource: wide, params }] }, PREFIX)).toThrow(
+      new TemplateError('resources[0].resource', "wide has 4 query parameters with defaults, whose URLs with and without each are 16 paths per event; at most 3 are supported: tag the values and list the tag in the mapping's tags"),
+    );
+    const three = defineResource({ name: 'three', path: '/api/three', query: { a: query.a, b: query.b, c: query.c }, sharing: Sharing.PUBLIC, ttl: 60 });
+    expect(checkInvalidationMapping({ source: 's', detailType: 'D', resources: [{ resource: three, params: { a: '{detail.a}', b: '{detail.b}', c: '{detail.c}' } }] }, PREFIX).paths).toHaveLength(8);
+  });
+
+  it('a resource path template is checked like any path', () => {
+    const long = defineResource({ name: 'long', path: `/${'a'.repeat(3998)}/{id}`, sharing: Sharing.PUBLIC, ttl: 60 });
+    expect(() => checkInvalidationMapping({ source: 's', detailType: 'D', resources: [{ resource: long, params: { id: '{detail.id}' } }] }, PREFIX)).toThrow(
+      /^resources\[0\] path 1 is not a valid CloudFront path/,
+    );
+  });
+
+  it('resourcePattern scans every key of one resource, hash-tag aware, and refuses a resource without parameters', () => {
+    expect(keys.resourcePattern('product')).toBe('app:v1:product:*');
+    expect(clusterKeys.resourcePattern('product')).toBe('app:v1:{product:*');
+    expect(() => keys.resourcePattern('a:b')).toThrow(RangeError);
+    expect(() => KeyTemplate.resourcePattern(config)).toThrow(new TemplateError('resourcePattern', 'of resource config, which has no parameters: purge its one key with KeyTemplate.resource("config", [])'));
+    expect(KeyTemplate.resourcePattern(productList).spec).toEqual({ builder: 'resourcePattern', args: ['product-list'] });
   });
 });
