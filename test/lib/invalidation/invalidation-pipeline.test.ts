@@ -11,6 +11,7 @@ import { CachePyramidNetwork } from '../../../lib/network/cache-pyramid-network'
 import { MAPPED_INVALIDATION_KIND, decodeInvalidationMessage, pathsOf, redisWorkOf } from '../../../lambda/runtime/invalidation/messages';
 import { CacheKeys } from '../../../lambda/runtime/keys';
 import { testApp, testStack, unacknowledgedFindings } from '../../support/cdk';
+import { product, productList } from '../../../lambda/shop/resources';
 
 interface Fixture {
   readonly stack: Stack;
@@ -75,8 +76,10 @@ describe('InvalidationPipeline', () => {
       p.invalidateOn({
         source: 'shop.catalog',
         detailType: 'ProductUpdated',
-        keys: [KeyTemplate.product('{detail.id}'), KeyTemplate.productLists('{detail.id}')],
-        paths: ['/api/products/{detail.id}', '/api/products?*'],
+        resources: [{ resource: product, params: { id: '{detail.id}' } }],
+        tags: ['product:{detail.id}'],
+        keys: [KeyTemplate.key('app:v1:extra:{detail.id}')],
+        paths: ['/api/products?*'],
       });
       const inputTemplate = new Capture();
       template().hasResourceProperties('AWS::Events::Rule', {
@@ -90,8 +93,9 @@ describe('InvalidationPipeline', () => {
       const body = transformer.replace('<aws.events.event.json>', JSON.stringify(event));
       const message = decodeInvalidationMessage(body, 'app:v1:');
       expect(JSON.parse(body).kind).toBe(MAPPED_INVALIDATION_KIND);
-      expect(pathsOf(message)).toEqual(['/api/products/42', '/api/products?*']);
-      expect(redisWorkOf(message, new CacheKeys()).keys).toEqual(['app:v1:product:42', 'app:v1:tag:product-lists.42']);
+      expect(pathsOf(message)).toEqual(['/api/products?*', '/api/products/42']);
+      expect(redisWorkOf(message, new CacheKeys()).keys).toEqual(['app:v1:extra:42', product.key(new CacheKeys(), { id: 42 })]);
+      expect(redisWorkOf(message, new CacheKeys()).tags).toEqual(['product:42']);
     });
 
     it('sends a mapped event that names only paths through the Redis purger too, so its CDN purge waits like any other', () => {
@@ -108,7 +112,9 @@ describe('InvalidationPipeline', () => {
       ['a path without a leading slash', { paths: ['api/products/{detail.id}'] }, /invalidateOn: paths\[0\] must start with "\/"/],
       ['a wildcard before the end', { paths: ['/api/*/x'] }, /invalidateOn: paths\[0\] may hold "\*" only as its last character/],
       ['a key outside the namespace', { keys: ['other:v1:product:{detail.id}'] }, /invalidateOn: keys\[0\] must be within the app's key namespace: start with "app:v1:"/],
-      ['nothing to purge', {}, /invalidateOn: keys and paths are both empty/],
+      ['nothing to purge', {}, /invalidateOn: mapping names no resources, tags, keys or paths/],
+      ['a list resource without its query parameters', { resources: [{ resource: productList, params: {} }] }, /invalidateOn: resources\[0\]\.params\.category is missing: resource product-list is keyed on its query parameter category.*list the tag in the mapping's tags/],
+      ['a bad tag', { tags: ['a b'] }, /invalidateOn: tags\[0\] may hold only letters/],
       ['a malformed detail type', { detailType: 'Product Updated', paths: ['/a'] }, /invalidateOn: detailType must be 1-256 characters/],
     ])('invalidateOn rejects %s at synth time, naming the prop', (_label, mapping, message) => {
       const { pipeline: p } = pipeline();
@@ -324,7 +330,7 @@ describe('InvalidationPipeline', () => {
       const distribution = new cloudfront.Distribution(stack, 'Distribution', { defaultBehavior: { origin: new origins.HttpOrigin('origin.example.com') } });
       const encryptionKey = withKey ? new kms.Key(stack, 'QueueKey', { enableKeyRotation: true }) : undefined;
       const p = new InvalidationPipeline(stack, 'Invalidation', { cache, vpc: network.vpc, vpcSubnets: network.subnetSelection, distribution, encryptionKey });
-      p.invalidateOn({ source: 'shop.catalog', detailType: 'ProductUpdated', keys: [KeyTemplate.product('{detail.id}')], paths: ['/api/products/{detail.id}'] });
+      p.invalidateOn({ source: 'shop.catalog', detailType: 'ProductUpdated', resources: [{ resource: product, params: { id: '{detail.id}' } }] });
       const mine = unacknowledgedFindings(app)
         .map((f) => ({ ...f, constructPaths: f.constructPaths.filter((path) => path.startsWith('Test/Invalidation/')) }))
         .filter((f) => f.constructPaths.length > 0);

@@ -10,8 +10,10 @@ import {
   redisWorkOf,
 } from '../../../../lambda/runtime/invalidation/messages';
 import { KeyTemplate, checkInvalidationMapping } from '../../../../lambda/runtime/invalidation/templates';
+import { Sharing, defineResource } from '../../../../lambda/runtime/resources/resource';
 
 const keys = new CacheKeys();
+const product = defineResource({ name: 'product', path: '/api/products/{id}', sharing: Sharing.PUBLIC, ttl: 60 });
 
 function event(detail: unknown, detailType = 'CacheInvalidation'): string {
   return JSON.stringify({ version: '0', id: 'ev-1', source: 'cache-pyramid', 'detail-type': detailType, account: '1', time: '2025-01-01T00:00:00Z', region: 'eu-west-1', resources: [], detail });
@@ -66,13 +68,14 @@ describe('decodeInvalidationMessage', () => {
 
   it('decodes a mapped app event and expands its templates', () => {
     const mapping = checkInvalidationMapping(
-      { source: 'shop.catalog', detailType: 'ProductUpdated', keys: [KeyTemplate.product('{detail.id}')], paths: ['/api/products/{detail.id}'] },
+      { source: 'shop.catalog', detailType: 'ProductUpdated', resources: [{ resource: product, params: { id: '{detail.id}' } }], tags: ['product:{detail.id}'], keys: [KeyTemplate.key('app:v1:extra:{detail.id}')] },
       keys.prefix,
     );
     const body = JSON.stringify({ kind: MAPPED_INVALIDATION_KIND, version: 1, mapping, event: JSON.parse(event({ id: 7 }, 'ProductUpdated')) });
     const message = decodeInvalidationMessage(body, keys.prefix);
     expect(pathsOf(message)).toEqual(['/api/products/7']);
-    expect(redisWorkOf(message, keys).keys).toEqual(['app:v1:product:7']);
+    expect(redisWorkOf(message, keys).keys).toEqual(['app:v1:extra:7', product.key(keys, { id: 7 })]);
+    expect(redisWorkOf(message, keys).tags).toEqual(['product:7']);
     expect(redisWorkOf(message, keys).reason).toBe('ProductUpdated from shop.catalog');
   });
 

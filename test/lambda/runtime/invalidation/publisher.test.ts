@@ -11,11 +11,22 @@ import {
   defineDomainEvent,
   putEventsEntrySize,
 } from '../../../../lambda/runtime/invalidation/publisher';
-import { KeyTemplate } from '../../../../lambda/runtime/invalidation/templates';
+import { TagIndex } from '../../../../lambda/runtime/cache/tag-index';
+import { redisTagStore } from '../../../../lambda/runtime/invalidation/redis-purge';
+import { ParamKind, Sharing, defineResource } from '../../../../lambda/runtime/resources/resource';
 import { RedisServer } from '../../../support/servers';
 
 const eventBridgeMock = mockClient(EventBridgeClient);
 const ProductUpdated = defineDomainEvent<{ id: number }>('shop.catalog', 'ProductUpdated');
+const product = defineResource({ name: 'product', path: '/api/products/{id}', sharing: Sharing.PUBLIC, ttl: 60 });
+const productList = defineResource({
+  name: 'product-list',
+  path: '/api/products',
+  query: { category: { kind: ParamKind.SLUG }, page: { kind: ParamKind.PAGE, default: 1 } },
+  sharing: Sharing.PUBLIC,
+  ttl: 60,
+});
+const user = defineResource({ name: 'user', path: '/api/users/{id}', sharing: Sharing.PER_SUBJECT, subjectParam: 'id', ttl: 60 });
 
 function calls(): PutEventsCommandInput[] {
   return eventBridgeMock.commandCalls(PutEventsCommand).map((c) => c.args[0].input);
@@ -162,12 +173,12 @@ describe('LocalInvalidationPublisher (npm run dev)', () => {
   });
 
   it('purges the keys and patterns of an invalidation and logs the CloudFront paths as skipped', async () => {
-    await redis.mset(keys.product(1), 'a', keys.product(2), 'b', keys.userSummary(1), 'c');
+    await redis.mset(product.key(keys, { id: 1 }), 'a', product.key(keys, { id: 2 }), 'b', user.key(keys, { id: 1 }), 'c');
     const local = new LocalInvalidationPublisher({ redis, cacheKeys: keys, logger });
 
-    await local.publishInvalidation({ keys: [keys.userSummary(1)], keyPatterns: [keys.entityPattern('product')], paths: ['/api/products/1'] });
+    await local.publishInvalidation({ keys: [user.key(keys, { id: 1 })], keyPatterns: [keys.resourcePattern('product')], paths: ['/api/products/1'] });
 
-    expect(await redis.exists(keys.product(1), keys.product(2), keys.userSummary(1))).toBe(0);
+    expect(await redis.exists(product.key(keys, { id: 1 }), product.key(keys, { id: 2 }), user.key(keys, { id: 1 }))).toBe(0);
     expect(logged.at(-1)).toEqual({
       message: 'local invalidation: Redis purged; CloudFront skipped (no distribution in dev)',
       attributes: { unlinked: 3, skippedPaths: ['/api/products/1'], reason: undefined },
@@ -175,21 +186,27 @@ describe('LocalInvalidationPublisher (npm run dev)', () => {
   });
 
   it('maps a domain event through the same mappings the stack wires', async () => {
-    await redis.mset(keys.product(42), 'p', keys.product(43), 'q');
-    await redis.sadd(keys.productListsTag(42), keys.productList(undefined, 1));
-    await redis.set(keys.productList(undefined, 1), 'list');
+    const index = new TagIndex(redisTagStore(redis), keys);
+    const page = (n: number) => ({ category: 'garden', page: n });
+    await redis.mset(product.key(keys, { id: 42 }), 'p', product.key(keys, { id: 43 }), 'q', productList.key(keys, page(1)), 'l1', productList.key(keys, page(2)), 'l2');
+    // The list pages carry the product's tag, recorded as a read-through fill records it.
+    for (const n of [1, 2]) await index.record(await index.ticket(), productList.key(keys, page(n)), productList.cdnPaths(page(n)), ['product:42'], 300);
     const local = new LocalInvalidationPublisher({
       redis,
       cacheKeys: keys,
       logger,
-      mappings: [{ source: 'shop.catalog', detailType: 'ProductUpdated', keys: [KeyTemplate.product('{detail.id}'), KeyTemplate.productLists('{detail.id}')], paths: ['/api/products/{detail.id}'] }],
+      mappings: [{ source: 'shop.catalog', detailType: 'ProductUpdated', resources: [{ resource: product, params: { id: '{detail.id}' } }], tags: ['product:{detail.id}'] }],
     });
 
     await local.publishDomainEvent(ProductUpdated({ id: 42 }));
 
-    expect(await redis.exists(keys.product(42), keys.productList(undefined, 1), keys.productListsTag(42))).toBe(0);
-    expect(await redis.exists(keys.product(43))).toBe(1);
-    expect(logged.at(-1)?.attributes).toMatchObject({ unlinked: 2, skippedPaths: ['/api/products/42'], reason: 'ProductUpdated from shop.catalog' });
+    expect(await redis.exists(product.key(keys, { id: 42 }), productList.key(keys, page(1)), productList.key(keys, page(2)), keys.tagSet('product:42'))).toBe(0);
+    expect(await redis.exists(product.key(keys, { id: 43 }))).toBe(1);
+    const attributes = logged.at(-1)?.attributes as { skippedPaths: string[] };
+    expect(logged.at(-1)?.attributes).toMatchObject({ reason: 'ProductUpdated from shop.catalog' });
+    // The resource's own path, then the paths the tag recorded: forwarded to the CDN after Redis.
+    expect(attributes.skippedPaths[0]).toBe('/api/products/42');
+    expect([...attributes.skippedPaths].sort()).toEqual(['/api/products/42', '/api/products?category=garden', '/api/products?category=garden&page=2']);
   });
 
   it('refuses a mapping that breaks the template rules when it is created', () => {
