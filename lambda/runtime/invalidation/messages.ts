@@ -276,6 +276,7 @@ export function redisWorkOf(message: InvalidationMessage, cacheKeys: CacheKeys):
     patterns = message.detail.keyPatterns ?? [];
   } else {
     ({ keys, patterns, tags } = expandKeys(message.mapping, message.event, cacheKeys));
+    if (tags.length > MAX_TAGS_PER_EVENT) fail(`the mapping's tags expand to ${tags.length} tags for this event; at most ${MAX_TAGS_PER_EVENT}`);
   }
   keys.forEach((key, i) => {
     if (!cacheKeys.owns(key)) fail(`keys[${i}] ${JSON.stringify(key)} is outside the app namespace ${JSON.stringify(cacheKeys.prefix)}`);

@@ -10,7 +10,7 @@
  *
  * ```ts
  * const publisher = new EventBridgeInvalidationPublisher({ client, eventBusName: process.env.INVALIDATION_BUS_NAME! });
- * await publisher.publishInvalidation({ keys: [keys.product(42)], paths: ['/api/products/42'], reason: 'product 42 updated' });
+ * await publisher.publishInvalidation({ keys: [product.key(keys, { id: 42 })], paths: product.cdnPaths({ id: 42 }), reason: 'product 42 updated' });
  * await publisher.publishDomainEvent(ProductUpdated({ id: 42 }));
  * ```
  */

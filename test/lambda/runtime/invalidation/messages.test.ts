@@ -79,6 +79,13 @@ describe('decodeInvalidationMessage', () => {
     expect(redisWorkOf(message, keys).reason).toBe('ProductUpdated from shop.catalog');
   });
 
+  it('dead-letters a mapped event whose tags expand beyond the per-event cap', () => {
+    const mapping = checkInvalidationMapping({ source: 's', detailType: 'D', tags: ['a:{detail.ids}', 'b:{detail.ids}'] }, keys.prefix);
+    const body = (n: number) => JSON.stringify({ kind: MAPPED_INVALIDATION_KIND, version: 1, mapping, event: { detail: { ids: Array.from({ length: n }, (_, i) => i) } } });
+    expect(redisWorkOf(decodeInvalidationMessage(body(500), keys.prefix), keys).tags).toHaveLength(1000);
+    expect(() => redisWorkOf(decodeInvalidationMessage(body(501), keys.prefix), keys)).toThrow(new UnprocessableEventError("the mapping's tags expand to 1002 tags for this event; at most 1000"));
+  });
+
   it('decodes a continuation with its cursors', () => {
     const body = JSON.stringify({
       kind: REDIS_PURGE_CONTINUATION_KIND,
