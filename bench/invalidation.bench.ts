@@ -205,7 +205,7 @@ async function redisRows(kind: 'standalone' | 'cluster'): Promise<BenchRow[]> {
     const pattern: number[] = [];
     const raw: number[] = [];
     const options = { redis, cacheKeys, now: Date.now, deadline: Infinity, unlinkBatchSize: UNLINK_BATCH };
-    const scans = [{ pattern: cacheKeys.entityPattern('product'), cursors: {}, finished: [] }];
+    const scans = [{ pattern: cacheKeys.resourcePattern('product'), cursors: {}, finished: [] }];
     const runs: [number[], () => Promise<number>][] = [
       [raw, () => rawUnlink(redis, keys)],
       [exact, async () => (await purgeRedis({ keys, scans: [] }, options)).unlinked],

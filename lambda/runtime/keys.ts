@@ -75,28 +75,12 @@ export class CacheKeys {
     return this.prefix + this.tag('tag-clock');
   }
 
-  /** `app:v1:product:42` */
+  /** `app:v1:product:42`, the key `resource('product', [id])` spells; the benchmarks and cache-level tests use it by the hundred. */
   product(id: number | string): string {
     return this.entity('product', id);
   }
 
-  /** `app:v1:products:list:<category|all>:p<page>` — one page of the product listing. */
-  productList(category: string | undefined, page: number): string {
-    const identity = `products:list:${checkSegment('category', category ?? 'all')}:p${page}`;
-    return this.prefix + this.tag(identity);
-  }
-
-  /** The tag set naming every cached list key in which product `id` appears (kept by the write path). */
-  productListsTag(id: number | string): string {
-    return this.entity('tag', `product-lists.${checkSegment('id', String(id))}`);
-  }
-
-  /** `app:v1:user:42:summary` — the public, non-secret projection of a user. */
-  userSummary(id: number | string): string {
-    return this.entity('user', id, 'summary');
-  }
-
-  /** `app:v1:user:42:profile` — the editable profile (write-behind). */
+  /** `app:v1:user:42:profile` — the shop's editable profile: its write-behind sequences writes on this key's lock. */
   userProfile(id: number | string): string {
     return this.entity('user', id, 'profile');
   }
@@ -104,16 +88,6 @@ export class CacheKeys {
   /** `app:v1:user:42:profile-version` — the write-behind version clock of a user (same slot as the profile). */
   profileVersion(id: number | string): string {
     return this.entity('user', id, 'profile-version');
-  }
-
-  /** `app:v1:order:7` */
-  order(id: number | string): string {
-    return this.entity('order', id);
-  }
-
-  /** `app:v1:config:global` */
-  config(name = 'global'): string {
-    return this.entity('config', name);
   }
 
   /**
@@ -129,17 +103,12 @@ export class CacheKeys {
     return `${key}:lock`;
   }
 
-  /** A `SCAN MATCH` pattern for every key of one entity, e.g. all products. */
-  entityPattern(entity: 'product' | 'user' | 'order' | 'config' | 'products:list'): string {
-    return this.clusterMode ? `${this.prefix}{${entity}:*` : `${this.prefix}${entity}:*`;
-  }
-
   /** True when `key` belongs to this application's namespace and schema version. */
   owns(key: string): boolean {
     return key.startsWith(this.prefix);
   }
 
-  /** True when `key` is a tag set (a set of key names, such as {@link productListsTag}) that a purge empties with its members. */
+  /** True when `key` is a tag set (a set of key names, {@link tagSet}) that a purge empties with its members. */
   isTag(key: string): boolean {
     // In cluster mode a tag's mark shares the tag set's hash tag; only the set itself ends with it.
     return key.startsWith(this.tagPrefix) && (!this.clusterMode || key.endsWith('}'));

@@ -91,14 +91,14 @@ describeEachTopology('redis-purger handler', (handle) => {
 
   it('purges keys, tags and patterns, and dead-letters a malformed record with the reason', async () => {
     await Promise.all(Array.from({ length: 200 }, (_, i) => redis.set(keys.product(i), 'p', 'EX', 600)));
-    await redis.set(keys.productList(undefined, 1), 'list', 'EX', 600);
-    await redis.sadd(keys.productListsTag(5), keys.productList(undefined, 1));
-    await redis.set(keys.userSummary(1), 'u', 'EX', 600);
-    await redis.set(keys.order(1), 'o', 'EX', 600);
+    await redis.set(keys.resource('product-list', ['_', '1']), 'list', 'EX', 600);
+    await redis.sadd(keys.tagSet('product:5'), keys.resource('product-list', ['_', '1']));
+    await redis.set(keys.resource('user', [String(1)]), 'u', 'EX', 600);
+    await redis.set(keys.resource('order', [String(1)]), 'o', 'EX', 600);
 
     const response = await adapter.handler(
       sqsEvent([
-        sqsRecord(eventBridgeBody('CacheInvalidation', { keys: [keys.userSummary(1), keys.productListsTag(5)], keyPatterns: [keys.entityPattern('product')] }), { messageId: 'ok' }),
+        sqsRecord(eventBridgeBody('CacheInvalidation', { keys: [keys.resource('user', [String(1)]), keys.tagSet('product:5')], keyPatterns: [keys.resourcePattern('product')] }), { messageId: 'ok' }),
         sqsRecord('{oops', { messageId: 'malformed' }),
         sqsRecord(eventBridgeBody('CacheInvalidation', { keys: ['someone-else:v1:user:1'] }), { messageId: 'foreign' }),
       ]),
@@ -107,8 +107,8 @@ describeEachTopology('redis-purger handler', (handle) => {
 
     expect(response).toEqual({ batchItemFailures: [] });
     expect(await existing(...Array.from({ length: 200 }, (_, i) => keys.product(i)))).toBe(0);
-    expect(await existing(keys.userSummary(1), keys.productList(undefined, 1), keys.productListsTag(5))).toBe(0);
-    expect(await existing(keys.order(1))).toBe(1);
+    expect(await existing(keys.resource('user', [String(1)]), keys.resource('product-list', ['_', '1']), keys.tagSet('product:5'))).toBe(0);
+    expect(await existing(keys.resource('order', [String(1)]))).toBe(1);
     expect(sent().map((m) => [m.QueueUrl, m.MessageAttributes?.OriginalMessageId.StringValue, m.MessageAttributes?.DeadLetterReason.StringValue])).toEqual([
       [DLQ_URL, 'malformed', expect.stringMatching(/^message body is not JSON/)],
       [DLQ_URL, 'foreign', 'keys[0] "someone-else:v1:user:1" is outside the app namespace "app:v1:"'],
@@ -116,10 +116,10 @@ describeEachTopology('redis-purger handler', (handle) => {
   });
 
   it('continues a pattern purge that runs out of time in a new message, which then finishes it', async () => {
-    await Promise.all(Array.from({ length: 3000 }, (_, i) => redis.set(keys.order(i), 'o', 'EX', 600)));
+    await Promise.all(Array.from({ length: 3000 }, (_, i) => redis.set(keys.resource('order', [String(i)]), 'o', 'EX', 600)));
     // 5 001 ms left minus the 5 s safety margin: a budget of about 1 ms, so the scan stops after one step.
     const first = await adapter.handler(
-      sqsEvent([sqsRecord(eventBridgeBody('CacheInvalidation', { keyPatterns: [keys.entityPattern('order')] }), { messageId: 'big' })]),
+      sqsEvent([sqsRecord(eventBridgeBody('CacheInvalidation', { keyPatterns: [keys.resourcePattern('order')] }), { messageId: 'big' })]),
       lambdaContext(5_001),
     );
     expect(first).toEqual({ batchItemFailures: [] });
@@ -127,7 +127,7 @@ describeEachTopology('redis-purger handler', (handle) => {
     expect(continuation.QueueUrl).toBe(QUEUE_URL);
     const body = JSON.parse(continuation.MessageBody!);
     expect(body).toMatchObject({ kind: REDIS_PURGE_CONTINUATION_KIND, version: 1, hop: 1 });
-    expect(await existing(...Array.from({ length: 3000 }, (_, i) => keys.order(i)))).toBeGreaterThan(0);
+    expect(await existing(...Array.from({ length: 3000 }, (_, i) => keys.resource('order', [String(i)])))).toBeGreaterThan(0);
 
     let message = continuation.MessageBody!;
     for (let hop = 0; hop < 200 && message; hop++) {
@@ -137,20 +137,20 @@ describeEachTopology('redis-purger handler', (handle) => {
       message = sent()[0]?.MessageBody ?? '';
     }
     expect(message).toBe('');
-    expect(await existing(...Array.from({ length: 3000 }, (_, i) => keys.order(i)))).toBe(0);
+    expect(await existing(...Array.from({ length: 3000 }, (_, i) => keys.resource('order', [String(i)])))).toBe(0);
   });
 
   describe('bottom-up order: the CDN purge follows the Redis purge', () => {
     it('forwards the event\'s paths and those recorded in the cleared tag sets to the CloudFront queue, delayed by the L1 TTL + margin, once Redis is clean', async () => {
       const tag = keys.tagSet('category:garden');
-      await redis.set(keys.productList('garden', 2), 'page', 'EX', 600);
-      await redis.sadd(tag, keys.productList('garden', 2), '/api/products?category=garden&page=2');
+      await redis.set(keys.resource('product-list', ['garden', '2']), 'page', 'EX', 600);
+      await redis.sadd(tag, keys.resource('product-list', ['garden', '2']), '/api/products?category=garden&page=2');
       const response = await adapter.handler(
         sqsEvent([sqsRecord(eventBridgeBody('CacheInvalidation', { keys: [tag], paths: ['/api/products/7'], reason: 'product 7 moved' }), { messageId: 'move' })]),
         lambdaContext(),
       );
       expect(response).toEqual({ batchItemFailures: [] });
-      expect(await existing(keys.productList('garden', 2), tag)).toBe(0);
+      expect(await existing(keys.resource('product-list', ['garden', '2']), tag)).toBe(0);
       const [forward, ...others] = sent();
       expect(others).toEqual([]);
       expect(forward).toMatchObject({ QueueUrl: CDN_QUEUE_URL, DelaySeconds: 15 });
@@ -166,9 +166,9 @@ describeEachTopology('redis-purger handler', (handle) => {
     });
 
     it('a pattern purge continued over several messages forwards its paths once, after the last one', async () => {
-      await Promise.all(Array.from({ length: 3000 }, (_, i) => redis.set(keys.order(i), 'o', 'EX', 600)));
+      await Promise.all(Array.from({ length: 3000 }, (_, i) => redis.set(keys.resource('order', [String(i)]), 'o', 'EX', 600)));
       await adapter.handler(
-        sqsEvent([sqsRecord(eventBridgeBody('CacheInvalidation', { keyPatterns: [keys.entityPattern('order')], paths: ['/api/orders*'] }))]),
+        sqsEvent([sqsRecord(eventBridgeBody('CacheInvalidation', { keyPatterns: [keys.resourcePattern('order')], paths: ['/api/orders*'] }))]),
         lambdaContext(5_001),
       );
       let message = sent()[0];
@@ -180,14 +180,14 @@ describeEachTopology('redis-purger handler', (handle) => {
         message = sent()[0];
         if (message?.QueueUrl === CDN_QUEUE_URL) forwards.push(message);
       }
-      expect(await existing(...Array.from({ length: 3000 }, (_, i) => keys.order(i)))).toBe(0);
+      expect(await existing(...Array.from({ length: 3000 }, (_, i) => keys.resource('order', [String(i)])))).toBe(0);
       expect(forwards).toHaveLength(1);
       expect(JSON.parse(forwards[0].MessageBody!).paths).toEqual(['/api/orders*']);
     });
 
     it('forwards nothing while Redis fails; the retry that succeeds forwards the CDN purge', async () => {
-      await redis.set(keys.config('banner'), 'old', 'EX', 600);
-      const body = eventBridgeBody('CacheInvalidation', { keys: [keys.config('banner')], paths: ['/api/config'] });
+      await redis.set(keys.resource('config', ['banner']), 'old', 'EX', 600);
+      const body = eventBridgeBody('CacheInvalidation', { keys: [keys.resource('config', ['banner'])], paths: ['/api/config'] });
       const broken = await loadAdapter({ ...baseEnv, REDIS_URL: 'redis://127.0.0.1:1', CACHE_CLUSTER_MODE: 'false' });
       try {
         const failed = await broken.handler(sqsEvent([sqsRecord(body, { messageId: 'm', receiveCount: 1 })]), lambdaContext());
@@ -198,24 +198,24 @@ describeEachTopology('redis-purger handler', (handle) => {
       }
       const retried = await adapter.handler(sqsEvent([sqsRecord(body, { messageId: 'm', receiveCount: 2 })]), lambdaContext());
       expect(retried).toEqual({ batchItemFailures: [] });
-      expect(await existing(keys.config('banner'))).toBe(0);
+      expect(await existing(keys.resource('config', ['banner']))).toBe(0);
       expect(sent()).toMatchObject([{ QueueUrl: CDN_QUEUE_URL, DelaySeconds: 15 }]);
     });
   });
 
   it('returns the record to the queue when Redis fails, and dead-letters it with the reason on the last receive', async () => {
-    await redis.set(keys.config('flags'), 'c', 'EX', 600);
+    await redis.set(keys.resource('config', ['flags']), 'c', 'EX', 600);
     // A container whose cache is unreachable: the same code, an endpoint nothing listens on.
     const broken = await loadAdapter({ ...baseEnv, REDIS_URL: 'redis://127.0.0.1:1', CACHE_CLUSTER_MODE: 'false' });
     try {
-      const body = eventBridgeBody('CacheInvalidation', { keys: [keys.config('flags')] });
+      const body = eventBridgeBody('CacheInvalidation', { keys: [keys.resource('config', ['flags'])] });
       const response = await broken.handler(sqsEvent([sqsRecord(body, { messageId: 'early', receiveCount: 1 }), sqsRecord(body, { messageId: 'late', receiveCount: 5 })]), lambdaContext());
       expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'early' }] });
       const dlq = broken.sqs.commandCalls(broken.sendMessage).map((c) => c.args[0].input);
       expect(dlq.map((m) => [m.QueueUrl, m.MessageAttributes?.OriginalMessageId.StringValue, m.MessageAttributes?.DeadLetterReason.StringValue])).toEqual([
         [DLQ_URL, 'late', expect.stringMatching(/^Redis purge failed on receive 5 of 5: Redis was not ready within 4000 ms/)],
       ]);
-      expect(await existing(keys.config('flags'))).toBe(1);
+      expect(await existing(keys.resource('config', ['flags']))).toBe(1);
     } finally {
       for (const client of broken.clients) client.disconnect();
     }

@@ -112,19 +112,15 @@ describe('tag sets', () => {
 });
 
 describe('entity keys', () => {
-  test('user facets, orders and config, in both modes', () => {
-    expect(plain.userSummary(42)).toBe('app:v1:user:42:summary');
+  test("the shop's profile facets and product keys, in both modes", () => {
     expect(plain.userProfile('42')).toBe('app:v1:user:42:profile');
     expect(plain.profileVersion(42)).toBe('app:v1:user:42:profile-version');
-    expect(plain.order(7)).toBe('app:v1:order:7');
-    expect(plain.config()).toBe('app:v1:config:global');
-    expect(plain.config('flags')).toBe('app:v1:config:flags');
-    expect(cluster.userSummary(42)).toBe('app:v1:{user:42}:summary');
     expect(cluster.userProfile(42)).toBe('app:v1:{user:42}:profile');
     expect(cluster.profileVersion(42)).toBe('app:v1:{user:42}:profile-version');
-    expect(cluster.order(7)).toBe('app:v1:{order:7}');
-    expect(cluster.config()).toBe('app:v1:{config:global}');
     expect(cluster.product(1)).toBe('app:v1:{product:1}');
+    expect(plain.product(1)).toBe(plain.resource('product', ['1']));
+    expect(cluster.product(1)).toBe(cluster.resource('product', ['1']));
+    expect(() => plain.product('1:2')).toThrow(new RangeError('cache key id must match /^[A-Za-z0-9_.-]{1,64}$/, got "1:2"'));
   });
 
   test('a lock shares the slot of its key', () => {
@@ -132,10 +128,10 @@ describe('entity keys', () => {
     expect(plain.lock('app:v1:product:1')).toBe('app:v1:product:1:lock');
   });
 
-  test('entity patterns match every key of one entity, with the opening brace in cluster mode', () => {
-    expect(plain.entityPattern('product')).toBe('app:v1:product:*');
-    expect(cluster.entityPattern('product')).toBe('app:v1:{product:*');
-    expect(cluster.entityPattern('products:list')).toBe('app:v1:{products:list:*');
+  test('a resource pattern matches every key of one resource, with the opening brace of its hash tag in cluster mode', () => {
+    expect(plain.resourcePattern('product')).toBe('app:v1:product:*');
+    expect(cluster.resourcePattern('product-list')).toBe('app:v1:{product-list:*');
+    expect(() => plain.resourcePattern('a:b')).toThrow(new RangeError('cache key resource must match /^[A-Za-z0-9_.-]{1,64}$/, got "a:b"'));
   });
 
   test('owns tells this application and schema version from others', () => {
@@ -146,18 +142,3 @@ describe('entity keys', () => {
   });
 });
 
-describe('product list keys (the reference shop)', () => {
-  test('one key per category and page, the whole identity hash-tagged in cluster mode', () => {
-    expect(plain.productList('garden', 2)).toBe('app:v1:products:list:garden:p2');
-    expect(plain.productList(undefined, 1)).toBe('app:v1:products:list:all:p1');
-    expect(cluster.productList('garden', 2)).toBe('app:v1:{products:list:garden:p2}');
-    expect(() => plain.productList('a:b', 1)).toThrow(new RangeError('cache key category must match /^[A-Za-z0-9_.-]{1,64}$/, got "a:b"'));
-  });
-
-  test('tag sets of the lists showing a product (invalidation templates)', () => {
-    expect(plain.productListsTag(42)).toBe('app:v1:tag:product-lists.42');
-    expect(cluster.productListsTag(42)).toBe('app:v1:{tag:product-lists.42}');
-    expect(plain.isTag(plain.productListsTag(1))).toBe(true);
-    expect(() => plain.productListsTag('1:2')).toThrow(new RangeError('cache key id must match /^[A-Za-z0-9_.-]{1,64}$/, got "1:2"'));
-  });
-});

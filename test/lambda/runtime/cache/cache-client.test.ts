@@ -47,7 +47,7 @@ describeEachTopology('CacheClient', (handle) => {
   });
 
   test('sadd gives the set a TTL and never shortens it', async () => {
-    const key = freshKeys(handle.current()).productListsTag(7);
+    const key = freshKeys(handle.current()).tagSet('product:7');
     expect(await client.sadd(key, ['list:a', 'list:b'], 60_000)).toBe(2);
     expect(await client.sadd(key, ['list:b', 'list:c'], 1_000)).toBe(1);
     expect((await client.smembers(key)).sort()).toEqual(['list:a', 'list:b', 'list:c']);
@@ -56,7 +56,7 @@ describeEachTopology('CacheClient', (handle) => {
   });
 
   test('runs a Lua script by EVALSHA and reloads it with EVAL after SCRIPT FLUSH', async () => {
-    const key = freshKeys(handle.current()).config('script');
+    const key = freshKeys(handle.current()).resource('config', ['script']);
     const script = luaScript('test_incr_by', 1, `return redis.call('INCRBY', KEYS[1], ARGV[1])`);
     expect(await client.eval(script, [key], [2])).toBe(2);
     const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
@@ -70,7 +70,7 @@ describeEachTopology('CacheClient', (handle) => {
     const names = Array.from({ length: 60 }, (_, i) => keys.product(i));
     for (const name of names) await redis.set(name, '1', 'PX', 60_000);
     const found: string[] = [];
-    for await (const batch of client.scan(keys.entityPattern('product'), 7)) found.push(...batch);
+    for await (const batch of client.scan(keys.resourcePattern('product'), 7)) found.push(...batch);
     expect(found.sort()).toEqual([...names].sort());
   });
 

@@ -73,8 +73,8 @@ describeEachTopology('ReadThroughCache', (handle) => {
       const keys = freshKeys(handle.current());
       const origin = countingLoader(() => ({ value: 'v' }));
       const cache = await processCache(keys, { l1: false });
-      await cache.get(keys.config(), TtlClass.CONFIG, origin.load);
-      const again = await cache.get(keys.config(), TtlClass.CONFIG, origin.load);
+      await cache.get(keys.resource('config', ['global']), TtlClass.CONFIG, origin.load);
+      const again = await cache.get(keys.resource('config', ['global']), TtlClass.CONFIG, origin.load);
       expect(again).toMatchObject({ value: 'v', source: 'redis' });
       expect(cache.stats().redis).toEqual({ hits: 1, misses: 1 });
     });
@@ -486,9 +486,9 @@ describeEachTopology('ReadThroughCache', (handle) => {
     test('an envelope written by hand is read like one the cache wrote', async () => {
       const keys = freshKeys(handle.current());
       const now = Date.now();
-      await redis.set(keys.config(), encodeEnvelope({ v: { flag: true }, s: now, x: now + 60_000, ver: 9 }), 'PX', 60_000);
+      await redis.set(keys.resource('config', ['global']), encodeEnvelope({ v: { flag: true }, s: now, x: now + 60_000, ver: 9 }), 'PX', 60_000);
       const cache = await processCache(keys);
-      expect(await cache.get(keys.config(), TtlClass.CONFIG, async () => null)).toEqual({
+      expect(await cache.get(keys.resource('config', ['global']), TtlClass.CONFIG, async () => null)).toEqual({
         value: { flag: true },
         source: 'redis',
         storedAtMs: now,

@@ -46,7 +46,7 @@ describeEachTopology('write-through put against a fill that began before it', (h
   /** Runs the interleaving; returns what a fresh process then reads, and the raw Redis entry. */
   async function interleave(fill: 'fixed' | 'naive'): Promise<{ read: Order | null; stored: Order | null | undefined }> {
     const keys = freshKeys(handle.current());
-    const key = keys.order(7);
+    const key = keys.resource('order', [String(7)]);
     const wrap = fill === 'naive' ? withNaiveFill : (c: CacheClient) => c;
     // Orders live in the personal cache: Redis only, no L1 (so L1 cannot hide the outcome).
     const process = (i: number) => new ReadThroughCache({ client: wrap(clients[i]), keys, ttls: DEFAULT_TTL_SECONDS, l1: false, earlyRefreshBeta: 0 });

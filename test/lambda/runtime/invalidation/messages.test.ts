@@ -33,12 +33,12 @@ function reasonOf(body: string): string {
 
 describe('decodeInvalidationMessage', () => {
   it('decodes a CacheInvalidation event', () => {
-    const message = decodeInvalidationMessage(event({ keys: [keys.product(1)], keyPatterns: [keys.entityPattern('products:list')], paths: ['/api/products/1'], reason: 'edit' }), keys.prefix);
+    const message = decodeInvalidationMessage(event({ keys: [keys.product(1)], keyPatterns: [keys.resourcePattern('product-list')], paths: ['/api/products/1'], reason: 'edit' }), keys.prefix);
     expect(pathsOf(message)).toEqual(['/api/products/1']);
     expect(redisWorkOf(message, keys)).toEqual({
       keys: ['app:v1:product:1'],
       tags: [],
-      scans: [{ pattern: 'app:v1:products:list:*', cursors: {}, finished: [] }],
+      scans: [{ pattern: 'app:v1:product-list:*', cursors: {}, finished: [] }],
       hop: 0,
       origin: { eventId: 'ev-1', source: 'cache-pyramid', detailType: 'CacheInvalidation' },
       reason: 'edit',

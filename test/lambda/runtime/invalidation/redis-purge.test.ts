@@ -63,7 +63,7 @@ describeEachTopology('purgeRedis', (handle) => {
 
   it('unlinks exact keys across slots and reports how many existed', async () => {
     const products = await seed(300, (i) => keys.product(i));
-    const untouched = await seed(50, (i) => keys.userSummary(i));
+    const untouched = await seed(50, (i) => keys.resource('user', [String(i)]));
     const metrics = new InMemoryInvalidationMetrics();
     const missing = keys.product('never-cached');
 
@@ -78,11 +78,11 @@ describeEachTopology('purgeRedis', (handle) => {
 
   it('deletes every key matching a pattern on every master, and nothing else', async () => {
     const products = await seed(3000, (i) => keys.product(i));
-    const users = await seed(500, (i) => keys.userSummary(i));
+    const users = await seed(500, (i) => keys.resource('user', [String(i)]));
     if (clusterMode) expect(mastersHolding(products)).toBe(3);
 
     const result = await purgeRedis(
-      { keys: [], scans: [{ pattern: keys.entityPattern('product'), cursors: {}, finished: [] }] },
+      { keys: [], scans: [{ pattern: keys.resourcePattern('product'), cursors: {}, finished: [] }] },
       { redis, cacheKeys: keys, now: Date.now, deadline: Infinity, scanCount: 200 },
     );
 
@@ -94,9 +94,9 @@ describeEachTopology('purgeRedis', (handle) => {
 
   it('stops at the deadline and resumes from the returned cursors until every master is done', async () => {
     const products = await seed(4000, (i) => keys.product(i));
-    const users = await seed(200, (i) => keys.userSummary(i));
+    const users = await seed(200, (i) => keys.resource('user', [String(i)]));
     const now = tickingClock();
-    let scans: readonly PatternScanState[] = [{ pattern: keys.entityPattern('product'), cursors: {}, finished: [] }];
+    let scans: readonly PatternScanState[] = [{ pattern: keys.resourcePattern('product'), cursors: {}, finished: [] }];
     let rounds = 0;
     let total = 0;
     let largestRound = 0;
@@ -124,7 +124,7 @@ describeEachTopology('purgeRedis', (handle) => {
   it('makes progress even when the deadline has already passed', async () => {
     await seed(50, (i) => keys.product(i));
     const result = await purgeRedis(
-      { keys: [], scans: [{ pattern: keys.entityPattern('product'), cursors: {}, finished: [] }] },
+      { keys: [], scans: [{ pattern: keys.resourcePattern('product'), cursors: {}, finished: [] }] },
       { redis, cacheKeys: keys, now: () => 100, deadline: 0, scanCount: 10 },
     );
     expect(result.scanSteps).toBe(1);
@@ -134,7 +134,7 @@ describeEachTopology('purgeRedis', (handle) => {
   it('scans from the start a master that a continuation does not know (failover, new node)', async () => {
     const products = await seed(100, (i) => keys.product(i));
     const result = await purgeRedis(
-      { keys: [], scans: [{ pattern: keys.entityPattern('product'), cursors: { '10.9.9.9:6379': '17' }, finished: ['10.9.9.8:6379'] }] },
+      { keys: [], scans: [{ pattern: keys.resourcePattern('product'), cursors: { '10.9.9.9:6379': '17' }, finished: ['10.9.9.8:6379'] }] },
       { redis, cacheKeys: keys, now: Date.now, deadline: Infinity },
     );
     expect(result.remaining).toEqual([]);
@@ -142,9 +142,9 @@ describeEachTopology('purgeRedis', (handle) => {
   });
 
   it('empties a tag set with its members and leaves keys outside it', async () => {
-    const tag = keys.productListsTag(7);
-    const lists = [keys.productList(undefined, 1), keys.productList('books', 2), keys.productList('games', 1)];
-    const other = keys.productList('music', 1);
+    const tag = keys.tagSet('product:7');
+    const lists = [keys.resource('product-list', ['_', '1']), keys.resource('product-list', ['books', '2']), keys.resource('product-list', ['games', '1'])];
+    const other = keys.resource('product-list', ['music', '1']);
     await Promise.all([...lists, other].map((k) => redis.set(k, 'x', 'EX', 600)));
     await redis.sadd(tag, ...lists);
     const metrics = new InMemoryInvalidationMetrics();
@@ -160,9 +160,9 @@ describeEachTopology('purgeRedis', (handle) => {
   });
 
   it('keeps a tag member added while the purge runs, so the next purge still finds it', async () => {
-    const tag = keys.productListsTag(8);
-    const before = keys.productList(undefined, 1);
-    const during = keys.productList(undefined, 2);
+    const tag = keys.tagSet('product:8');
+    const before = keys.resource('product-list', ['_', '1']);
+    const during = keys.resource('product-list', ['_', '2']);
     await redis.set(before, 'x', 'EX', 600);
     await redis.sadd(tag, before);
     // The write path caches a new list page (and tags it) between our SMEMBERS and the clean-up.
@@ -203,8 +203,8 @@ describeEachTopology('purgeRedis', (handle) => {
   });
 
   it('leaves tag members outside the namespace in place', async () => {
-    const tag = keys.productListsTag(9);
-    const foreign = `someone-else:${keys.productList(undefined, 1)}`;
+    const tag = keys.tagSet('product:9');
+    const foreign = `someone-else:${keys.resource('product-list', ['_', '1'])}`;
     await redis.set(foreign, 'x', 'EX', 600);
     await redis.sadd(tag, foreign);
     await purgeRedis({ keys: [tag], scans: [] }, { redis, cacheKeys: keys, now: Date.now, deadline: Infinity });
@@ -224,7 +224,7 @@ describeEachTopology('purgeRedis', (handle) => {
   });
 
   it('unlinkKeys handles more keys than one UNLINK batch', async () => {
-    const many = await seed(1234, (i) => keys.order(i));
+    const many = await seed(1234, (i) => keys.resource('order', [String(i)]));
     expect(await unlinkKeys(redis, many, 100)).toBe(1234);
     expect(await existing(many)).toBe(0);
   });
