@@ -87,7 +87,7 @@ export async function createApiRuntime(options: ApiRuntimeOptions): Promise<ApiR
   const bus =
     busMode === BusMode.OFF
       ? undefined
-      : InvalidationBus.connect(cacheClient, { channel: `${keys.prefix}bus`, heartbeatMs: busMode === BusMode.SYNC ? 0 : undefined, logger });
+      : InvalidationBus.connect(cacheClient, { channel: InvalidationBus.channelFor(keys), heartbeatMs: busMode === BusMode.SYNC ? 0 : undefined, logger });
   const cache = new ReadThroughCache({ client: cacheClient, keys, ttls, logger, metrics: options.cacheMetrics, bus });
   // The first requests of a sandbox find the connection up instead of all going to the origin.
   // Bounded: with Redis unreachable a cold start costs at most this much more.

@@ -25,6 +25,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import Redis, { Cluster } from 'ioredis';
+import type { CacheKeys } from '../keys';
 import type { CacheClient } from './cache-client';
 import { hashSlot } from './hash-slot';
 import { CacheLogger, noopCacheLogger } from './metrics';
@@ -115,6 +116,11 @@ export class InvalidationBus {
 
   get state(): BusState {
     return this.current;
+  }
+
+  /** The channel every process of the application whose keys are `keys` uses: `<prefix>bus`. */
+  static channelFor(keys: Pick<CacheKeys, 'prefix'>): string {
+    return `${keys.prefix}bus`;
   }
 
   /** A new id for one publisher (each cache instance has its own, to recognise its own messages). */

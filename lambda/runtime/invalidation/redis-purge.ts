@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import Redis, { Cluster } from 'ioredis';
 import type { LuaScript } from '../cache/cache-client';
 import { hashSlot } from '../cache/hash-slot';
+import { encodeBusMessage, InvalidationBus } from '../cache/invalidation-bus';
 import { TagIndex, TagStore } from '../cache/tag-index';
 import { CacheKeys } from '../keys';
 import { PatternScanState } from './messages';
@@ -48,6 +49,15 @@ export interface RedisPurgeOptions {
    * @default - no WAIT
    */
   readonly replicaAcks?: { readonly replicas: number; readonly timeoutMs: number };
+  /**
+   * Announce what was removed on the L1 invalidation bus (`InvalidationBus.channelFor(cacheKeys)`), so
+   * that every API instance listening drops its in-process copies within milliseconds instead of at
+   * their L1 TTL: exact keys by name; tags and patterns drop every L1 copy (L1 keeps no tag index).
+   * Best effort: a failed announcement is logged, the purge still counts (the CDN purge waits out the
+   * L1 TTL anyway).
+   * @default true
+   */
+  readonly announceOnBus?: boolean;
   readonly metrics?: InvalidationMetrics;
   readonly logger?: InvalidationLogger;
 }
@@ -323,9 +333,25 @@ export async function purgeRedis(request: RedisPurgeRequest, options: RedisPurge
   }
 
   if (options.replicaAcks) await waitForReplicas(redis, options.replicaAcks.replicas, options.replicaAcks.timeoutMs);
+  if (options.announceOnBus !== false) await announce(redis, cacheKeys, { keys: plain, tags: [...tags, ...(request.tags ?? []), ...request.scans.map((scan) => scan.pattern)] }, logger);
 
   metrics.count(InvalidationMetric.KEYS_UNLINKED, unlinked);
   metrics.count(InvalidationMetric.TAGS_CLEARED, tagsCleared);
   metrics.count(InvalidationMetric.SCAN_STEPS, scanSteps);
   return { unlinked, tagsCleared, cdnPaths: [...cdnPaths].sort(), scanSteps, remaining };
+}
+
+/** Who the purger's bus messages come from (a cache ignores only its own origin). */
+const PURGER_BUS_ORIGIN = 'redis-purger';
+
+/** Publishes one bus message for a purge (SPUBLISH in cluster mode, routed to the channel's slot). */
+async function announce(redis: Redis | Cluster, cacheKeys: CacheKeys, removed: { keys: readonly string[]; tags: readonly string[] }, logger: InvalidationLogger): Promise<void> {
+  if (removed.keys.length + removed.tags.length === 0) return;
+  const channel = InvalidationBus.channelFor(cacheKeys);
+  const payload = encodeBusMessage({ origin: PURGER_BUS_ORIGIN, keys: removed.keys.map((key) => ({ key })), tags: removed.tags, filled: [] });
+  try {
+    await (isCluster(redis) ? redis.spublish(channel, payload) : redis.publish(channel, payload));
+  } catch (error) {
+    logger.warn('purge not announced on the L1 bus; other instances keep their L1 copies until the L1 TTL', { channel, error: String(error) });
+  }
 }

@@ -1,4 +1,6 @@
+import IORedis, { Cluster } from 'ioredis';
 import type Redis from 'ioredis';
+import { purgeRedis } from '../../../../lambda/runtime/invalidation/redis-purge';
 import {
   BusState,
   CacheClient,
@@ -62,9 +64,11 @@ describe('bus message format', () => {
 describeEachTopology('InvalidationBus', (handle) => {
   const clients: CacheClient[] = [];
   const buses: InvalidationBus[] = [];
+  const purgers: (Redis | Cluster)[] = [];
 
   afterEach(async () => {
     await Promise.all(buses.splice(0).map((b) => b.close()));
+    purgers.splice(0).forEach((p) => p.disconnect());
   });
 
   afterAll(async () => {
@@ -189,6 +193,51 @@ describeEachTopology('InvalidationBus', (handle) => {
       const raw = await client();
       await b.get(keys.product(8), TtlClass.PRODUCT, async () => ({ value: 'x' }));
       await raw.publish(`${keys.prefix}bus`, '{"f":99}');
+      await eventually('L1 is empty', () => b.stats().l1.entries === 0);
+    });
+  });
+
+  describe('purges announced by the Redis purger', () => {
+    /** The purger's own connection: plain ioredis, as the Lambda has it. */
+    async function purgerRedis(): Promise<Redis | Cluster> {
+      const topology = handle.current();
+      const redis = topology.kind === 'cluster' ? new Cluster(topology.startupNodes) : new IORedis(topology.url);
+      purgers.push(redis);
+      if (redis.status !== 'ready') await new Promise<void>((resolve, reject) => redis.once('ready', () => resolve()).once('error', reject));
+      return redis;
+    }
+
+    test('an exact key purged by the pipeline drops the other instances L1 copy within milliseconds; unannounced it stays', async () => {
+      const keys = freshKeys(handle.current());
+      const key = keys.resource('product', ['9']);
+      const { b } = await pair(keys);
+      let value = 'old';
+      const load = async () => ({ value });
+      await b.get(key, TtlClass.PRODUCT, load);
+      expect(await b.get(key, TtlClass.PRODUCT, load)).toMatchObject({ value: 'old', source: 'l1' });
+      value = 'new';
+      const redis = await purgerRedis();
+
+      // The naive purger (no announcement): Redis is clean, yet B keeps answering its L1 copy.
+      await purgeRedis({ keys: [key], scans: [] }, { redis, cacheKeys: keys, now: Date.now, deadline: Infinity, announceOnBus: false });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(await b.get(key, TtlClass.PRODUCT, load)).toMatchObject({ value: 'old', source: 'l1' });
+
+      const started = Date.now();
+      await purgeRedis({ keys: [key], scans: [] }, { redis, cacheKeys: keys, now: Date.now, deadline: Infinity });
+      await eventually('instance B reads the new value', async () => (await b.get(key, TtlClass.PRODUCT, load)).value === 'new');
+      expect(Date.now() - started).toBeLessThan(DELIVERY_BOUND_MS);
+    });
+
+    test('a tag purged by the pipeline empties the other instances L1 (it keeps no tag index); unannounced it stays', async () => {
+      const keys = freshKeys(handle.current());
+      const { b } = await pair(keys);
+      await b.get(keys.resource('product', ['10']), TtlClass.PRODUCT, async () => ({ value: 'x' }));
+      const redis = await purgerRedis();
+      await purgeRedis({ keys: [], scans: [], tags: ['category:garden'] }, { redis, cacheKeys: keys, now: Date.now, deadline: Infinity, announceOnBus: false });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(b.stats().l1.entries).toBe(1);
+      await purgeRedis({ keys: [], scans: [], tags: ['category:garden'] }, { redis, cacheKeys: keys, now: Date.now, deadline: Infinity });
       await eventually('L1 is empty', () => b.stats().l1.entries === 0);
     });
   });
