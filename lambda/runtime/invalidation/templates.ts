@@ -202,7 +202,8 @@ function resourceTemplates(field: string, entry: ResourceInvalidation): { key: K
   if (resource === null || typeof resource !== 'object' || typeof resource.name !== 'string' || typeof resource.cdnPaths !== 'function') {
     throw new TemplateError(`${field}.resource`, 'must be a declared resource (defineResource)');
   }
-  const params = entry.params ?? {};
+  // Only an absent params means "none": null is a mistake worth naming.
+  const params = entry.params === undefined ? {} : entry.params;
   if (params === null || typeof params !== 'object') throw new TemplateError(`${field}.params`, `must be an object of templates, got ${JSON.stringify(params)}`);
   const names = keyParamsOf(resource);
   for (const name of Object.keys(params)) {
@@ -218,7 +219,7 @@ function resourceTemplates(field: string, entry: ResourceInvalidation): { key: K
     }
     throw new TemplateError(`${field}.params.${name}`, `is missing: resource ${resource.name} needs its path parameter ${name}`);
   }
-  const key = checkKeyTemplate(`${field}.params`, KeyTemplate.resource(resource.name, names.map((name) => params[name])), '');
+  const key = checkBuilderSpec(`${field}.params`, { builder: KeyBuilder.RESOURCE, args: [resource.name, ...names.map((name) => params[name])] });
   // A query parameter equal to its default is left out of the canonical URL, which a template cannot
   // know at synth time: each defaulted parameter adds the variant without it (a harmless extra path
   // when the value is another one).
@@ -243,29 +244,32 @@ function isKeyTemplateSpec(value: unknown): value is KeyTemplateSpec {
   return typeof spec.key === 'string' || typeof spec.pattern === 'string';
 }
 
+/** Checks a builder spec: it spells its key through `CacheKeys`, so the app's prefix is not its concern. */
+function checkBuilderSpec(field: string, spec: { readonly builder: KeyBuilder; readonly args: readonly string[] }): KeyTemplateSpec {
+  if (!Object.values(KeyBuilder).includes(spec.builder)) throw new TemplateError(field, `names unknown builder ${JSON.stringify(spec.builder)}`);
+  const [name, ...parts] = spec.args;
+  if (name === undefined || !RESOURCE_NAME.test(name)) throw new TemplateError(field, `names resource ${JSON.stringify(name)}; a resource name must match ${RESOURCE_NAME}`);
+  if (spec.builder === KeyBuilder.RESOURCE_PATTERN) {
+    if (parts.length > 0) throw new TemplateError(field, `resourcePattern takes only the resource name, got ${spec.args.length} arguments`);
+    return spec;
+  }
+  parts.forEach((arg, index) => {
+    const i = index + 1;
+    const parts = parseTemplate(`${field} argument ${i + 1}`, arg);
+    const literal = literalText(parts, '');
+    if (!SEGMENT_CHARS.test(literal)) {
+      throw new TemplateError(field, `argument ${i + 1} may hold only letters, digits, "_", "." and "-" around placeholders, got ${JSON.stringify(arg)}`);
+    }
+    if (literal === '' && !hasPlaceholder(parts)) throw new TemplateError(field, `argument ${i + 1} must not be empty`);
+  });
+  return spec;
+}
+
 /** Checks a key template at synth time against the app's key prefix (`app:v1:`). */
 export function checkKeyTemplate(field: string, template: KeyTemplate | KeyTemplateSpec | string, keyPrefix: string): KeyTemplateSpec {
   const spec = typeof template === 'string' ? { key: template } : template instanceof KeyTemplate ? template.spec : template;
   if (!isKeyTemplateSpec(spec)) throw new TemplateError(field, 'must be a KeyTemplate or a full key template string');
-  if ('builder' in spec) {
-    if (!Object.values(KeyBuilder).includes(spec.builder)) throw new TemplateError(field, `names unknown builder ${JSON.stringify(spec.builder)}`);
-    const [name, ...parts] = spec.args;
-    if (name === undefined || !RESOURCE_NAME.test(name)) throw new TemplateError(field, `names resource ${JSON.stringify(name)}; a resource name must match ${RESOURCE_NAME}`);
-    if (spec.builder === KeyBuilder.RESOURCE_PATTERN) {
-      if (parts.length > 0) throw new TemplateError(field, `resourcePattern takes only the resource name, got ${spec.args.length} arguments`);
-      return spec;
-    }
-    parts.forEach((arg, index) => {
-      const i = index + 1;
-      const parts = parseTemplate(`${field} argument ${i + 1}`, arg);
-      const literal = literalText(parts, '');
-      if (!SEGMENT_CHARS.test(literal)) {
-        throw new TemplateError(field, `argument ${i + 1} may hold only letters, digits, "_", "." and "-" around placeholders, got ${JSON.stringify(arg)}`);
-      }
-      if (literal === '' && !hasPlaceholder(parts)) throw new TemplateError(field, `argument ${i + 1} must not be empty`);
-    });
-    return spec;
-  }
+  if ('builder' in spec) return checkBuilderSpec(field, spec);
   const text = 'key' in spec ? spec.key : spec.pattern;
   const parts = parseTemplate(field, text);
   if (!text.startsWith(keyPrefix)) {

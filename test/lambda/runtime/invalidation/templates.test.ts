@@ -70,6 +70,7 @@ describe('checkInvalidationMapping (synth time)', () => {
     ['a bad tag placeholder', { tags: ['product:{id}'] }, 'tags[0] has placeholder {id}: placeholders must be'],
     ['a missing path parameter', { resources: [{ resource: product, params: {} }] }, 'resources[0].params.id is missing: resource product needs its path parameter id'],
     ['an unknown parameter', { resources: [{ resource: product, params: { id: '{detail.id}', slug: '{detail.slug}' } }] }, 'resources[0].params.slug is not a parameter of resource product (it has id)'],
+    ['an unknown parameter of a resource with two', { resources: [{ resource: review, params: { id: '1', reviewId: '2', x: '3' } }] }, 'resources[0].params.x is not a parameter of resource review (it has id, reviewId)'],
     ['a parameter of a resource without any', { resources: [{ resource: config, params: { name: 'x' } }] }, 'resources[0].params.name is not a parameter of resource config (it has none)'],
     [
       'a missing query parameter',
@@ -466,6 +467,21 @@ describe('mappings derived from resource declarations', () => {
     const spec = checkInvalidationMapping({ source: 's', detailType: 'UserUpdated', resources: [{ resource: user, params: { id: '{detail.id}' } }] }, PREFIX);
     expect(spec.paths).toEqual([]);
     expect(expandKeys(spec, { detail: { id: 5 } }, keys).keys).toEqual([user.key(keys, { id: 5 })]);
+  });
+
+  it('a tag template may be a placeholder alone, and params may be left out of a resource without parameters', () => {
+    const spec = checkInvalidationMapping({ source: 's', detailType: 'D', tags: ['{detail.tag}'], resources: [{ resource: config } as never] }, PREFIX);
+    expect(expandKeys(spec, { detail: { tag: 'all' } }, keys)).toEqual({ keys: [config.key(keys, {})], patterns: [], tags: ['all'] });
+  });
+
+  it.each([
+    ['a null resource', { resource: null, params: {} }, 'resources[0].resource must be a declared resource'],
+    ['a resource whose name is no string', { resource: { ...product, name: 1 }, params: {} }, 'resources[0].resource must be a declared resource'],
+    ['null params', { resource: product, params: null }, 'resources[0].params must be an object of templates, got null'],
+    ['a null entry', null, 'resources[0].resource must be a declared resource'],
+  ])('refuses %s', (_label, entry, message) => {
+    expect(() => checkInvalidationMapping({ source: 's', detailType: 'D', resources: [entry as never] }, PREFIX)).toThrow(TemplateError);
+    expect(() => checkInvalidationMapping({ source: 's', detailType: 'D', resources: [entry as never] }, PREFIX)).toThrow(message);
   });
 
   it('a resource without parameters purges its one key', () => {
