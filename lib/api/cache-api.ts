@@ -20,7 +20,7 @@ import { ICacheCluster } from '../cache/cache-cluster';
 import { VIEWER_AUTHORIZATION_HEADER } from '../cdn/edge-distribution';
 import { restrictKmsGrantsToAwsServices } from '../validation/kms-grants-for-aws-services-only';
 import { CachePyramidFunction } from './api-function';
-import { addApiRoute, declaredApiRoutes } from './api-routes';
+import { addApiRoute, DeclaredApiRoute, declaredApiRoutes } from './api-routes';
 import { checkJwtSettings } from './jwt-settings';
 
 /** What the API needs from the origin database ({@link OriginDatabase} or your own). */
@@ -283,43 +283,19 @@ export class CacheApi extends Construct {
       }),
     );
 
-    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
-      encryptionKey: this.encryptionKey,
-      retention: props.accessLogRetention ?? logs.RetentionDays.ONE_YEAR,
-      removalPolicy,
-    });
-    this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
+    ({ accessLogGroup: this.accessLogGroup, httpApi: this.httpApi, stage: this.stage, authorizer: this.authorizer } = addHttpApiFront(this, {
       description: `cache-pyramid API (${stack.stackName}), reachable only through CloudFront`,
-      createDefaultStage: false,
-    });
-    this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {
-      httpApi: this.httpApi,
-      stageName: '$default',
-      autoDeploy: true,
-      throttle: { rateLimit: props.throttlingRateLimitPerSecond ?? 500, burstLimit: props.throttlingBurstLimit ?? 1000 },
-      accessLogSettings: { destination: new apigwv2.LogGroupLogDestination(this.accessLogGroup), format: ACCESS_LOG_FORMAT },
-    });
-
-    this.authorizer = new HttpJwtAuthorizer('JwtAuthorizer', props.jwtIssuer, {
+      encryptionKey: this.encryptionKey,
+      accessLogRetention: props.accessLogRetention,
+      removalPolicy,
+      throttlingRateLimitPerSecond: props.throttlingRateLimitPerSecond,
+      throttlingBurstLimit: props.throttlingBurstLimit,
+      jwtIssuer: props.jwtIssuer,
       jwtAudience: props.jwtAudience,
-      // CloudFront cannot forward Authorization outside the cache key; its viewer-request function
-      // copies the token into this header on every API behaviour (see EdgeDistribution).
-      identitySource: [`$request.header.${VIEWER_AUTHORIZATION_HEADER}`],
-    });
-    const integration = new HttpLambdaIntegration('ApiIntegration', this.apiFunction, {
-      payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
-      timeout: Duration.seconds(29),
-      // One invoke permission for the whole API instead of one per route: the function serves them all.
-      scopePermissionToRoute: false,
-    });
-    for (const route of routes) addApiRoute(this.httpApi, route, integration, this.authorizer);
-    for (const permission of this.httpApi.node.findAll().filter((c) => c instanceof lambda.CfnPermission)) {
-      Validations.of(permission).acknowledge({
-        id: 'cdk-validator-cfnguard::lambda_function_public_access_prohibited_check',
-        reason:
-          'Only apigateway.amazonaws.com may invoke, and only for this API (SourceArn arn:…:execute-api:<region>:<account>:<api-id>/*/*/*); the rule accepts a literal or a plain Ref as SourceArn, not the Fn::Join CloudFormation needs to build it.',
-      });
-    }
+      handler: this.apiFunction,
+      integrationId: 'ApiIntegration',
+      routes,
+    }));
 
     this.apiDomainName = `${this.httpApi.apiId}.execute-api.${stack.region}.${stack.urlSuffix}`;
   }
@@ -459,3 +435,68 @@ function allowLogsToUseKey(key: kms.IKey): void {
   );
 }
 
+/** What {@link addHttpApiFront} needs: the API's description, logs, throttling, JWT settings, handler and routes. */
+export interface HttpApiFrontProps {
+  readonly description: string;
+  readonly encryptionKey: kms.IKey;
+  readonly accessLogRetention?: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+  readonly throttlingRateLimitPerSecond?: number;
+  readonly throttlingBurstLimit?: number;
+  readonly jwtIssuer: string;
+  readonly jwtAudience: string[];
+  readonly handler: lambda.IFunction;
+  /** Construct id of the Lambda integration (kept per construct, so that templates stay stable). */
+  readonly integrationId: string;
+  readonly routes: readonly DeclaredApiRoute[];
+}
+
+/** The parts of the HTTP API that {@link CacheApi} and {@link ResourceApi} expose. */
+export interface HttpApiFront {
+  readonly accessLogGroup: logs.LogGroup;
+  readonly httpApi: apigwv2.HttpApi;
+  readonly stage: apigwv2.HttpStage;
+  readonly authorizer: HttpJwtAuthorizer;
+}
+
+/**
+ * The HTTP API in front of one function, as both API constructs build it: encrypted JSON access
+ * logs, a throttled `$default` stage, the JWT authorizer reading the token CloudFront copies into
+ * {@link VIEWER_AUTHORIZATION_HEADER}, one Lambda integration (payload v2) and the routes.
+ */
+export function addHttpApiFront(scope: Construct, props: HttpApiFrontProps): HttpApiFront {
+  const accessLogGroup = new logs.LogGroup(scope, 'AccessLogs', {
+    encryptionKey: props.encryptionKey,
+    retention: props.accessLogRetention ?? logs.RetentionDays.ONE_YEAR,
+    removalPolicy: props.removalPolicy,
+  });
+  const httpApi = new apigwv2.HttpApi(scope, 'HttpApi', { description: props.description, createDefaultStage: false });
+  const stage = new apigwv2.HttpStage(scope, 'DefaultStage', {
+    httpApi,
+    stageName: '$default',
+    autoDeploy: true,
+    throttle: { rateLimit: props.throttlingRateLimitPerSecond ?? 500, burstLimit: props.throttlingBurstLimit ?? 1000 },
+    accessLogSettings: { destination: new apigwv2.LogGroupLogDestination(accessLogGroup), format: ACCESS_LOG_FORMAT },
+  });
+  const authorizer = new HttpJwtAuthorizer('JwtAuthorizer', props.jwtIssuer, {
+    jwtAudience: props.jwtAudience,
+    // CloudFront cannot forward Authorization outside the cache key; its viewer-request function
+    // copies the token into this header on every API behaviour (see EdgeDistribution).
+    identitySource: [`$request.header.${VIEWER_AUTHORIZATION_HEADER}`],
+  });
+  const integration = new HttpLambdaIntegration(props.integrationId, props.handler, {
+    payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
+    timeout: Duration.seconds(29),
+    // One invoke permission for the whole API instead of one per route: the function serves them all.
+    scopePermissionToRoute: false,
+  });
+  for (const route of props.routes) addApiRoute(httpApi, route, integration, authorizer);
+  for (const permission of httpApi.node.findAll().filter((c) => c instanceof lambda.CfnPermission)) {
+    Validations.of(permission).acknowledge({
+      id: 'cdk-validator-cfnguard::lambda_function_public_access_prohibited_check',
+      reason:
+        'Only apigateway.amazonaws.com may invoke, and only for this API (SourceArn arn:…:execute-api:<region>:<account>:<api-id>/*/*/*); the rule accepts a literal or a plain Ref as SourceArn, not the Fn::Join CloudFormation needs to build it.',
+    });
+  }
+  return { accessLogGroup, httpApi, stage, authorizer };
+}

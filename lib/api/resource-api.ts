@@ -1,21 +1,18 @@
 import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { parseTtlTable, TtlClass } from '../../lambda/runtime/ttl';
 import { ICacheCluster } from '../cache/cache-cluster';
-import { VIEWER_AUTHORIZATION_HEADER } from '../cdn/edge-distribution';
 import { restrictKmsGrantsToAwsServices } from '../validation/kms-grants-for-aws-services-only';
 import { CachePyramidFunction } from './api-function';
-import { addApiRoute, ApiResource, ApiRouteProps, DeclaredApiRoute, declaredApiRoutes } from './api-routes';
+import { ApiResource, ApiRouteProps, DeclaredApiRoute, declaredApiRoutes } from './api-routes';
 import { allowLogsToUseKey } from '../network/cache-pyramid-network';
-import { ACCESS_LOG_FORMAT, functionSecurityGroup, ICacheApiDatabase, ORIGIN_VERIFY_SECRET_ARN_ENV } from './cache-api';
+import { addHttpApiFront, functionSecurityGroup, ICacheApiDatabase, ORIGIN_VERIFY_SECRET_ARN_ENV } from './cache-api';
 import { checkJwtSettings } from './jwt-settings';
 
 /** Props for {@link ResourceApi}. */
@@ -67,7 +64,7 @@ export interface ResourceApiProps {
  *
  * - `GET`/`HEAD` of every resource; the JWT authorizer on per-subject resources and on `routes`
  *   (unless `jwt: false`), with their scopes. The authorizer reads the token from
- *   {@link VIEWER_AUTHORIZATION_HEADER}, where {@link EdgeDistribution} copies `Authorization`.
+ *   `x-viewer-authorization`, where {@link EdgeDistribution} copies `Authorization`.
  * - The function gets `CACHE_*` and `DB_*` (DESIGN.md), `CACHE_TTLS` and `ORIGIN_VERIFY_SECRET_ARN`,
  *   reaches the cache and the database through their `grantConnect`, and AWS APIs through the VPC's
  *   interface endpoints. Put {@link EdgeDistribution} in front with the same `resources`.
@@ -142,40 +139,19 @@ export class ResourceApi extends Construct {
     props.database.grantConnect(this.handlerFunction);
     this.originVerifySecret.grantRead(this.handlerFunction);
 
-    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
-      encryptionKey: this.encryptionKey,
-      retention: props.accessLogRetention ?? logs.RetentionDays.ONE_YEAR,
-      removalPolicy,
-    });
-    this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
+    ({ accessLogGroup: this.accessLogGroup, httpApi: this.httpApi, stage: this.stage, authorizer: this.authorizer } = addHttpApiFront(this, {
       description: `cache-pyramid resource API (${stack.stackName}), reachable only through CloudFront`,
-      createDefaultStage: false,
-    });
-    this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {
-      httpApi: this.httpApi,
-      stageName: '$default',
-      autoDeploy: true,
-      throttle: { rateLimit: props.throttlingRateLimitPerSecond ?? 500, burstLimit: props.throttlingBurstLimit ?? 1000 },
-      accessLogSettings: { destination: new apigwv2.LogGroupLogDestination(this.accessLogGroup), format: ACCESS_LOG_FORMAT },
-    });
-    this.authorizer = new HttpJwtAuthorizer('JwtAuthorizer', props.jwtIssuer, {
+      encryptionKey: this.encryptionKey,
+      accessLogRetention: props.accessLogRetention,
+      removalPolicy,
+      throttlingRateLimitPerSecond: props.throttlingRateLimitPerSecond,
+      throttlingBurstLimit: props.throttlingBurstLimit,
+      jwtIssuer: props.jwtIssuer,
       jwtAudience: props.jwtAudience,
-      identitySource: [`$request.header.${VIEWER_AUTHORIZATION_HEADER}`],
-    });
-    const integration = new HttpLambdaIntegration('Integration', this.handlerFunction, {
-      payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
-      timeout: Duration.seconds(29),
-      // One invoke permission for the whole API instead of one per route: the function serves them all.
-      scopePermissionToRoute: false,
-    });
-    for (const route of this.routes) addApiRoute(this.httpApi, route, integration, this.authorizer);
-    for (const permission of this.httpApi.node.findAll().filter((c) => c instanceof lambda.CfnPermission)) {
-      Validations.of(permission).acknowledge({
-        id: 'cdk-validator-cfnguard::lambda_function_public_access_prohibited_check',
-        reason:
-          'Only apigateway.amazonaws.com may invoke, and only for this API (SourceArn arn:…:execute-api:<region>:<account>:<api-id>/*/*/*); the rule accepts a literal or a plain Ref as SourceArn, not the Fn::Join CloudFormation needs to build it.',
-      });
-    }
+      handler: this.handlerFunction,
+      integrationId: 'Integration',
+      routes: this.routes,
+    }));
     this.apiDomainName = `${this.httpApi.apiId}.execute-api.${stack.region}.${stack.urlSuffix}`;
   }
 }
