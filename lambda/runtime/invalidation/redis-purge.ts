@@ -343,15 +343,25 @@ export async function purgeRedis(request: RedisPurgeRequest, options: RedisPurge
 
 /** Who the purger's bus messages come from (a cache ignores only its own origin). */
 const PURGER_BUS_ORIGIN = 'redis-purger';
+/** Longest a purge waits for its bus announcement to be taken. */
+const ANNOUNCE_TIMEOUT_MS = 1_000;
 
 /** Publishes one bus message for a purge (SPUBLISH in cluster mode, routed to the channel's slot). */
 async function announce(redis: Redis | Cluster, cacheKeys: CacheKeys, removed: { keys: readonly string[]; tags: readonly string[] }, logger: InvalidationLogger): Promise<void> {
   if (removed.keys.length + removed.tags.length === 0) return;
   const channel = InvalidationBus.channelFor(cacheKeys);
   const payload = encodeBusMessage({ origin: PURGER_BUS_ORIGIN, keys: removed.keys.map((key) => ({ key })), tags: removed.tags, filled: [] });
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await (isCluster(redis) ? redis.spublish(channel, payload) : redis.publish(channel, payload));
+    // Bounded: an announcement that cannot reach the channel's node (a slot moving, a node down) must
+    // not hold up a purge that is already done.
+    await Promise.race([
+      isCluster(redis) ? redis.spublish(channel, payload) : redis.publish(channel, payload),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no reply within ${ANNOUNCE_TIMEOUT_MS} ms`)), ANNOUNCE_TIMEOUT_MS))),
+    ]);
   } catch (error) {
     logger.warn('purge not announced on the L1 bus; other instances keep their L1 copies until the L1 TTL', { channel, error: String(error) });
+  } finally {
+    clearTimeout(timer);
   }
 }
