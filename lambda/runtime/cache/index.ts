@@ -3,6 +3,8 @@ export { CacheClient, luaScript } from './cache-client';
 export type { CacheClientOptions, LuaScript } from './cache-client';
 export { CircuitBreaker, CircuitState, DEFAULT_CIRCUIT_BREAKER } from './circuit-breaker';
 export type { CircuitBreakerDeps, CircuitBreakerOptions } from './circuit-breaker';
+export { DecodedEntries, DEFAULT_DECODED_ENTRIES, MAX_REUSED_ENTRY_CHARS } from './decoded-entries';
+export type { DecodedEntriesOptions } from './decoded-entries';
 export { decodeEnvelope, encodeEnvelope, ENVELOPE_FORMAT, isTombstone } from './envelope';
 export type { Envelope } from './envelope';
 export { hashSlot, hashTagOf } from './hash-slot';

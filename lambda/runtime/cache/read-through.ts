@@ -22,6 +22,7 @@ import { CacheUnavailableError, OriginUnavailableError } from '../errors';
 import type { CacheKeys } from '../keys';
 import { CacheTtl, TtlClass, TtlTable, ttlSecondsOf, withJitter } from '../ttl';
 import type { CacheClient } from './cache-client';
+import { DecodedEntries, DecodedEntriesOptions, DEFAULT_DECODED_ENTRIES } from './decoded-entries';
 import { decodeEnvelope, encodeEnvelope, Envelope, ENVELOPE_FORMAT, isTombstone } from './envelope';
 import { hashTagOf } from './hash-slot';
 import { BusEvent, BusKey, BusState, FillWatch, InvalidationBus } from './invalidation-bus';
@@ -155,6 +156,12 @@ export interface ReadThroughCacheDeps {
    */
   readonly bus?: InvalidationBus;
   /**
+   * Reuse of decoded Redis entries: a Redis hit whose bytes equal the last ones read for its key
+   * reuses that decode (see DecodedEntries; every read still asks Redis), or `false` to parse every
+   * hit. @default DEFAULT_DECODED_ENTRIES (4 MiB)
+   */
+  readonly decodedEntries?: DecodedEntriesOptions | false;
+  /**
    * Longest life of an L1 entry while the bus is not subscribed (messages may be missed meanwhile);
    * 0 turns L1 off until it is. @default 1
    */
@@ -240,6 +247,7 @@ export class ReadThroughCache {
   private readonly metrics: CacheMetrics;
   private readonly logger: CacheLogger;
   private readonly l1?: LocalCache;
+  private readonly decoded?: DecodedEntries;
   private readonly inflight = new Map<string, Promise<CacheRead<unknown>>>();
   private readonly refreshing = new Set<string>();
   /** Per key, until when the origin is not called while a stale value can be served (`graceBackoffMs`). */
@@ -283,6 +291,8 @@ export class ReadThroughCache {
     this.logger = deps.logger ?? noopCacheLogger;
     const l1 = deps.l1 === undefined ? DEFAULT_L1 : deps.l1;
     if (l1) this.l1 = new LocalCache({ ...l1, clock: deps.clock });
+    const decoded = deps.decodedEntries === undefined ? DEFAULT_DECODED_ENTRIES : deps.decodedEntries;
+    if (decoded) this.decoded = new DecodedEntries(decoded);
     this.lock = { ...DEFAULT_LOCK, ...deps.lock };
     for (const [name, value] of Object.entries(this.lock)) {
       if (!Number.isFinite(value) || value <= 0) throw new RangeError(`lock.${name} must be a positive number of milliseconds, got ${value}`);
@@ -452,7 +462,7 @@ export class ReadThroughCache {
     let stale: Envelope<T> | undefined;
     try {
       const raw = await client.get(key);
-      const entry = decodeEnvelope<T>(raw);
+      const entry = this.decode<T>(key, raw);
       if (raw !== null && entry === undefined) this.logger.debug('cache entry not in a known format; treated as a miss', { key });
       if (entry && this.belowFloor(key, entry)) {
         // A write of this process could not reach Redis (failover): Redis may still hold what it
@@ -531,7 +541,7 @@ export class ReadThroughCache {
     const reply = await client.eval(ACQUIRE, [key, this.keys.lock(key)], [token, this.lock.ttlMs, freshAfterMs]);
     const [acquired, raw] = reply as [number, string | null];
     if (acquired === 1) return { kind: 'acquired' };
-    const entry = decodeEnvelope<T>(raw);
+    const entry = this.decode<T>(key, raw);
     if (raw && entry && !isTombstone(entry) && entry.x > freshAfterMs) return { kind: 'filled', entry, raw };
     return { kind: 'waiting' };
   }
@@ -817,10 +827,16 @@ export class ReadThroughCache {
     return entry.ver === undefined || entry.ver < floor.version;
   }
 
+  /** The envelope Redis returned for `key`, reusing the last decode of the same bytes. */
+  private decode<T>(key: string, raw: string | null): Envelope<T> | undefined {
+    return this.decoded ? this.decoded.decode<T>(key, raw) : decodeEnvelope<T>(raw);
+  }
+
   private forgetLocally(keys: readonly string[]): void {
     this.generation += 1;
     for (const key of keys) {
       this.l1?.delete(key);
+      this.decoded?.delete(key);
       this.inflight.delete(key);
     }
   }
