@@ -216,8 +216,8 @@ interface Counters {
 type WaitOutcome<T> =
   | { readonly kind: 'filled'; readonly entry: Envelope<T>; readonly raw: string }
   | { readonly kind: 'acquired' }
-  | { readonly kind: 'waiting' }
-  | { readonly kind: 'gave-up' }
+  | { readonly kind: 'waiting'; readonly holder?: string }
+  | { readonly kind: 'gave-up'; readonly holder?: string }
   | { readonly kind: 'unavailable' };
 
 interface LoadPlan<T> {
@@ -508,7 +508,7 @@ export class ReadThroughCache {
     let outcome: WaitOutcome<T>;
     try {
       outcome = await this.tryAcquire<T>(client, plan.key, token);
-      if (outcome.kind === 'waiting') outcome = await this.waitForHolder<T>(client, plan.key, token, watch);
+      if (outcome.kind === 'waiting') outcome = await this.waitForHolder<T>(client, plan.key, token, watch, outcome.holder);
     } catch (error) {
       this.cacheFailed('lock', plan.key, error);
       return this.loadFromOrigin(plan);
@@ -525,7 +525,8 @@ export class ReadThroughCache {
         return this.loadFromOrigin({ ...plan, mode: FillMode.LOCKED, token });
       case 'gave-up':
         this.logger.warn('gave up waiting for another process to load; loading without the lock', { key: plan.key, waitMs: this.lock.waitMs });
-        return this.loadFromOrigin({ ...plan, mode: FillMode.UNLOCKED });
+        // It fills only while the holder it gave up on still has the lock: see FillMode.UNLOCKED.
+        return this.loadFromOrigin({ ...plan, mode: FillMode.UNLOCKED, token: outcome.holder });
       case 'waiting':
       case 'unavailable':
         return this.loadFromOrigin(plan);
@@ -539,11 +540,11 @@ export class ReadThroughCache {
    */
   private async tryAcquire<T>(client: CacheClient, key: string, token: string, freshAfterMs = this.clock()): Promise<WaitOutcome<T>> {
     const reply = await client.eval(ACQUIRE, [key, this.keys.lock(key)], [token, this.lock.ttlMs, freshAfterMs]);
-    const [acquired, raw] = reply as [number, string | null];
+    const [acquired, raw, holder] = reply as [number, string | null, string | null | undefined];
     if (acquired === 1) return { kind: 'acquired' };
     const entry = this.decode<T>(key, raw);
     if (raw && entry && !isTombstone(entry) && entry.x > freshAfterMs) return { kind: 'filled', entry, raw };
-    return { kind: 'waiting' };
+    return holder ? { kind: 'waiting', holder } : { kind: 'waiting' };
   }
 
   /**
@@ -552,12 +553,13 @@ export class ReadThroughCache {
    * once, so polling is only the fallback. Elapsed time is the larger of the clock and the time
    * slept, so a frozen test clock cannot make it wait forever.
    */
-  private async waitForHolder<T>(client: CacheClient, key: string, token: string, watch?: FillWatch): Promise<WaitOutcome<T>> {
+  private async waitForHolder<T>(client: CacheClient, key: string, token: string, watch: FillWatch | undefined, holder: string | undefined): Promise<WaitOutcome<T>> {
     const started = this.clock();
     let slept = 0;
+    let lastHolder = holder;
     for (let poll = 0; ; poll++) {
       const remaining = this.lock.waitMs - Math.max(this.clock() - started, slept);
-      if (remaining <= 0) return { kind: 'gave-up' };
+      if (remaining <= 0) return lastHolder === undefined ? { kind: 'gave-up' } : { kind: 'gave-up', holder: lastHolder };
       const interval = this.lock.pollMs * Math.min(1.5 ** poll, MAX_POLL_GROWTH) * (0.5 + this.random());
       const delay = Math.max(1, Math.min(remaining, Math.round(interval)));
       if (watch) await watch.wait(delay);
@@ -567,6 +569,7 @@ export class ReadThroughCache {
       try {
         const outcome = await this.tryAcquire<T>(client, key, token);
         if (outcome.kind !== 'waiting') return outcome;
+        lastHolder = outcome.holder;
       } catch (error) {
         this.cacheFailed('wait', key, error);
         return { kind: 'unavailable' };

@@ -9,7 +9,12 @@ import { ENVELOPE_FORMAT } from './envelope';
 export enum FillMode {
   /** The loader held the coalescing lock: write only if the lock is still ours (then release it) and no newer version is stored. */
   LOCKED = 'locked',
-  /** The loader gave up waiting for a lost lock holder: write only into an empty slot. */
+  /**
+   * The loader gave up waiting for a lock holder (lost, or slow): write only into an empty slot, and
+   * only while the lock is still held by the holder it gave up on (the token is that holder's). A
+   * write (tombstone, write-through) or a purge since then dropped that lock, so a value loaded
+   * before them is refused even when the purge also removed the write's tombstone.
+   */
   UNLOCKED = 'unlocked',
   /**
    * The write path (write-through): authoritative, refused only by a strictly newer stored version.
@@ -26,7 +31,8 @@ export const FILL_REFUSED = 0;
 export const FILL_LOCK_LOST = -1;
 
 /**
- * KEYS: entry, lock. ARGV: envelope, ttl ms, version ('' = none), mode, lock token.
+ * KEYS: entry, lock. ARGV: envelope, ttl ms, version ('' = none), mode, lock token (LOCKED: the
+ * loader's own; UNLOCKED: the holder it gave up on).
  * A fill never replaces an entry (value or tombstone) carrying a higher `ver`; an unversioned fill
  * never replaces a tombstone, because it cannot prove it read the origin after the write.
  */
@@ -37,6 +43,8 @@ export const FILL = luaScript(
 if mode == '${FillMode.LOCKED}' then
   if redis.call('GET', KEYS[2]) ~= ARGV[5] then return ${FILL_LOCK_LOST} end
   redis.call('DEL', KEYS[2])
+elseif mode == '${FillMode.UNLOCKED}' then
+  if redis.call('GET', KEYS[2]) ~= ARGV[5] then return ${FILL_LOCK_LOST} end
 elseif mode == '${FillMode.WRITE}' then
   redis.call('DEL', KEYS[2])
 end
@@ -86,7 +94,8 @@ return ${FILL_WRITTEN}`,
 /**
  * KEYS: entry, lock. ARGV: token, ttl ms, now ms. Replies `{1, false}` when the lock was taken,
  * `{0, entry}` when a fresh entry is already stored (a holder filled it between our GET and now),
- * `{0, false}` when another holder has the lock. Checking and locking in one step closes the race in
+ * `{0, false, holder}` when another holder has the lock (its token: a reader that gives up waiting
+ * fills only while that holder still has it, see FillMode.UNLOCKED). Checking and locking in one step closes the race in
  * which a reader misses, the holder fills and unlocks, and the reader then locks and loads again.
  * Freshness is read from the envelope's fixed head (`{"f":1,"s":…,"x":…`) without decoding the value.
  */
@@ -99,7 +108,7 @@ if current then
   if expiry ~= nil and expiry > tonumber(ARGV[3]) then return {0, current} end
 end
 if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1, false} end
-return {0, false}`,
+return {0, false, redis.call('GET', KEYS[2])}`,
 );
 
 /** KEYS: lock. ARGV: token. Deletes the lock only if it is still ours. */

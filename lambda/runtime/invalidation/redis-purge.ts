@@ -1,7 +1,7 @@
 /**
- * Removes cache entries named by an invalidation: exact keys by `UNLINK` (in cluster mode grouped per
- * slot and sent as one pipeline per master), tag sets with their members, and patterns by `SCAN MATCH`
- * on every master (never `KEYS`).
+ * Removes cache entries named by an invalidation: exact keys with their coalescing locks
+ * (`purgeEntries`: `UNLINK`, in cluster mode grouped per slot and sent as one pipeline per master),
+ * tag sets with their members, and patterns by `SCAN MATCH` on every master (never `KEYS`).
  *
  * A pattern purge can outgrow one invocation (a large keyspace, a slow node). The scan stops at
  * `deadline` and returns, per pattern, the cursor of each master it did not finish; the adapter sends
@@ -13,7 +13,7 @@
  * masters are scanned from the start, which is safe because deleting twice is harmless.
  */
 import { createHash } from 'node:crypto';
-import Redis, { Cluster } from 'ioredis';
+import Redis, { ChainableCommander, Cluster } from 'ioredis';
 import type { LuaScript } from '../cache/cache-client';
 import { hashSlot } from '../cache/hash-slot';
 import { encodeBusMessage, InvalidationBus } from '../cache/invalidation-bus';
@@ -73,7 +73,7 @@ export interface RedisPurgeRequest {
 }
 
 export interface RedisPurgeResult {
-  /** Keys that existed and were removed (sum of `UNLINK` replies), tag members and pattern matches included. */
+  /** Keys that existed and were removed (sum of `UNLINK` replies): exact keys with their locks, tag members and pattern matches. */
   readonly unlinked: number;
   readonly tagsCleared: number;
   /** CDN paths recorded with the removed tag members, sorted: the CDN purge that must follow this one. */
@@ -152,16 +152,22 @@ function isRedirect(error: unknown): boolean {
   return error instanceof Error && /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/.test(error.message);
 }
 
+/** One multi-key command over a batch of keys that share a slot, queued on a pipeline or sent alone. */
+interface KeyBatchCommand {
+  queue(pipeline: ChainableCommander, batch: readonly string[]): void;
+  send(redis: Redis | Cluster, batch: readonly string[]): Promise<number>;
+}
+
 /**
- * `UNLINK`s `keys`: standalone in pipelined batches; cluster grouped by slot (a multi-key command must
- * stay in one slot), one pipeline per master; a group the node refuses with a redirect (resharding) is
- * retried through the cluster client. Returns how many keys existed.
+ * Runs `command` over `keys` in batches: standalone in one pipeline; cluster grouped by slot (a
+ * multi-key command must stay in one slot), one pipeline per master, and a batch the node refuses
+ * with a redirect (resharding) is sent again through the cluster client. Returns the summed replies.
  */
-export async function unlinkKeys(redis: Redis | Cluster, keys: readonly string[], batchSize = 500): Promise<number> {
+async function inSlotBatches(redis: Redis | Cluster, keys: readonly string[], batchSize: number, command: KeyBatchCommand): Promise<number> {
   if (keys.length === 0) return 0;
   if (!isCluster(redis)) {
     const pipeline = redis.pipeline();
-    for (const batch of chunk(keys, batchSize)) pipeline.unlink(...batch);
+    for (const batch of chunk(keys, batchSize)) command.queue(pipeline, batch);
     return sumReplies(await pipeline.exec());
   }
   const bySlot = new Map<number, string[]>();
@@ -181,20 +187,55 @@ export async function unlinkKeys(redis: Redis | Cluster, keys: readonly string[]
   }
   const counts = await Promise.all(
     [...byNode].map(async ([node, batches]) => {
-      if (!node) return sumOf(await Promise.all(batches.map((batch) => redis.unlink(...batch))));
+      if (!node) return sumOf(await Promise.all(batches.map((batch) => command.send(redis, batch))));
       const pipeline = node.pipeline();
-      for (const batch of batches) pipeline.unlink(...batch);
+      for (const batch of batches) command.queue(pipeline, batch);
       const replies = (await pipeline.exec()) ?? [];
       let total = 0;
       for (const [i, [error, reply]] of replies.entries()) {
         if (!error) total += Number(reply);
-        else if (isRedirect(error)) total += await redis.unlink(...batches[i]);
+        else if (isRedirect(error)) total += await command.send(redis, batches[i]);
         else throw error;
       }
       return total;
     }),
   );
   return sumOf(counts);
+}
+
+const UNLINK: KeyBatchCommand = {
+  queue: (pipeline, batch) => void pipeline.unlink(...batch),
+  send: (redis, batch) => redis.unlink(...batch),
+};
+
+/** `UNLINK`s `keys` (see inSlotBatches for how they are grouped). Returns how many keys existed. */
+export async function unlinkKeys(redis: Redis | Cluster, keys: readonly string[], batchSize = 500): Promise<number> {
+  return inSlotBatches(redis, keys, batchSize, UNLINK);
+}
+
+/**
+ * Removes cache entries named by an invalidation together with their coalescing locks, in one
+ * `UNLINK` per batch (atomically with the entries). Dropping the lock is what refuses a
+ * fill whose load began before the write: the reader holding that lock, and a reader that gave up
+ * waiting for it (it fills only while that holder still has the lock, `FillMode.UNLOCKED`). Without
+ * it, when the write could not leave its tombstone (Redis was failing, so this purge is the first
+ * thing to reach Redis), such a fill landed in the emptied slot and served the replaced value for
+ * the whole TTL. Returns how many keys existed, locks included.
+ */
+export async function purgeEntries(redis: Redis | Cluster, cacheKeys: CacheKeys, keys: readonly string[], batchSize = 500): Promise<number> {
+  // One command per batch removes both, atomically: no fill can land between the two.
+  const withLocks = (batch: readonly string[]): string[] => {
+    const args = new Array<string>(2 * batch.length);
+    for (let i = 0; i < batch.length; i++) {
+      args[2 * i] = cacheKeys.lock(batch[i]);
+      args[2 * i + 1] = batch[i];
+    }
+    return args;
+  };
+  return inSlotBatches(redis, keys, batchSize, {
+    queue: (pipeline, batch) => void pipeline.unlink(...withLocks(batch)),
+    send: (client, batch) => client.unlink(...withLocks(batch)),
+  });
 }
 
 function sumOf(values: readonly number[]): number {
@@ -270,7 +311,7 @@ export async function purgeRedis(request: RedisPurgeRequest, options: RedisPurge
   for (const { pattern } of request.scans) {
     if (!cacheKeys.owns(pattern)) throw outsideNamespace(pattern, cacheKeys);
   }
-  let unlinked = await unlinkKeys(redis, plain, batchSize);
+  let unlinked = await purgeEntries(redis, cacheKeys, plain, batchSize);
   let tagsCleared = 0;
   const cdnPaths = new Set<string>();
   for (const tag of tags) {
