@@ -6,38 +6,18 @@
  * Environment (see README "Local development"): `REDIS_URL` or `CACHE_ENDPOINT`/`CACHE_TLS`/
  * `CACHE_CLUSTER_MODE`/`CACHE_AUTH_SECRET_ARN`; `DATABASE_URL` or `DB_HOST`/`DB_NAME`/`DB_SECRET_ARN`
  * (plus `DB_POOL_MAX`, `DB_CONNECT_TIMEOUT_MS`, `DB_STATEMENT_TIMEOUT_MS`); `CACHE_TTLS`;
- * `ORIGIN_VERIFY_SECRET_ARN`; `CACHE_L1_BUS` (`off`, `listen` or `sync`, see {@link parseBusMode});
+ * `ORIGIN_VERIFY_SECRET_ARN`; `CACHE_L1_BUS` (`off`, `listen` or `sync`, see the runtime's `parseBusMode`);
  * for the write routes `WRITE_BEHIND_QUEUE_URL` and `INVALIDATION_EVENT_BUS_NAME`
  * (see lambda/api/write-runtime.ts).
  */
 import type { Pool } from 'pg';
 import { createApi, ApiHandler } from '../shop/api/api';
 import { shopOrigin } from '../shop/api/read-bindings';
-import { CacheClient, CacheKeys, CacheLogger, CacheMetrics, createPool, InvalidationBus, OriginVerifier, parseTtlTable, ReadThroughCache, resolveCacheConfig, resolveDbPoolConfig, SecretReader } from 'cache-pyramid/runtime';
+import { CacheClient, CacheKeys, CacheLogger, CacheMetrics, connectL1Bus, createPool, InvalidationBus, OriginVerifier, parseBusMode, parseTtlTable, ReadThroughCache, resolveCacheConfig, resolveDbPoolConfig, SecretReader } from 'cache-pyramid/runtime';
 import { createWriteRuntime, WriteRuntime } from './write-runtime';
 
 /** How long a cold start waits for the cache connection before serving without it. */
 export const COLD_START_CACHE_WAIT_MS = 1000;
-
-/**
- * How L1 learns of other instances' writes (`CACHE_L1_BUS`, docs/runtime.md "Choosing bus, sync or TTL"):
- * - `off` (default): it does not; another instance's write shows when the L1 copy expires (L1 TTL);
- * - `listen`: the invalidation bus, with a heartbeat; for long-running processes (`npm run dev`, containers);
- * - `sync`: the bus, plus one round trip on its connection at the start of each invocation, which
- *   processes what arrived while the Lambda sandbox was frozen before L1 is read.
- */
-export enum BusMode {
-  OFF = 'off',
-  LISTEN = 'listen',
-  SYNC = 'sync',
-}
-
-export function parseBusMode(value: string | undefined): BusMode {
-  if (value === undefined || value === '') return BusMode.OFF;
-  const mode = Object.values(BusMode).find((m) => m === value);
-  if (!mode) throw new Error(`CACHE_L1_BUS must be one of ${Object.values(BusMode).join(', ')}, got ${JSON.stringify(value)}`);
-  return mode;
-}
 
 export interface ApiRuntimeOptions {
   /** The environment (the adapter passes `process.env`). */
@@ -84,10 +64,8 @@ export async function createApiRuntime(options: ApiRuntimeOptions): Promise<ApiR
   const keys = new CacheKeys({ clusterMode: cacheClient.isCluster });
   const coldStartDeadline = Date.now() + COLD_START_CACHE_WAIT_MS;
   // The bus's own connection opens once the cluster's slot map is known; until it subscribes, L1 entries live ~1 s.
-  const bus =
-    busMode === BusMode.OFF
-      ? undefined
-      : InvalidationBus.connect(cacheClient, { channel: InvalidationBus.channelFor(keys), heartbeatMs: busMode === BusMode.SYNC ? 0 : undefined, logger });
+  const l1Bus = connectL1Bus(cacheClient, { mode: busMode, keys, logger });
+  const bus = l1Bus.bus;
   const cache = new ReadThroughCache({ client: cacheClient, keys, ttls, logger, metrics: options.cacheMetrics, bus });
   // The first requests of a sandbox find the connection up instead of all going to the origin.
   // Bounded: with Redis unreachable a cold start costs at most this much more.
@@ -112,9 +90,7 @@ export async function createApiRuntime(options: ApiRuntimeOptions): Promise<ApiR
     bus,
     pool,
     write,
-    beforeInvocation: async () => {
-      if (busMode === BusMode.SYNC) await bus!.sync();
-    },
+    beforeInvocation: l1Bus.beforeInvocation,
     close: async () => {
       await write.close();
       await cache.drain();

@@ -10,6 +10,8 @@ export type { Envelope } from './envelope';
 export { hashSlot, hashTagOf } from './hash-slot';
 export { BusState, decodeBusMessage, DEFAULT_BUS_HEARTBEAT_MS, DEFAULT_BUS_REPLY_TIMEOUT_MS, encodeBusMessage, FillWatch, InvalidationBus } from './invalidation-bus';
 export type { BusEvent, BusKey, BusListener, BusMessage, InvalidationBusOptions } from './invalidation-bus';
+export { BusMode, connectL1Bus, L1_BUS_ENV, parseBusMode } from './l1-bus';
+export type { L1BusConnection, L1BusOptions } from './l1-bus';
 export { LocalCache } from './local-cache';
 export type { LocalCacheOptions } from './local-cache';
 export { CacheMetric, InMemoryCacheMetrics, noopCacheLogger, noopCacheMetrics } from './metrics';

@@ -3,8 +3,8 @@
  * `npm run dev` build them) drop their L1 copy of a product another instance just wrote, instead of
  * serving it until the L1 TTL ends.
  */
-import { ApiRuntime, BusMode, createApiRuntime, parseBusMode } from '../../../lambda/api/runtime';
-import { BusState, noopCacheLogger } from '../../../lambda/runtime/cache';
+import { ApiRuntime, createApiRuntime } from '../../../lambda/api/runtime';
+import { BusMode, BusState, noopCacheLogger, parseBusMode } from '../../../lambda/runtime/cache';
 import { PostgresServer } from '../../support/servers';
 import { describeEachTopology } from '../../support/topologies';
 import { seededDatabase } from '../runtime/db/support';
