@@ -2,6 +2,8 @@ export * from './api/api-function';
 export * from './api/api-user-pool';
 export * from './api/api-routes';
 export * from './api/cache-api';
+export * from './api/database-environment';
+export * from './api/l1-bus';
 export * from './api/resource-api';
 export * from './cdn/resource-behaviours';
 export * from './cache-pyramid-app';

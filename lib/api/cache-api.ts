@@ -21,7 +21,9 @@ import { VIEWER_AUTHORIZATION_HEADER } from '../cdn/edge-distribution';
 import { restrictKmsGrantsToAwsServices } from '../validation/kms-grants-for-aws-services-only';
 import { CachePyramidFunction } from './api-function';
 import { addApiRoute, DeclaredApiRoute, declaredApiRoutes } from './api-routes';
+import { databaseEnvironment } from './database-environment';
 import { checkJwtSettings } from './jwt-settings';
+import { L1Bus, l1BusEnvironment } from './l1-bus';
 
 /** What the API needs from the origin database ({@link OriginDatabase} or your own). */
 export interface ICacheApiDatabase {
@@ -43,20 +45,6 @@ export const ORIGIN_VERIFY_SECRET_ARN_ENV = 'ORIGIN_VERIFY_SECRET_ARN';
 export const WRITE_BEHIND_QUEUE_URL_ENV = 'WRITE_BEHIND_QUEUE_URL';
 
 /** Props for {@link CacheApi}. */
-/**
- * How the API function's L1 learns of other instances' writes (`CACHE_L1_BUS`, docs/runtime.md
- * "Choosing bus, sync or TTL"): `OFF` leaves it to the L1 TTL; `LISTEN` subscribes to the invalidation
- * bus; `SYNC` also makes one round trip on the bus connection at the start of each invocation, so what
- * arrived while the sandbox was frozen is applied before L1 is read (the one that suits Lambda).
- */
-export enum L1Bus {
-  OFF = 'off',
-  LISTEN = 'listen',
-  SYNC = 'sync',
-}
-
-export const L1_BUS_ENV = 'CACHE_L1_BUS';
-
 export interface CacheApiProps {
   /** VPC the functions run in (the cache's and the database's). */
   readonly vpc: ec2.IVpc;
@@ -152,6 +140,7 @@ export class CacheApi extends Construct {
     super(scope, id);
     const routes = props.routes ?? defaultApiRoutes();
     validateProps(props, routes);
+    const l1BusVariables = l1BusEnvironment('CacheApi', props.l1Bus, 'apiEnvironment', props.apiEnvironment);
     const cacheTtls = cacheTtlsJson(props.cacheTtlSeconds);
     const stack = Stack.of(this);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
@@ -232,12 +221,11 @@ export class CacheApi extends Construct {
       securityGroups: [apiSecurityGroup],
       environment: {
         ...props.cache.clientEnvironment,
-        ...props.database.clientEnvironment,
+        ...databaseEnvironment(props.database, apiTimeout),
         ...(cacheTtls === undefined ? {} : { CACHE_TTLS: cacheTtls }),
-        DB_CONNECT_RETRY_BUDGET_MS: String(connectRetryBudgetMs(apiTimeout)),
         [ORIGIN_VERIFY_SECRET_ARN_ENV]: this.originVerifySecret.secretArn,
         [WRITE_BEHIND_QUEUE_URL_ENV]: this.writeBehindQueue.queueUrl,
-        ...(props.l1Bus === undefined ? {} : { [L1_BUS_ENV]: props.l1Bus }),
+        ...l1BusVariables,
         ...props.apiEnvironment,
       },
     });
@@ -260,9 +248,8 @@ export class CacheApi extends Construct {
       environment: {
         // With the cache the flusher refreshes the cached profiles from the rows it just wrote.
         ...props.cache.clientEnvironment,
-        ...props.database.clientEnvironment,
+        ...databaseEnvironment(props.database, flusherTimeout),
         ...(cacheTtls === undefined ? {} : { CACHE_TTLS: cacheTtls }),
-        DB_CONNECT_RETRY_BUDGET_MS: String(connectRetryBudgetMs(flusherTimeout)),
         WRITE_BEHIND_DLQ_URL: this.writeBehindDlq.queueUrl,
         WRITE_BEHIND_MAX_RECEIVE_COUNT: String(maxReceiveCount),
       },
@@ -338,12 +325,6 @@ export function defaultApiRoutes(): CacheApiRoute[] {
 
 function validateProps(props: CacheApiProps, routes: CacheApiRoute[]): void {
   checkJwtSettings('CacheApi', props.jwtIssuer, props.jwtAudience);
-  if (props.l1Bus !== undefined && !Object.values(L1Bus).includes(props.l1Bus)) {
-    throw new Error(`CacheApi: \`l1Bus\` must be one of ${Object.values(L1Bus).join(', ')}, got ${JSON.stringify(props.l1Bus)}`);
-  }
-  if (props.l1Bus !== undefined && props.apiEnvironment?.[L1_BUS_ENV] !== undefined) {
-    throw new Error(`CacheApi: set the L1 bus with \`l1Bus\` or \`apiEnvironment.${L1_BUS_ENV}\`, not both (got ${JSON.stringify(props.l1Bus)} and ${JSON.stringify(props.apiEnvironment[L1_BUS_ENV])})`);
-  }
   const keys = new Set<string>();
   for (const route of routes) {
     if (!/^(GET|POST|PUT|PATCH|DELETE) \/[\w{}/.-]*$/.test(route.routeKey)) {
@@ -381,15 +362,6 @@ function cacheTtlsJson(ttls: Partial<Record<TtlClass, number>> | undefined): str
     throw new Error(`CacheApi: \`cacheTtlSeconds\` is invalid: ${(error as Error).message.replace(/^CACHE_TTLS/, 'cacheTtlSeconds')}`);
   }
   return json;
-}
-
-/**
- * How long a function may keep retrying to connect to a database that is resuming (Aurora at 0 ACU
- * takes about 15 s): its timeout less the statement timeout (2 s, plus the client's 0.5 s) and a
- * second to answer, so a request that still cannot connect gets its 503 before Lambda times out.
- */
-function connectRetryBudgetMs(timeout: Duration): number {
-  return timeout.toMilliseconds() - 3500;
 }
 
 /** `grantSendMessages`/`grantConsumeMessages` on a KMS-encrypted queue add these key actions, on that one key. */

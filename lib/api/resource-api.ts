@@ -13,7 +13,9 @@ import { CachePyramidFunction } from './api-function';
 import { ApiResource, ApiRouteProps, DeclaredApiRoute, declaredApiRoutes } from './api-routes';
 import { allowLogsToUseKey } from '../network/cache-pyramid-network';
 import { addHttpApiFront, functionSecurityGroup, ICacheApiDatabase, ORIGIN_VERIFY_SECRET_ARN_ENV } from './cache-api';
+import { databaseEnvironment } from './database-environment';
 import { checkJwtSettings } from './jwt-settings';
+import { L1Bus, l1BusEnvironment } from './l1-bus';
 
 /** Props for {@link ResourceApi}. */
 export interface ResourceApiProps {
@@ -39,11 +41,23 @@ export interface ResourceApiProps {
   readonly jwtAudience: string[];
   /** TTL overrides per class, passed to the function as `CACHE_TTLS`. @default - the seed's TTL table (`DEFAULT_TTL_SECONDS`) */
   readonly cacheTtlSeconds?: Partial<Record<TtlClass, number>>;
-  /** Extra environment variables of the function. @default - none */
+  /**
+   * How the function's L1 learns of other instances' writes (`CACHE_L1_BUS`, read by the runtime's
+   * `parseBusMode`/`connectL1Bus`), as {@link CacheApi}'s `l1Bus`. Off by default: the bus costs one
+   * more Redis connection per sandbox, and without it the L1 TTL still bounds how long another
+   * instance's write stays unseen.
+   * @default L1Bus.OFF
+   */
+  readonly l1Bus?: L1Bus;
+  /** Extra environment variables of the function (they win over the ones the construct sets). @default - none */
   readonly environment?: Record<string, string>;
   /** Memory of the function. @default 512 */
   readonly memoryMiB?: number;
-  /** Timeout of the function (API Gateway gives up after 29 s). @default Duration.seconds(10) */
+  /**
+   * Timeout of the function (API Gateway gives up after 29 s). It also sets how long the function
+   * retries connecting to a resuming database (`DB_CONNECT_RETRY_BUDGET_MS`, see {@link connectRetryBudgetMs}).
+   * @default Duration.seconds(10)
+   */
   readonly timeout?: Duration;
   /** Steady-state request rate of the API's default stage. @default 500 */
   readonly throttlingRateLimitPerSecond?: number;
@@ -65,9 +79,11 @@ export interface ResourceApiProps {
  * - `GET`/`HEAD` of every resource; the JWT authorizer on per-subject resources and on `routes`
  *   (unless `jwt: false`), with their scopes. The authorizer reads the token from
  *   `x-viewer-authorization`, where {@link EdgeDistribution} copies `Authorization`.
- * - The function gets `CACHE_*` and `DB_*` (DESIGN.md), `CACHE_TTLS` and `ORIGIN_VERIFY_SECRET_ARN`,
- *   reaches the cache and the database through their `grantConnect`, and AWS APIs through the VPC's
- *   interface endpoints. Put {@link EdgeDistribution} in front with the same `resources`.
+ * - The function gets `CACHE_*` and `DB_*` (DESIGN.md), `DB_CONNECT_RETRY_BUDGET_MS` from its
+ *   timeout (so the runtime's pool waits out a resuming Aurora, then the handler answers 503),
+ *   `CACHE_TTLS`, `ORIGIN_VERIFY_SECRET_ARN` and `CACHE_L1_BUS` when `l1Bus` is given, reaches the
+ *   cache and the database through their `grantConnect`, and AWS APIs through the VPC's interface
+ *   endpoints. Put {@link EdgeDistribution} in front with the same `resources`.
  */
 export class ResourceApi extends Construct {
   /** The HTTP API. */
@@ -94,6 +110,8 @@ export class ResourceApi extends Construct {
   constructor(scope: Construct, id: string, props: ResourceApiProps) {
     super(scope, id);
     this.routes = validateProps(props);
+    const l1BusVariables = l1BusEnvironment('ResourceApi', props.l1Bus, 'environment', props.environment);
+    const timeout = props.timeout ?? Duration.seconds(10);
     const stack = Stack.of(this);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
@@ -123,15 +141,16 @@ export class ResourceApi extends Construct {
       handler: props.handler ?? 'handler',
       description: `cache-pyramid resource API: ${props.resources.map((r) => r.name).join(', ')}`,
       memorySize: props.memoryMiB ?? 512,
-      timeout: props.timeout,
+      timeout,
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
       securityGroups: [this.securityGroup],
       environment: {
         ...props.cache.clientEnvironment,
-        ...props.database.clientEnvironment,
+        ...databaseEnvironment(props.database, timeout),
         ...(props.cacheTtlSeconds === undefined ? {} : { CACHE_TTLS: JSON.stringify(props.cacheTtlSeconds) }),
         [ORIGIN_VERIFY_SECRET_ARN_ENV]: this.originVerifySecret.secretArn,
+        ...l1BusVariables,
         ...props.environment,
       },
     });

@@ -1,7 +1,8 @@
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { CacheApi, CacheApiProps, L1Bus } from '../../../lib/api/cache-api';
-import { BusMode } from '../../../lambda/api/runtime';
+import { CacheApi, CacheApiProps } from '../../../lib/api/cache-api';
+import { L1Bus } from '../../../lib/api/l1-bus';
+import { BusMode } from '../../../lambda/runtime/cache/l1-bus';
 import { VIEWER_AUTHORIZATION_HEADER } from '../../../lib/cdn/edge-distribution';
 import { RedisCache } from '../../../lib/cache/redis-cache';
 import { DatabaseStage, OriginDatabase } from '../../../lib/database/origin-database';

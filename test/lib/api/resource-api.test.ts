@@ -1,12 +1,13 @@
 import * as path from 'node:path';
 import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { L1Bus } from '../../../lib/api/l1-bus';
 import { ResourceApi, ResourceApiProps } from '../../../lib/api/resource-api';
 import { RedisCache } from '../../../lib/cache/redis-cache';
 import { VIEWER_AUTHORIZATION_HEADER } from '../../../lib/cdn/edge-distribution';
 import { DatabaseStage, OriginDatabase } from '../../../lib/database/origin-database';
 import { CachePyramidNetwork } from '../../../lib/network/cache-pyramid-network';
-import { defineResource, ParamKind, Sharing, TtlClass } from '../../../lambda/runtime';
+import { defineResource, DbEnvironment, ParamKind, parseBusMode, resolveDbPoolLimits, Sharing, TtlClass } from '../../../lambda/runtime';
 import { testApp, testStack, unacknowledgedFindings } from '../../support/cdk';
 
 const ENTRY = path.join(__dirname, 'fixtures', 'user-handler.ts');
@@ -126,6 +127,54 @@ describe('ResourceApi', () => {
         GroupDescription: 'cache-pyramid resource API function',
         SecurityGroupEgress: [Match.objectLike({ IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIp: { 'Fn::GetAtt': [Match.stringLikeRegexp('Vpc'), 'CidrBlock'] } })],
       });
+    });
+  });
+
+  describe('connecting to a resuming database', () => {
+    /** The user function's environment variables, as the template gives them. */
+    function functionEnvironment(props: Partial<ResourceApiProps> = {}): Record<string, unknown> {
+      const template = fixture(props).template();
+      const [fn] = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('^cache-pyramid resource API') } }));
+      return fn.Properties.Environment.Variables;
+    }
+
+    it.each<[string, Duration | undefined, string]>([
+      ['the default 10 s timeout', undefined, '6500'],
+      ['a 29 s timeout', Duration.seconds(29), '25500'],
+      ['a 3 s timeout, which leaves no time for a retry', Duration.seconds(3), '0'],
+    ])('gives the function a retry budget from %s, its timeout less the statement timeout and a second to answer', (_name, timeout, budget) => {
+      const env = functionEnvironment({ timeout });
+      expect(env.DB_CONNECT_RETRY_BUDGET_MS).toBe(budget);
+      // What the runtime's pool reads from it: a budget of 0 is one attempt, not an error.
+      expect(resolveDbPoolLimits(env as DbEnvironment).connectRetryBudgetMs).toBe(Number(budget));
+    });
+
+    it('lets the extra environment override the budget', () => {
+      expect(functionEnvironment({ environment: { DB_CONNECT_RETRY_BUDGET_MS: '1000' } }).DB_CONNECT_RETRY_BUDGET_MS).toBe('1000');
+    });
+  });
+
+  describe('l1Bus', () => {
+    function busVariable(props: Partial<ResourceApiProps>): unknown {
+      const template = fixture(props).template();
+      const [fn] = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('^cache-pyramid resource API') } }));
+      return fn.Properties.Environment.Variables.CACHE_L1_BUS;
+    }
+
+    it('leaves CACHE_L1_BUS unset by default, so the function runs with the bus off', () => {
+      expect(busVariable({})).toBeUndefined();
+    });
+
+    it.each(Object.values(L1Bus))('sets CACHE_L1_BUS=%s, a mode the runtime accepts', (mode) => {
+      expect(busVariable({ l1Bus: mode })).toBe(mode);
+      expect(parseBusMode(mode)).toBe(mode);
+    });
+
+    it('rejects an unknown mode and the bus set twice, naming the props', () => {
+      expect(() => fixture({ l1Bus: 'always' as L1Bus })).toThrow('ResourceApi: `l1Bus` must be one of off, listen, sync, got "always"');
+      expect(() => fixture({ l1Bus: L1Bus.SYNC, environment: { CACHE_L1_BUS: 'listen' } })).toThrow(
+        'ResourceApi: set the L1 bus with `l1Bus` or `environment.CACHE_L1_BUS`, not both (got "sync" and "listen")',
+      );
     });
   });
 
