@@ -1,8 +1,8 @@
 /**
  * CloudFormation custom resource (behind the `cr.Provider` framework) that applies the SQL
- * migrations bundled next to this file (`./migrations/NNN_name.sql`, copied from `db/migrations`
- * at bundling time) to the Aurora database, using the same runner as `npm run db:setup` and the
- * tests. Create and Update apply whatever is not applied yet (an Update happens when a migration
+ * migrations bundled next to this file (`./migrations/NNN_name.sql`, copied at bundling time from
+ * `OriginDatabase`'s `migrationsDirectory`, `db/migrations` by default) to the Aurora database,
+ * using the same runner as `npm run db:setup` and the tests. Create and Update apply whatever is not applied yet (an Update happens when a migration
  * file changes, because the construct puts a hash of the folder in the resource's properties);
  * Delete leaves the schema alone: dropping data is never a side effect of removing a stack resource.
  */

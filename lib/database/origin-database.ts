@@ -319,10 +319,12 @@ export class OriginDatabase extends Construct implements ec2.IConnectable {
     securityGroup.addEgressRule(ec2.Peer.ipv4(vpc.vpcCidrBlock), ec2.Port.tcp(443), 'Secrets Manager through its interface endpoint');
     const projectRoot = path.join(__dirname, '..', '..');
     const relativeMigrations = path.relative(projectRoot, migrationsDirectory);
-    const source = relativeMigrations.startsWith('..') ? migrationsDirectory : `{{inputDir}}/${relativeMigrations}`;
+    const insidePackage = !relativeMigrations.startsWith('..') && !path.isAbsolute(relativeMigrations);
+    const source = insidePackage ? `{{inputDir}}/${relativeMigrations}` : migrationsDirectory;
     const fn = new CachePyramidFunction(this, 'MigrationFunction', {
       codeDir: 'migrate',
-      description: 'Applies db/migrations to the origin database (CloudFormation custom resource)',
+      // The folder's name only when it is outside the package: an absolute path would differ per machine.
+      description: `Applies ${insidePackage ? relativeMigrations : path.basename(migrationsDirectory)} to the origin database (CloudFormation custom resource)`,
       timeout: Duration.minutes(5),
       memorySize: 256,
       vpc,
