@@ -9,6 +9,8 @@ new ArticlesStack(app, 'Articles', {
   // -c jwtIssuer=https://… -c jwtAudience=… for your identity provider; without them the stack creates a Cognito user pool.
   jwtIssuer: app.node.tryGetContext('jwtIssuer'),
   jwtAudience: app.node.tryGetContext('jwtAudience') === undefined ? undefined : [app.node.tryGetContext('jwtAudience')],
+  // -c l1Bus=sync: a comment shows on every sandbox's next invocation instead of within the L1 TTL.
+  l1Bus: app.node.tryGetContext('l1Bus'),
 });
 // Every synth runs cdk-nag: an unacknowledged finding fails it.
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

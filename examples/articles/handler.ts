@@ -3,26 +3,38 @@
  * one write, `POST /api/articles/{slug}/comments`, that purges every cached page of the article's
  * comments by tag, in Redis at once and at the edge through the invalidation pipeline.
  *
- * It imports `cache-pyramid/runtime` only, like any app built on the package.
+ * It imports `cache-pyramid/runtime` only, like any app built on the package, and reads the
+ * environment `ResourceApi` sets as the shop's API does: the pool retries connecting within
+ * `DB_CONNECT_RETRY_BUDGET_MS` (a resuming Aurora), then the API answers 503 with `Retry-After`;
+ * `CACHE_L1_BUS` chooses how L1 learns of other instances' writes.
  */
 import {
   ApiResponse,
   bindResource,
   CacheClient,
   CacheKeys,
+  connectL1Bus,
   createPool,
   createResourceApi,
   errorResponse,
   EventBridgeInvalidationPublisher,
+  InvalidationBus,
   InvalidationPublisher,
+  L1_BUS_ENV,
+  L1BusConnection,
   OriginVerifier,
+  parseBusMode,
   parseTtlTable,
   ReadThroughCache,
   resolveCacheConfig,
   resolveDbPoolConfig,
   ResourceEvent,
+  responseForError,
+  SecretReader,
   secretFromSecretsManager,
   TagIndex,
+  toOriginError,
+  toWriteError,
   TtlTable,
   uncachedResponse,
   ValidationError,
@@ -43,6 +55,8 @@ export interface ArticlesApiDeps {
   readonly originVerifier?: OriginVerifier;
   /** Purges CloudFront paths of what a write invalidated. @default - none: only Redis is purged */
   readonly publisher?: InvalidationPublisher;
+  /** Tells other instances' L1 of this one's writes, and this one's of theirs. @default - none: their L1 copies live until the L1 TTL */
+  readonly bus?: InvalidationBus;
 }
 
 export interface ArticlesApi {
@@ -53,12 +67,21 @@ export interface ArticlesApi {
 
 const COMMENT_PATH = /^\/api\/articles\/([a-z0-9-]{1,64})\/comments$/;
 const MAX_COMMENT_CHARS = 2000;
+/** `Retry-After` of a 503 when PostgreSQL cannot be reached (after the pool's own connection retries). */
+const ORIGIN_RETRY_AFTER_SECONDS = 5;
 /** PostgreSQL refuses text with a lone UTF-16 surrogate; it is a 400 before anything is written. */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export function createArticlesApi(deps: ArticlesApiDeps): ArticlesApi {
-  const { db, cacheClient, keys, ttls } = deps;
-  const cache = new ReadThroughCache({ client: cacheClient, keys, ttls });
+  const { cacheClient, keys, ttls } = deps;
+  // PostgreSQL unreachable is a 503 with Retry-After (or the stale value where one is cached), not a 500.
+  const db: Queryable = {
+    query: (text, values) =>
+      deps.db.query(text, values).catch((error: unknown) => {
+        throw toOriginError(error, ORIGIN_RETRY_AFTER_SECONDS);
+      }),
+  };
+  const cache = new ReadThroughCache({ client: cacheClient, keys, ttls, bus: deps.bus });
   // Drafts are one author's: read from Redis on every instance, never from a process's L1.
   const personalCache = new ReadThroughCache({ client: cacheClient, keys, ttls, l1: false });
   const tagIndex = new TagIndex(cacheClient, keys);
@@ -106,16 +129,17 @@ export function createArticlesApi(deps: ArticlesApiDeps): ArticlesApi {
     const subject = 'authorizer' in event.requestContext ? event.requestContext.authorizer?.jwt?.claims?.sub : undefined;
     if (typeof subject !== 'string' || subject === '') return errorResponse(401, 'unauthorized', 'a signed-in reader is required', { method: 'POST' });
     const text = parseComment(event);
-    const inserted = await db.query(
-      `INSERT INTO comments (article_slug, author, text) SELECT slug, $2, $3 FROM articles WHERE slug = $1 AND published RETURNING id::int AS id`,
-      [slug, subject, text],
-    );
+    const inserted = await deps.db
+      .query(`INSERT INTO comments (article_slug, author, text) SELECT slug, $2, $3 FROM articles WHERE slug = $1 AND published RETURNING id::int AS id`, [slug, subject, text])
+      .catch((error: unknown) => {
+        throw toWriteError(error, ORIGIN_RETRY_AFTER_SECONDS, 'text');
+      });
     if (inserted.rows.length === 0) return errorResponse(404, 'not_found', `article ${slug} does not exist`, { method: 'POST' });
     // Every cached page of this article's comments carries the tag: the new comment shows on all of them.
     const purged = await tagIndex.invalidate([`comments:${slug}`]);
-    // L1 does not know tags: this process drops its copies at once, other instances at their L1 TTL
-    // (at most 60 s), or at once with the runtime's invalidation bus (docs/runtime.md).
-    cache.clearLocal();
+    // L1 does not know tags, so the tagged keys are dropped by name: at once in this process, and in
+    // the others when the bus message arrives (CACHE_L1_BUS), else at their L1 TTL (docs/runtime.md).
+    if (purged.keys.length > 0) await cache.invalidate(...purged.keys);
     if (deps.publisher && purged.cdnPaths.length > 0) {
       await deps.publisher.publishInvalidation({ paths: purged.cdnPaths, reason: `comment on ${slug}` });
     }
@@ -138,8 +162,10 @@ export function createArticlesApi(deps: ArticlesApiDeps): ArticlesApi {
         const answer = await reads.handle(event);
         return answer ?? errorResponse(404, 'not_found', `no route for ${method} ${event.rawPath.slice(0, 128)}`, { method });
       } catch (error) {
-        if (error instanceof ValidationError) return errorResponse(400, 'invalid_request', error.message, { field: error.field, method });
-        throw error;
+        // 400 for a bad request, 503 with Retry-After for an unreachable origin; a bug stays an invocation error.
+        const { response, unexpected } = responseForError(error, method);
+        if (unexpected) throw error;
+        return response;
       }
     },
     async drain() {
@@ -164,33 +190,79 @@ function parseComment(event: ResourceEvent): string {
   return text;
 }
 
-/** Built once per sandbox from the environment ResourceApi sets (CACHE_*, DB_*, CACHE_TTLS, ORIGIN_VERIFY_SECRET_ARN). */
-let api: Promise<ArticlesApi> | undefined;
+/** How long a cold start waits for the cache connection (and the bus's subscription) before serving without them. */
+const COLD_START_CACHE_WAIT_MS = 1000;
 
-async function fromEnvironment(env: NodeJS.ProcessEnv): Promise<ArticlesApi> {
-  const readSecret = secretFromSecretsManager();
-  const [cacheConfig, poolConfig] = await Promise.all([
-    resolveCacheConfig(env, readSecret),
-    resolveDbPoolConfig({ env, readSecret, applicationName: 'articles-api' }),
-  ]);
-  const cacheClient = CacheClient.connect(cacheConfig);
-  const originVerifier = env.ORIGIN_VERIFY_SECRET_ARN ? new OriginVerifier(() => readSecret(env.ORIGIN_VERIFY_SECRET_ARN!)) : undefined;
-  await originVerifier?.load();
-  return createArticlesApi({
-    db: createPool(poolConfig),
-    cacheClient,
-    keys: new CacheKeys({ clusterMode: cacheClient.isCluster }),
-    ttls: parseTtlTable(env.CACHE_TTLS),
-    originVerifier,
-    publisher: env.INVALIDATION_EVENT_BUS_NAME ? new EventBridgeInvalidationPublisher({ eventBusName: env.INVALIDATION_EVENT_BUS_NAME, source: env.INVALIDATION_SOURCE }) : undefined,
-  });
+/** What {@link createArticlesRuntime} builds from an environment: the API and the clients it owns. */
+export interface ArticlesRuntime {
+  readonly api: ArticlesApi;
+  /** The L1 bus `CACHE_L1_BUS` asks for (`bus` undefined when off). */
+  readonly l1Bus: L1BusConnection;
+  /** Call at the start of each invocation, before `api.handle`: with `CACHE_L1_BUS=sync` it applies what other instances published while this sandbox was frozen. */
+  beforeInvocation(): Promise<void>;
+  /** Closes the Redis connections and the pool (tests, shutdown). */
+  close(): Promise<void>;
 }
 
+export interface ArticlesRuntimeOptions {
+  /** The environment ResourceApi sets: `CACHE_*` (or `REDIS_URL`), `DB_*` (or `DATABASE_URL`), `DB_CONNECT_RETRY_BUDGET_MS`, `CACHE_TTLS`, `CACHE_L1_BUS`, `ORIGIN_VERIFY_SECRET_ARN`, `INVALIDATION_*`. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Reads the `*_SECRET_ARN` secrets. @default - Secrets Manager */
+  readonly readSecret?: SecretReader;
+}
+
+/** Builds the API and its clients from `env`, once per sandbox (the Lambda handler) or per process. */
+export async function createArticlesRuntime(options: ArticlesRuntimeOptions): Promise<ArticlesRuntime> {
+  const { env } = options;
+  const readSecret = options.readSecret ?? secretFromSecretsManager();
+  const ttls = parseTtlTable(env.CACHE_TTLS);
+  const busMode = parseBusMode(env[L1_BUS_ENV]);
+  const originVerifier = env.ORIGIN_VERIFY_SECRET_ARN ? new OriginVerifier(() => readSecret(env.ORIGIN_VERIFY_SECRET_ARN!)) : undefined;
+  const [cacheConfig, poolConfig] = await Promise.all([
+    resolveCacheConfig(env, readSecret),
+    // With DB_CONNECT_RETRY_BUDGET_MS, every checkout retries a database that is not accepting connections yet.
+    resolveDbPoolConfig({ env, readSecret, applicationName: 'articles-api' }),
+    originVerifier?.load(),
+  ]);
+  const cacheClient = CacheClient.connect(cacheConfig);
+  const keys = new CacheKeys({ clusterMode: cacheClient.isCluster });
+  const l1Bus = connectL1Bus(cacheClient, { mode: busMode, keys });
+  const pool = createPool(poolConfig);
+  const api = createArticlesApi({
+    db: pool,
+    cacheClient,
+    keys,
+    ttls,
+    originVerifier,
+    publisher: env.INVALIDATION_EVENT_BUS_NAME ? new EventBridgeInvalidationPublisher({ eventBusName: env.INVALIDATION_EVENT_BUS_NAME, source: env.INVALIDATION_SOURCE }) : undefined,
+    bus: l1Bus.bus,
+  });
+  // Bounded: with Redis unreachable a cold start costs at most this much more.
+  const coldStartDeadline = Date.now() + COLD_START_CACHE_WAIT_MS;
+  await cacheClient.ready(COLD_START_CACHE_WAIT_MS);
+  if (l1Bus.bus) await l1Bus.bus.subscribed(Math.max(1, coldStartDeadline - Date.now()));
+  return {
+    api,
+    l1Bus,
+    beforeInvocation: () => l1Bus.beforeInvocation(),
+    close: async () => {
+      await api.drain();
+      await l1Bus.bus?.close();
+      await Promise.all([cacheClient.quit(), pool.end()]);
+    },
+  };
+}
+
+/** Built once per sandbox from the environment ResourceApi sets. */
+let runtime: Promise<ArticlesRuntime> | undefined;
+
 export async function handler(event: ResourceEvent): Promise<ApiResponse> {
-  api ??= fromEnvironment(process.env).catch((error: unknown) => {
+  runtime ??= createArticlesRuntime({ env: process.env }).catch((error: unknown) => {
     // A failed start (Secrets Manager throttled, a bad variable) is retried by the next invocation.
-    api = undefined;
+    runtime = undefined;
     throw error;
   });
-  return (await api).handle(event);
+  const articles = await runtime;
+  await articles.beforeInvocation();
+  return articles.api.handle(event);
 }

@@ -1,4 +1,6 @@
--- The articles app's tables. Apply once per database (psql -f schema.sql); re-running is harmless.
+-- The articles app's tables. Applied at deploy time by OriginDatabase's migration custom resource
+-- (stack.ts: migrationsDirectory), and by the tests, through the runtime's runMigrations, which records
+-- it in schema_migrations: add a 002_… file for a change, never edit this one once deployed.
 CREATE TABLE IF NOT EXISTS articles (
   slug      text PRIMARY KEY CHECK (slug ~ '^[a-z0-9-]{1,64}$'),
   title     text NOT NULL,

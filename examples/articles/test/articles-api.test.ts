@@ -2,48 +2,20 @@
  * The articles app against real Redis and PostgreSQL (started by the repository's harness): every
  * answer, key and purge comes from the declarations in resources.ts.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Pool } from 'pg';
-import { CacheClient, CacheKeys, createRedis, DEFAULT_TTL_SECONDS, EventBridgeInvalidationPublisher } from 'cache-pyramid/runtime';
+import { CacheClient, CacheKeys, createRedis, DEFAULT_TTL_SECONDS, EventBridgeInvalidationPublisher, runMigrations } from 'cache-pyramid/runtime';
 import { PostgresServer, RedisServer } from '../../../test/support/servers';
 import { ArticlesApi, createArticlesApi, Queryable } from '../handler';
 import { article, comments, drafts } from '../resources';
+import { event } from './events';
+
+/** The folder the stack's OriginDatabase applies at deploy (ARTICLES_MIGRATIONS_DIR), without loading the CDK here. */
+const MIGRATIONS_DIR = path.join(__dirname, '..', 'migrations');
 
 const eventBridge = mockClient(EventBridgeClient);
-
-function event(rawPath: string, options: { method?: string; query?: string; sub?: string; body?: string; headers?: Record<string, string> } = {}): APIGatewayProxyEventV2 {
-  const base: APIGatewayProxyEventV2 = {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath,
-    rawQueryString: options.query ?? '',
-    headers: { host: 'api.example.test', ...options.headers },
-    requestContext: {
-      accountId: '111122223333',
-      apiId: 'test',
-      domainName: 'api.example.test',
-      domainPrefix: 'api',
-      http: { method: options.method ?? 'GET', path: rawPath, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'jest' },
-      requestId: 'req',
-      routeKey: '$default',
-      stage: '$default',
-      time: '30/Nov/2026:00:00:00 +0000',
-      timeEpoch: 0,
-    },
-    isBase64Encoded: false,
-    ...(options.body !== undefined ? { body: options.body } : {}),
-  };
-  if (options.sub === undefined) return base;
-  const authorized: APIGatewayProxyEventV2WithJWTAuthorizer = {
-    ...base,
-    requestContext: { ...base.requestContext, authorizer: { principalId: '', integrationLatency: 0, jwt: { claims: { sub: options.sub }, scopes: [] } } },
-  };
-  return authorized as unknown as APIGatewayProxyEventV2;
-}
 
 /** Counts the statements that reach PostgreSQL: origin loads. */
 class CountingDb implements Queryable {
@@ -67,7 +39,8 @@ describe('articles example', () => {
   beforeAll(async () => {
     [redis, postgres] = await Promise.all([RedisServer.start(), PostgresServer.start()]);
     pool = new Pool({ connectionString: postgres.url, max: 4 });
-    await pool.query(fs.readFileSync(path.join(__dirname, '..', 'schema.sql'), 'utf8'));
+    // The same files, and the same runner, as the deploy-time migration.
+    expect(await runMigrations(pool, MIGRATIONS_DIR)).toEqual(['001_articles.sql']);
     await pool.query(`INSERT INTO articles (slug, title, body, author, published, version) VALUES
       ('caching-pyramids', 'Caching pyramids', 'Edge, L1, Redis, origin.', 'ada', true, 3),
       ('stampedes', 'Stampedes', 'One load per key.', 'ada', false, 1),

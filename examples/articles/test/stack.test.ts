@@ -1,8 +1,9 @@
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { DEFAULT_MIGRATIONS_DIR, hashMigrations, L1Bus } from 'cache-pyramid';
 import { testApp, TEST_ENV, unacknowledgedFindings } from '../../../test/support/cdk';
-import { ArticlesStack, ArticlesStackProps } from '../stack';
+import { ARTICLES_MIGRATIONS_DIR, ArticlesStack, ArticlesStackProps } from '../stack';
 
-function synth(auth: Pick<ArticlesStackProps, 'jwtIssuer' | 'jwtAudience'> = { jwtIssuer: 'https://id.articles.test/', jwtAudience: ['articles'] }) {
+function synth(auth: Pick<ArticlesStackProps, 'jwtIssuer' | 'jwtAudience' | 'l1Bus'> = { jwtIssuer: 'https://id.articles.test/', jwtAudience: ['articles'] }) {
   const app = testApp();
   const stack = new ArticlesStack(app, 'Articles', { env: TEST_ENV, ...auth });
   return { app, stack };
@@ -29,6 +30,32 @@ describe('ArticlesStack', () => {
       '/api/*',
       '/health',
     ]);
+  });
+
+  it("migrates the database at deploy from the app's own migrations folder, not the shop's", () => {
+    const { stack } = synth();
+    const template = Template.fromStack(stack);
+    // The hash of the folder is what re-runs the custom resource when a file is added or edited.
+    template.hasResourceProperties('Custom::DatabaseMigrations', { MigrationsHash: hashMigrations(ARTICLES_MIGRATIONS_DIR), Database: 'cache_pyramid' });
+    expect(stack.database.migrationsHash).not.toBe(hashMigrations(DEFAULT_MIGRATIONS_DIR));
+    template.hasResourceProperties('AWS::Lambda::Function', { Description: 'Applies examples/articles/migrations to the origin database (CloudFormation custom resource)' });
+  });
+
+  it('gives the handler a connection retry budget from its timeout, and leaves the L1 bus off', () => {
+    const template = Template.fromStack(synth().stack);
+    const [fn] = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('^cache-pyramid resource API') } }));
+    expect(fn.Properties.Timeout).toBe(10);
+    expect(fn.Properties.Environment.Variables.DB_CONNECT_RETRY_BUDGET_MS).toBe('6500');
+    expect(fn.Properties.Environment.Variables).not.toHaveProperty('CACHE_L1_BUS');
+  });
+
+  it('turns the L1 bus on for the handler when asked (-c l1Bus=sync), and refuses a mode that is not one', () => {
+    const template = Template.fromStack(synth({ jwtIssuer: 'https://id.articles.test/', jwtAudience: ['articles'], l1Bus: L1Bus.SYNC }).stack);
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^cache-pyramid resource API'),
+      Environment: { Variables: Match.objectLike({ CACHE_L1_BUS: 'sync' }) },
+    });
+    expect(() => synth({ jwtIssuer: 'https://id.articles.test/', jwtAudience: ['articles'], l1Bus: 'on' as L1Bus })).toThrow('ResourceApi: `l1Bus` must be one of off, listen, sync, got "on"');
   });
 
   it('synthesises with no cdk-nag finding left unacknowledged', () => {
