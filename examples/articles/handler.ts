@@ -13,6 +13,7 @@ import {
   bindResource,
   CacheClient,
   CacheKeys,
+  CacheLogger,
   connectL1Bus,
   createPool,
   createResourceApi,
@@ -33,6 +34,7 @@ import {
   SecretReader,
   secretFromSecretsManager,
   TagIndex,
+  TagInvalidation,
   toOriginError,
   toWriteError,
   TtlTable,
@@ -57,6 +59,8 @@ export interface ArticlesApiDeps {
   readonly publisher?: InvalidationPublisher;
   /** Tells other instances' L1 of this one's writes, and this one's of theirs. @default - none: their L1 copies live until the L1 TTL */
   readonly bus?: InvalidationBus;
+  /** A purge that could not be done at once, and what happens instead, is logged here. @default - not logged */
+  readonly logger?: Pick<CacheLogger, 'warn' | 'error'>;
 }
 
 export interface ArticlesApi {
@@ -135,15 +139,29 @@ export function createArticlesApi(deps: ArticlesApiDeps): ArticlesApi {
         throw toWriteError(error, ORIGIN_RETRY_AFTER_SECONDS, 'text');
       });
     if (inserted.rows.length === 0) return errorResponse(404, 'not_found', `article ${slug} does not exist`, { method: 'POST' });
-    // Every cached page of this article's comments carries the tag: the new comment shows on all of them.
-    const purged = await tagIndex.invalidate([`comments:${slug}`]);
-    // L1 does not know tags, so the tagged keys are dropped by name: at once in this process, and in
-    // the others when the bus message arrives (CACHE_L1_BUS), else at their L1 TTL (docs/runtime.md).
-    if (purged.keys.length > 0) await cache.invalidate(...purged.keys);
-    if (deps.publisher && purged.cdnPaths.length > 0) {
-      await deps.publisher.publishInvalidation({ paths: purged.cdnPaths, reason: `comment on ${slug}` });
+    // The comment is stored: from here on nothing fails the request (it would invite a duplicate
+    // comment); what cannot be purged now is handed to the invalidation pipeline, which retries.
+    const tag = `comments:${slug}`;
+    let purged: TagInvalidation | undefined;
+    try {
+      // Every cached page of this article's comments carries the tag: the new comment shows on all of them.
+      purged = await tagIndex.invalidate([tag]);
+    } catch (error) {
+      deps.logger?.warn('comment stored but its pages not purged from Redis; the purge pipeline retries', { tag, error: String(error) });
     }
-    return uncachedResponse(201, { id: inserted.rows[0].id, article: slug, purgedPaths: purged.cdnPaths }, 'POST', {
+    if (purged && purged.keys.length > 0) {
+      // L1 does not know tags, so the tagged keys are dropped by name: at once in this process, and in
+      // the others when the bus message arrives (CACHE_L1_BUS), else at their L1 TTL (docs/runtime.md).
+      await cache.invalidate(...purged.keys).catch((error: unknown) => deps.logger?.warn('comment pages purged from Redis but not announced to other instances; their L1 copies expire with the L1 TTL', { tag, error: String(error) }));
+    }
+    // Without the tag set the cached pages are unknown: every page of the article's comments, at the edge.
+    const paths = purged ? purged.cdnPaths : [comments.canonicalUrl({ slug, page: 1 }), `${comments.canonicalUrl({ slug, page: 1 })}?*`];
+    if (deps.publisher && (!purged || paths.length > 0)) {
+      await deps.publisher
+        .publishInvalidation({ paths, ...(purged ? {} : { tags: [tag] }), reason: `comment on ${slug}` })
+        .catch((error: unknown) => deps.logger?.error('comment stored but the CacheInvalidation event not published; its pages live until their TTL', { tag, error: String(error) }));
+    }
+    return uncachedResponse(201, { id: inserted.rows[0].id, article: slug, purgedPaths: paths }, 'POST', {
       location: `${comments.canonicalUrl({ slug, page: 1 })}`,
     });
   }
@@ -236,6 +254,7 @@ export async function createArticlesRuntime(options: ArticlesRuntimeOptions): Pr
     originVerifier,
     publisher: env.INVALIDATION_EVENT_BUS_NAME ? new EventBridgeInvalidationPublisher({ eventBusName: env.INVALIDATION_EVENT_BUS_NAME, source: env.INVALIDATION_SOURCE }) : undefined,
     bus: l1Bus.bus,
+    logger: jsonConsoleLogger,
   });
   // Bounded: with Redis unreachable a cold start costs at most this much more.
   const coldStartDeadline = Date.now() + COLD_START_CACHE_WAIT_MS;
@@ -252,6 +271,12 @@ export async function createArticlesRuntime(options: ArticlesRuntimeOptions): Pr
     },
   };
 }
+
+/** One JSON line per message on stdout/stderr, which Lambda sends to the function's log group. */
+const jsonConsoleLogger: Pick<CacheLogger, 'warn' | 'error'> = {
+  warn: (message, attributes) => console.warn(JSON.stringify({ level: 'WARN', message, ...attributes })),
+  error: (message, attributes) => console.error(JSON.stringify({ level: 'ERROR', message, ...attributes })),
+};
 
 /** Built once per sandbox from the environment ResourceApi sets. */
 let runtime: Promise<ArticlesRuntime> | undefined;

@@ -127,6 +127,63 @@ describe('articles example', () => {
       expect(after.headers?.['x-cache']).toBe('origin');
     });
 
+    it('keeps a comment made while Redis is down, and hands its purge to the pipeline: the tag, and every page at the edge', async () => {
+      // A cache whose server is gone: every command fails at once (the harness's Redis is left running).
+      const gone = await RedisServer.start();
+      const deadClient = new CacheClient(createRedis({ url: gone.url, commandTimeoutMs: 200, connectTimeoutMs: 200 }), { commandTimeoutMs: 200, connectTimeoutMs: 200 });
+      await deadClient.ready(10_000);
+      await gone.stop();
+      const warnings: string[] = [];
+      const offline = createArticlesApi({
+        db,
+        cacheClient: deadClient,
+        keys,
+        ttls: DEFAULT_TTL_SECONDS,
+        publisher: new EventBridgeInvalidationPublisher({ client: new EventBridgeClient({ region: 'eu-west-1' }), eventBusName: 'articles-bus' }),
+        logger: { warn: (message) => warnings.push(message), error: (message) => warnings.push(message) },
+      });
+      try {
+        const posted = await offline.handle(
+          event('/api/articles/caching-pyramids/comments', { method: 'POST', sub: 'grace', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'Still here.' }) }),
+        );
+        expect(posted.statusCode).toBe(201);
+        expect((await pool.query('SELECT count(*)::int AS n FROM comments')).rows[0].n).toBe(1);
+        expect(warnings).toEqual(['comment stored but its pages not purged from Redis; the purge pipeline retries']);
+        const sent = eventBridge.commandCalls(PutEventsCommand).map((call) => JSON.parse(call.args[0].input.Entries![0].Detail!));
+        expect(sent).toEqual([
+          {
+            paths: ['/api/articles/caching-pyramids/comments', '/api/articles/caching-pyramids/comments?*'],
+            tags: ['comments:caching-pyramids'],
+            reason: 'comment on caching-pyramids',
+          },
+        ]);
+      } finally {
+        await offline.drain();
+        deadClient.redis.disconnect();
+      }
+    });
+
+    it('answers 201 for a stored comment even when its invalidation event cannot be published, and says so in the log', async () => {
+      eventBridge.on(PutEventsCommand).rejects(new Error('EventBridge unavailable'));
+      const errors: string[] = [];
+      const logged = createArticlesApi({
+        db,
+        cacheClient: client,
+        keys,
+        ttls: DEFAULT_TTL_SECONDS,
+        publisher: new EventBridgeInvalidationPublisher({ client: new EventBridgeClient({ region: 'eu-west-1' }), eventBusName: 'articles-bus' }),
+        logger: { warn: (message) => errors.push(message), error: (message) => errors.push(message) },
+      });
+      await logged.handle(event('/api/articles/caching-pyramids/comments'));
+      const posted = await logged.handle(
+        event('/api/articles/caching-pyramids/comments', { method: 'POST', sub: 'grace', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'Kept.' }) }),
+      );
+      expect(posted.statusCode).toBe(201);
+      expect(errors).toEqual(['comment stored but the CacheInvalidation event not published; its pages live until their TTL']);
+      expect(redis.cli('EXISTS', comments.key(keys, { slug: 'caching-pyramids', page: 1 }))).toBe('0');
+      await logged.drain();
+    });
+
     it('refuses a comment without a token, with a bad body, or on an article that is not published', async () => {
       const post = (slug: string, options: { sub?: string; body?: string; type?: string }) =>
         api.handle(event(`/api/articles/${slug}/comments`, { method: 'POST', sub: options.sub, headers: { 'content-type': options.type ?? 'application/json' }, body: options.body }));
