@@ -147,7 +147,7 @@ export class ServerlessRedisCache extends Construct implements ICacheCluster {
     });
     this.serverlessCache.applyRemovalPolicy(removalPolicy);
     // The group is named by a literal id, not a reference, so CloudFormation needs the order spelled out.
-    if (generatedGroup) this.serverlessCache.addDependency(generatedGroup);
+    if (generatedGroup) this.serverlessCache.addResourceDependency(generatedGroup);
 
     this.endpointAddress = this.serverlessCache.attrEndpointAddress;
     this.clientEnvironment = {
@@ -277,8 +277,8 @@ export class ServerlessRedisCache extends Construct implements ICacheCluster {
       userGroupId: `${prefix}-users`,
       userIds: [defaultUser.userId, appUser.userId],
     });
-    userGroup.addDependency(defaultUser);
-    userGroup.addDependency(appUser);
+    userGroup.addResourceDependency(defaultUser);
+    userGroup.addResourceDependency(appUser);
     return { secret, userGroup };
   }
 }
