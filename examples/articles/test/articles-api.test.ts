@@ -8,7 +8,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { Pool } from 'pg';
 import { CacheClient, CacheKeys, createRedis, DEFAULT_TTL_SECONDS, EventBridgeInvalidationPublisher, runMigrations } from 'cache-pyramid/runtime';
 import { PostgresServer, RedisServer } from '../../../test/support/servers';
-import { ArticlesApi, createArticlesApi, Queryable } from '../handler';
+import { ArticlesApi, ArticlesApiDeps, createArticlesApi, Queryable } from '../handler';
 import { article, comments, drafts } from '../resources';
 import { event } from './events';
 
@@ -56,14 +56,20 @@ describe('articles example', () => {
     redis.cli('FLUSHALL');
     keys = new CacheKeys({ clusterMode: false });
     db = new CountingDb(pool);
-    api = createArticlesApi({
+    api = articlesApi();
+  });
+
+  /** The API under test: this suite's database and cache, events sent to the mocked EventBridge. */
+  function articlesApi(overrides: Partial<ArticlesApiDeps> = {}): ArticlesApi {
+    return createArticlesApi({
       db,
       cacheClient: client,
       keys,
       ttls: DEFAULT_TTL_SECONDS,
       publisher: new EventBridgeInvalidationPublisher({ client: new EventBridgeClient({ region: 'eu-west-1' }), eventBusName: 'articles-bus' }),
+      ...overrides,
     });
-  });
+  }
 
   afterEach(async () => {
     await api.drain();
@@ -134,14 +140,7 @@ describe('articles example', () => {
       await deadClient.ready(10_000);
       await gone.stop();
       const warnings: string[] = [];
-      const offline = createArticlesApi({
-        db,
-        cacheClient: deadClient,
-        keys,
-        ttls: DEFAULT_TTL_SECONDS,
-        publisher: new EventBridgeInvalidationPublisher({ client: new EventBridgeClient({ region: 'eu-west-1' }), eventBusName: 'articles-bus' }),
-        logger: { warn: (message) => warnings.push(message), error: (message) => warnings.push(message) },
-      });
+      const offline = articlesApi({ cacheClient: deadClient, logger: { warn: (message) => warnings.push(message), error: (message) => warnings.push(message) } });
       try {
         const posted = await offline.handle(
           event('/api/articles/caching-pyramids/comments', { method: 'POST', sub: 'grace', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'Still here.' }) }),
@@ -166,14 +165,7 @@ describe('articles example', () => {
     it('answers 201 for a stored comment even when its invalidation event cannot be published, and says so in the log', async () => {
       eventBridge.on(PutEventsCommand).rejects(new Error('EventBridge unavailable'));
       const errors: string[] = [];
-      const logged = createArticlesApi({
-        db,
-        cacheClient: client,
-        keys,
-        ttls: DEFAULT_TTL_SECONDS,
-        publisher: new EventBridgeInvalidationPublisher({ client: new EventBridgeClient({ region: 'eu-west-1' }), eventBusName: 'articles-bus' }),
-        logger: { warn: (message) => errors.push(message), error: (message) => errors.push(message) },
-      });
+      const logged = articlesApi({ logger: { warn: (message) => errors.push(message), error: (message) => errors.push(message) } });
       await logged.handle(event('/api/articles/caching-pyramids/comments'));
       const posted = await logged.handle(
         event('/api/articles/caching-pyramids/comments', { method: 'POST', sub: 'grace', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'Kept.' }) }),
