@@ -142,40 +142,11 @@ abstract class ManagedProcess {
     this.child = undefined;
   }
 
-  protected signal(signal: NodeJS.Signals): void {
-    if (!this.child?.pid) throw new Error('server is not running');
-    process.kill(this.child.pid, signal);
-  }
-}
-
-export interface RedisServerOptions {
-  /** Extra `redis-server` arguments, e.g. `['--maxmemory', '10mb']`. */
-  readonly args?: string[];
-}
-
-/** A standalone `redis-server` on a free port. */
-export class RedisServer extends ManagedProcess {
-  static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), makeTempDir('redis'), options.args ?? []);
-    await server.launch();
-    return server;
-  }
-
-  protected constructor(
-    readonly port: number,
-    readonly dir: string,
-    protected readonly extraArgs: string[],
-  ) {
-    super();
-  }
-
-  readonly host = '127.0.0.1';
-
-  get url(): string {
-    return `redis://${this.host}:${this.port}`;
-  }
-
-  /** Starts it again on the same port with an empty dataset (after {@link kill}). */
+  /**
+   * Kills the server and starts it again on the same port: a standalone Redis comes back empty, a
+   * cluster node keeps its nodes.conf and rejoins (as a replica if it was failed over), PostgreSQL
+   * keeps its data.
+   */
   async restart(): Promise<void> {
     await this.kill();
     await this.launch();
@@ -207,16 +178,57 @@ export class RedisServer extends ManagedProcess {
     await this.launch();
   }
 
-  /** Runs a redis-cli command against this server and returns its trimmed output. */
-  cli(...args: string[]): string {
-    return execFileSync('redis-cli', ['-h', this.host, '-p', String(this.port), ...args], { encoding: 'utf8' }).trim();
+  protected signal(signal: NodeJS.Signals): void {
+    if (!this.child?.pid) throw new Error('server is not running');
+    process.kill(this.child.pid, signal);
   }
 
+  /** Stops the server for good: kills it, releases a held port and removes its data directory. */
   async stop(): Promise<void> {
     await this.kill();
     await new Promise<void>((resolve) => (this.portHolder === undefined ? resolve() : this.portHolder.close(() => resolve())));
     this.portHolder = undefined;
     fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  abstract readonly port: number;
+  abstract readonly host: string;
+  /** The server's data directory, removed by {@link stop}. */
+  abstract readonly dir: string;
+  /** Starts the server process on {@link port} and resolves once it accepts connections. */
+  protected abstract launch(): Promise<void>;
+}
+
+export interface RedisServerOptions {
+  /** Extra `redis-server` arguments, e.g. `['--maxmemory', '10mb']`. */
+  readonly args?: string[];
+}
+
+/** A standalone `redis-server` on a free port. */
+export class RedisServer extends ManagedProcess {
+  static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), makeTempDir('redis'), options.args ?? []);
+    await server.launch();
+    return server;
+  }
+
+  protected constructor(
+    readonly port: number,
+    readonly dir: string,
+    protected readonly extraArgs: string[],
+  ) {
+    super();
+  }
+
+  readonly host = '127.0.0.1';
+
+  get url(): string {
+    return `redis://${this.host}:${this.port}`;
+  }
+
+  /** Runs a redis-cli command against this server and returns its trimmed output. */
+  cli(...args: string[]): string {
+    return execFileSync('redis-cli', ['-h', this.host, '-p', String(this.port), ...args], { encoding: 'utf8' }).trim();
   }
 
   protected baseArgs(): string[] {
@@ -259,12 +271,6 @@ export class RedisClusterNode extends RedisServer {
 
   private constructor(port: number, dir: string, extraArgs: string[], readonly busPort: number) {
     super(port, dir, extraArgs);
-  }
-
-  /** Restarts the node keeping its nodes.conf, so it rejoins the cluster (as a replica if it was failed over). */
-  override async restart(): Promise<void> {
-    await this.kill();
-    await this.launch();
   }
 
   protected override baseArgs(): string[] {
@@ -450,44 +456,6 @@ export class PostgresServer extends ManagedProcess {
     fs.rmSync(path.join(this.dir, 'postmaster.pid'), { force: true });
   }
 
-  async restart(): Promise<void> {
-    await this.kill();
-    await this.launch();
-  }
-
-  private portHolder?: net.Server;
-
-  /**
-   * Stops the server and keeps its port with a listener that resets every connection at once, as
-   * a database that is not accepting connections yet (Aurora resuming from 0 ACU, a restart). The
-   * port stays ours, so no other suite's server can take it meanwhile. {@link startOnHeldPort} ends it.
-   */
-  async stopAndHoldPort(): Promise<void> {
-    await this.kill();
-    const holder = net.createServer((socket) => socket.resetAndDestroy());
-    await new Promise<void>((resolve, reject) => {
-      holder.once('error', reject);
-      holder.listen(this.port, this.host, () => resolve());
-    });
-    this.portHolder = holder;
-  }
-
-  /** Releases the port held by {@link stopAndHoldPort} and starts the server on it again (same data). */
-  async startOnHeldPort(): Promise<void> {
-    const holder = this.portHolder;
-    if (holder === undefined) throw new Error('startOnHeldPort: the port is not held (call stopAndHoldPort first)');
-    this.portHolder = undefined;
-    await new Promise<void>((resolve) => holder.close(() => resolve()));
-    await this.launch();
-  }
-
-  async stop(): Promise<void> {
-    await this.kill();
-    await new Promise<void>((resolve) => (this.portHolder === undefined ? resolve() : this.portHolder.close(() => resolve())));
-    this.portHolder = undefined;
-    fs.rmSync(this.dir, { recursive: true, force: true });
-  }
-
   private processTree(): number[] {
     const root = this.child?.pid;
     if (!root) throw new Error('server is not running');
@@ -503,7 +471,7 @@ export class PostgresServer extends ManagedProcess {
     return pids;
   }
 
-  private async launch(): Promise<void> {
+  protected async launch(): Promise<void> {
     const child = spawn(
       path.join(postgresBinDir(), 'postgres'),
       [
