@@ -44,30 +44,46 @@ export const ORIGIN_VERIFY_SECRET_ARN_ENV = 'ORIGIN_VERIFY_SECRET_ARN';
 /** Environment variable holding the write-behind queue's URL. */
 export const WRITE_BEHIND_QUEUE_URL_ENV = 'WRITE_BEHIND_QUEUE_URL';
 
-/** Props for {@link CacheApi}. */
-export interface CacheApiProps {
+/**
+ * Props both API constructs ({@link CacheApi}, {@link ResourceApi}) take: where the function runs, the
+ * cache and database it reads (their `clientEnvironment` is set on it and `grantConnect` opens them),
+ * who may call its guarded routes, and how the stage is throttled and logged.
+ */
+export interface PyramidApiProps {
   /** VPC the functions run in (the cache's and the database's). */
   readonly vpc: ec2.IVpc;
   /** Subnets of the functions. @default - the VPC's private isolated subnets */
   readonly vpcSubnets?: ec2.SubnetSelection;
-  /** The ElastiCache cache both functions use. */
+  /** The ElastiCache cache; its `clientEnvironment` (`CACHE_*`) is set on the functions and `grantConnect` opens it. */
   readonly cache: ICacheCluster;
-  /** The origin database. */
+  /** The origin database; its `clientEnvironment` (`DB_*`) is set on the functions and `grantConnect` opens it. */
   readonly database: ICacheApiDatabase;
   /** Issuer (`iss`) of the JWTs the authorizer accepts: an https URL serving `/.well-known/openid-configuration`. */
   readonly jwtIssuer: string;
   /** Accepted audiences (`aud`, or `client_id` for Cognito access tokens). */
   readonly jwtAudience: string[];
-  /** The routes. @default - {@link defaultApiRoutes}: the read and write route tables the handler and the dev server share */
-  readonly routes?: CacheApiRoute[];
-  /** TTL overrides per class, passed to the API as `CACHE_TTLS`. @default - the seed's TTL table (`DEFAULT_TTL_SECONDS`) */
+  /** TTL overrides per class, passed to the API function as `CACHE_TTLS`. @default - the seed's TTL table (`DEFAULT_TTL_SECONDS`) */
   readonly cacheTtlSeconds?: Partial<Record<TtlClass, number>>;
+  /**
+   * How the API function's L1 learns of other instances' writes (`CACHE_L1_BUS`, read by the
+   * runtime's `parseBusMode`/`connectL1Bus`). Off by default, as the function's own default: the bus
+   * costs one more Redis connection per sandbox, and without it the L1 TTL still bounds how long
+   * another instance's write stays unseen.
+   * @default L1Bus.OFF
+   */
+  readonly l1Bus?: L1Bus;
   /** Steady-state request rate of the API's default stage. @default 500 */
   readonly throttlingRateLimitPerSecond?: number;
   /** Burst of requests above the rate the stage absorbs. @default 1000 */
   readonly throttlingBurstLimit?: number;
   /** How long the HTTP API access logs are kept. @default logs.RetentionDays.ONE_YEAR */
   readonly accessLogRetention?: logs.RetentionDays;
+}
+
+/** Props for {@link CacheApi}. */
+export interface CacheApiProps extends PyramidApiProps {
+  /** The routes. @default - {@link defaultApiRoutes}: the read and write route tables the handler and the dev server share */
+  readonly routes?: CacheApiRoute[];
   /** Memory of the API function. @default 512 */
   readonly apiMemoryMiB?: number;
   /**
@@ -87,13 +103,6 @@ export interface CacheApiProps {
   readonly writeBehindMaxReceiveCount?: number;
   /** Key encrypting the write-behind queues and the access logs. @default - a new key with rotation */
   readonly encryptionKey?: kms.IKey;
-  /**
-   * How L1 learns of other instances' writes (`CACHE_L1_BUS`). Off by default, as the function's own
-   * default: the bus costs one more Redis connection per sandbox, and without it the L1 TTL still
-   * bounds how long another instance's write stays unseen.
-   * @default L1Bus.OFF
-   */
-  readonly l1Bus?: L1Bus;
   /** Extra environment variables of the API function. @default - none */
   readonly apiEnvironment?: Record<string, string>;
   /** What happens to the queues, the access log group and the key when the stack is deleted. @default RemovalPolicy.RETAIN */

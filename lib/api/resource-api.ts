@@ -6,19 +6,18 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { parseTtlTable, TtlClass } from '../../lambda/runtime/ttl';
-import { ICacheCluster } from '../cache/cache-cluster';
+import { parseTtlTable } from '../../lambda/runtime/ttl';
 import { restrictKmsGrantsToAwsServices } from '../validation/kms-grants-for-aws-services-only';
 import { CachePyramidFunction } from './api-function';
 import { ApiResource, ApiRouteProps, DeclaredApiRoute, declaredApiRoutes } from './api-routes';
 import { allowLogsToUseKey } from '../network/cache-pyramid-network';
-import { addHttpApiFront, functionSecurityGroup, ICacheApiDatabase, ORIGIN_VERIFY_SECRET_ARN_ENV } from './cache-api';
+import { addHttpApiFront, functionSecurityGroup, ORIGIN_VERIFY_SECRET_ARN_ENV, PyramidApiProps } from './cache-api';
 import { databaseEnvironment } from './database-environment';
 import { checkJwtSettings } from './jwt-settings';
-import { L1Bus, l1BusEnvironment } from './l1-bus';
+import { l1BusEnvironment } from './l1-bus';
 
 /** Props for {@link ResourceApi}. */
-export interface ResourceApiProps {
+export interface ResourceApiProps extends PyramidApiProps {
   /** Absolute path of your handler file; it imports `cache-pyramid/runtime` (see {@link CachePyramidFunction}). */
   readonly entry: string;
   /** Name of the exported handler function in `entry`. @default 'handler' */
@@ -27,28 +26,6 @@ export interface ResourceApiProps {
   readonly resources: readonly ApiResource[];
   /** Routes no resource declares (writes, health): JWT-guarded unless `jwt: false`, with optional scopes. @default - none */
   readonly routes?: readonly ApiRouteProps[];
-  /** VPC the function runs in (the cache's and the database's). */
-  readonly vpc: ec2.IVpc;
-  /** Subnets of the function. @default - the VPC's private isolated subnets */
-  readonly vpcSubnets?: ec2.SubnetSelection;
-  /** The ElastiCache cache; its `clientEnvironment` (`CACHE_*`) is set on the function and `grantConnect` opens it. */
-  readonly cache: ICacheCluster;
-  /** The origin database; its `clientEnvironment` (`DB_*`) is set on the function and `grantConnect` opens it. */
-  readonly database: ICacheApiDatabase;
-  /** Issuer (`iss`) of the JWTs the authorizer accepts: an https URL serving `/.well-known/openid-configuration`. */
-  readonly jwtIssuer: string;
-  /** Accepted audiences (`aud`, or `client_id` for Cognito access tokens). */
-  readonly jwtAudience: string[];
-  /** TTL overrides per class, passed to the function as `CACHE_TTLS`. @default - the seed's TTL table (`DEFAULT_TTL_SECONDS`) */
-  readonly cacheTtlSeconds?: Partial<Record<TtlClass, number>>;
-  /**
-   * How the function's L1 learns of other instances' writes (`CACHE_L1_BUS`, read by the runtime's
-   * `parseBusMode`/`connectL1Bus`), as {@link CacheApi}'s `l1Bus`. Off by default: the bus costs one
-   * more Redis connection per sandbox, and without it the L1 TTL still bounds how long another
-   * instance's write stays unseen.
-   * @default L1Bus.OFF
-   */
-  readonly l1Bus?: L1Bus;
   /** Extra environment variables of the function (they win over the ones the construct sets). @default - none */
   readonly environment?: Record<string, string>;
   /** Memory of the function. @default 512 */
@@ -59,12 +36,6 @@ export interface ResourceApiProps {
    * @default Duration.seconds(10)
    */
   readonly timeout?: Duration;
-  /** Steady-state request rate of the API's default stage. @default 500 */
-  readonly throttlingRateLimitPerSecond?: number;
-  /** Burst of requests above the rate the stage absorbs. @default 1000 */
-  readonly throttlingBurstLimit?: number;
-  /** How long the HTTP API access logs are kept. @default logs.RetentionDays.ONE_YEAR */
-  readonly accessLogRetention?: logs.RetentionDays;
   /** Key encrypting the access logs. @default - a new key with rotation */
   readonly encryptionKey?: kms.IKey;
   /** What happens to the access log group and the key when the stack is deleted. @default RemovalPolicy.RETAIN */
