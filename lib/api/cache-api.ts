@@ -24,6 +24,8 @@ import { addApiRoute, DeclaredApiRoute, declaredApiRoutes } from './api-routes';
 import { databaseEnvironment } from './database-environment';
 import { checkJwtSettings } from './jwt-settings';
 import { L1Bus, l1BusEnvironment } from './l1-bus';
+import { allowLogsToUseKey } from '../network/cache-pyramid-network';
+import { checkInteger } from '../validation/check-integer';
 
 /** What the API needs from the origin database ({@link OriginDatabase} or your own). */
 export interface ICacheApiDatabase {
@@ -150,7 +152,7 @@ export class CacheApi extends Construct {
     const routes = props.routes ?? defaultApiRoutes();
     validateProps(props, routes);
     const l1BusVariables = l1BusEnvironment('CacheApi', props.l1Bus, 'apiEnvironment', props.apiEnvironment);
-    const cacheTtls = cacheTtlsJson(props.cacheTtlSeconds);
+    const cacheTtls = cacheTtlsJson('CacheApi', props.cacheTtlSeconds);
     const stack = Stack.of(this);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
@@ -168,7 +170,7 @@ export class CacheApi extends Construct {
     } else {
       this.encryptionKey = props.encryptionKey;
     }
-    allowLogsToUseKey(this.encryptionKey);
+    allowLogsToUseKey(this, this.encryptionKey);
 
     this.originVerifySecret = new secretsmanager.Secret(this, 'OriginVerifySecret', {
       description: 'Value CloudFront sends as x-origin-verify; the API rejects requests without it',
@@ -345,30 +347,30 @@ function validateProps(props: CacheApiProps, routes: CacheApiRoute[]): void {
       throw new Error(`CacheApi: route ${route.routeKey} has \`scopes\` but no JWT authorizer (jwt: false); scopes are checked by the authorizer`);
     }
   }
-  checkInteger('throttlingRateLimitPerSecond', props.throttlingRateLimitPerSecond, 1, 10_000);
-  checkInteger('throttlingBurstLimit', props.throttlingBurstLimit, 1, 5_000);
-  checkInteger('apiMemoryMiB', props.apiMemoryMiB, 128, 10_240);
+  checkInteger('CacheApi', 'throttlingRateLimitPerSecond', props.throttlingRateLimitPerSecond, 1, 10_000);
+  checkInteger('CacheApi', 'throttlingBurstLimit', props.throttlingBurstLimit, 1, 5_000);
+  checkInteger('CacheApi', 'apiMemoryMiB', props.apiMemoryMiB, 128, 10_240);
   // maxConcurrency of an SQS event source starts at 2.
-  checkInteger('flusherMaxConcurrency', props.flusherMaxConcurrency, 2, 1000);
-  checkInteger('flusherReservedConcurrency', props.flusherReservedConcurrency, 2, 1000);
+  checkInteger('CacheApi', 'flusherMaxConcurrency', props.flusherMaxConcurrency, 2, 1000);
+  checkInteger('CacheApi', 'flusherReservedConcurrency', props.flusherReservedConcurrency, 2, 1000);
   const maxConcurrency = props.flusherMaxConcurrency ?? 5;
   if (props.flusherReservedConcurrency !== undefined && !Token.isUnresolved(props.flusherReservedConcurrency) && props.flusherReservedConcurrency < maxConcurrency) {
     throw new Error(
       `CacheApi: \`flusherReservedConcurrency\` must be at least \`flusherMaxConcurrency\` (${maxConcurrency}), got ${props.flusherReservedConcurrency}: a throttled batch would count as a receive and could reach the dead-letter queue unprocessed`,
     );
   }
-  checkInteger('flusherBatchSize', props.flusherBatchSize, 1, 10);
-  checkInteger('writeBehindMaxReceiveCount', props.writeBehindMaxReceiveCount, 1, 1000);
+  checkInteger('CacheApi', 'flusherBatchSize', props.flusherBatchSize, 1, 10);
+  checkInteger('CacheApi', 'writeBehindMaxReceiveCount', props.writeBehindMaxReceiveCount, 1, 1000);
 }
 
-/** `CACHE_TTLS` for the functions, checked with the functions' own parser so a bad table fails at synth. */
-function cacheTtlsJson(ttls: Partial<Record<TtlClass, number>> | undefined): string | undefined {
+/** `CACHE_TTLS` for an API's functions, checked with the functions' own parser so a bad table fails at synth (`owner` leads the message). */
+export function cacheTtlsJson(owner: string, ttls: Partial<Record<TtlClass, number>> | undefined): string | undefined {
   if (ttls === undefined) return undefined;
   const json = JSON.stringify(ttls);
   try {
     parseTtlTable(json);
   } catch (error) {
-    throw new Error(`CacheApi: \`cacheTtlSeconds\` is invalid: ${(error as Error).message.replace(/^CACHE_TTLS/, 'cacheTtlSeconds')}`);
+    throw new Error(`${owner}: \`cacheTtlSeconds\` is invalid: ${(error as Error).message.replace(/^CACHE_TTLS/, 'cacheTtlSeconds')}`);
   }
   return json;
 }
@@ -383,13 +385,6 @@ function acknowledgeQueueKeyGrant(fn: CachePyramidFunction): void {
   );
 }
 
-function checkInteger(name: string, value: number | undefined, min: number, max: number): void {
-  if (value === undefined || Token.isUnresolved(value)) return;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`CacheApi: \`${name}\` must be an integer between ${min} and ${max}, got ${value}`);
-  }
-}
-
 /**
  * No egress but what grants open (cache, database) and HTTPS to the VPC's interface endpoints. The
  * CIDR rule is inline: a group created without inline egress keeps EC2's default allow-all rule
@@ -399,21 +394,6 @@ export function functionSecurityGroup(scope: Construct, id: string, vpc: ec2.IVp
   const securityGroup = new ec2.SecurityGroup(scope, id, { vpc, description, allowAllOutbound: false });
   securityGroup.addEgressRule(ec2.Peer.ipv4(vpc.vpcCidrBlock), ec2.Port.tcp(443), 'AWS APIs (Secrets Manager, SQS, EventBridge, X-Ray) through interface endpoints');
   return securityGroup;
-}
-
-/** CloudWatch Logs encrypts the access logs with the key, for log groups of this account and region only. */
-function allowLogsToUseKey(key: kms.IKey): void {
-  const stack = Stack.of(key);
-  key.addToResourcePolicy(
-    new iam.PolicyStatement({
-      principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
-      actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
-      resources: ['*'],
-      conditions: {
-        ArnLike: { 'kms:EncryptionContext:aws:logs:arn': `arn:${stack.partition}:logs:${stack.region}:${stack.account}:log-group:*` },
-      },
-    }),
-  );
 }
 
 /** What {@link addHttpApiFront} needs: the API's description, logs, throttling, JWT settings, handler and routes. */

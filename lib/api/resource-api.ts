@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -6,15 +6,15 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { parseTtlTable } from '../../lambda/runtime/ttl';
 import { restrictKmsGrantsToAwsServices } from '../validation/kms-grants-for-aws-services-only';
 import { CachePyramidFunction } from './api-function';
 import { ApiResource, ApiRouteProps, DeclaredApiRoute, declaredApiRoutes } from './api-routes';
 import { allowLogsToUseKey } from '../network/cache-pyramid-network';
-import { addHttpApiFront, functionSecurityGroup, ORIGIN_VERIFY_SECRET_ARN_ENV, PyramidApiProps } from './cache-api';
+import { addHttpApiFront, cacheTtlsJson, functionSecurityGroup, ORIGIN_VERIFY_SECRET_ARN_ENV, PyramidApiProps } from './cache-api';
 import { databaseEnvironment } from './database-environment';
 import { checkJwtSettings } from './jwt-settings';
 import { l1BusEnvironment } from './l1-bus';
+import { checkInteger } from '../validation/check-integer';
 
 /** Props for {@link ResourceApi}. */
 export interface ResourceApiProps extends PyramidApiProps {
@@ -81,6 +81,7 @@ export class ResourceApi extends Construct {
   constructor(scope: Construct, id: string, props: ResourceApiProps) {
     super(scope, id);
     this.routes = validateProps(props);
+    const cacheTtls = cacheTtlsJson('ResourceApi', props.cacheTtlSeconds);
     const l1BusVariables = l1BusEnvironment('ResourceApi', props.l1Bus, 'environment', props.environment);
     const timeout = props.timeout ?? Duration.seconds(10);
     const stack = Stack.of(this);
@@ -119,7 +120,7 @@ export class ResourceApi extends Construct {
       environment: {
         ...props.cache.clientEnvironment,
         ...databaseEnvironment(props.database, timeout),
-        ...(props.cacheTtlSeconds === undefined ? {} : { CACHE_TTLS: JSON.stringify(props.cacheTtlSeconds) }),
+        ...(cacheTtls === undefined ? {} : { CACHE_TTLS: cacheTtls }),
         [ORIGIN_VERIFY_SECRET_ARN_ENV]: this.originVerifySecret.secretArn,
         ...l1BusVariables,
         ...props.environment,
@@ -152,26 +153,12 @@ function validateProps(props: ResourceApiProps): DeclaredApiRoute[] {
   }
   const routes = declaredApiRoutes('ResourceApi', props.resources, props.routes ?? []);
   checkJwtSettings('ResourceApi', props.jwtIssuer, props.jwtAudience);
-  if (props.cacheTtlSeconds !== undefined) {
-    try {
-      parseTtlTable(JSON.stringify(props.cacheTtlSeconds));
-    } catch (error) {
-      throw new Error(`ResourceApi: \`cacheTtlSeconds\` is invalid: ${(error as Error).message.replace(/^CACHE_TTLS/, 'cacheTtlSeconds')}`);
-    }
-  }
-  checkInteger('memoryMiB', props.memoryMiB, 128, 10_240);
-  checkInteger('throttlingRateLimitPerSecond', props.throttlingRateLimitPerSecond, 1, 10_000);
-  checkInteger('throttlingBurstLimit', props.throttlingBurstLimit, 1, 5_000);
+  checkInteger('ResourceApi', 'memoryMiB', props.memoryMiB, 128, 10_240);
+  checkInteger('ResourceApi', 'throttlingRateLimitPerSecond', props.throttlingRateLimitPerSecond, 1, 10_000);
+  checkInteger('ResourceApi', 'throttlingBurstLimit', props.throttlingBurstLimit, 1, 5_000);
   const timeout = props.timeout;
   if (timeout !== undefined && !timeout.isUnresolved() && (timeout.toMilliseconds() < 1000 || timeout.toMilliseconds() > 29_000)) {
     throw new Error(`ResourceApi: \`timeout\` must be between 1 and 29 seconds (API Gateway's integration limit), got ${timeout.toHumanString()}`);
   }
   return routes;
-}
-
-function checkInteger(name: string, value: number | undefined, min: number, max: number): void {
-  if (value === undefined || Token.isUnresolved(value)) return;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`ResourceApi: \`${name}\` must be an integer between ${min} and ${max}, got ${value}`);
-  }
 }

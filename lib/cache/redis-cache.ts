@@ -12,6 +12,7 @@ import { restrictKmsGrantsToAwsServices } from '../validation/kms-grants-for-aws
 import { CacheEngine, ICacheCluster } from './cache-cluster';
 import { CacheEngineVersion } from './cache-engine-version';
 import { aggregateNodes, aggregationFor, hitRateOverNodes, NodeAggregation, nodeMetric } from './cache-metrics';
+import { checkInteger } from '../validation/check-integer';
 
 /** Whether the replication group shards its keyspace (Valkey/Redis OSS cluster mode). */
 export enum ClusterMode {
@@ -374,13 +375,6 @@ function defaultSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {
   return vpc.isolatedSubnets.length > 0 ? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } : { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
 }
 
-function checkInteger(name: string, value: number | undefined, min: number, max: number): void {
-  if (value === undefined || Token.isUnresolved(value)) return;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`\`${name}\` must be an integer between ${min} and ${max}, got ${value}`);
-  }
-}
-
 function validateProps(
   props: RedisCacheProps,
   resolved: { clusterMode: ClusterMode; numShards: number; replicasPerShard: number; multiAz: boolean },
@@ -391,10 +385,10 @@ function validateProps(
       `\`replicationGroupId\` must be 1-40 lowercase letters, digits or hyphens, start with a letter, and contain no '--' and no trailing '-', got ${JSON.stringify(id)}`,
     );
   }
-  checkInteger('numShards', props.numShards, 1, 500);
-  checkInteger('replicasPerShard', props.replicasPerShard, 0, 5);
-  checkInteger('port', props.port, 1024, 65535);
-  checkInteger('snapshotRetentionDays', props.snapshotRetentionDays, 0, 35);
+  checkInteger(undefined, 'numShards', props.numShards, 1, 500);
+  checkInteger(undefined, 'replicasPerShard', props.replicasPerShard, 0, 5);
+  checkInteger(undefined, 'port', props.port, 1024, 65535);
+  checkInteger(undefined, 'snapshotRetentionDays', props.snapshotRetentionDays, 0, 35);
   if (resolved.clusterMode === ClusterMode.DISABLED && resolved.numShards !== 1) {
     throw new Error(`\`numShards\` must be 1 when \`clusterMode\` is DISABLED (one shard holds the whole keyspace), got ${resolved.numShards}; use ClusterMode.ENABLED to shard`);
   }

@@ -10,6 +10,7 @@ import { restrictKmsGrantsToAwsServices } from '../validation/kms-grants-for-aws
 import { CacheEngine, ICacheCluster } from './cache-cluster';
 import { CacheEngineVersion } from './cache-engine-version';
 import { DEFAULT_METRIC_PERIOD, ELASTICACHE_NAMESPACE } from './cache-metrics';
+import { checkInteger } from '../validation/check-integer';
 
 /** Props for {@link ServerlessRedisCache}. */
 export interface ServerlessRedisCacheProps {
@@ -287,21 +288,14 @@ function defaultSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {
   return vpc.isolatedSubnets.length > 0 ? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } : { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
 }
 
-function checkInteger(name: string, value: number | undefined, min: number, max: number): void {
-  if (value === undefined || Token.isUnresolved(value)) return;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`\`${name}\` must be an integer between ${min} and ${max}, got ${value}`);
-  }
-}
-
 function validateProps(props: ServerlessRedisCacheProps): void {
   const name = props.cacheName;
   if (!Token.isUnresolved(name) && (name.length < 1 || name.length > 40 || !NAME_PATTERN.test(name) || name.endsWith('-'))) {
     throw new Error(`\`cacheName\` must be 1-40 lowercase letters, digits or hyphens, start with a letter, and contain no '--' and no trailing '-', got ${JSON.stringify(name)}`);
   }
-  checkInteger('maxDataStorageGb', props.maxDataStorageGb, 1, 5000);
-  checkInteger('maxEcpuPerSecond', props.maxEcpuPerSecond, 1000, 15_000_000);
-  checkInteger('snapshotRetentionDays', props.snapshotRetentionDays, 0, 35);
+  checkInteger(undefined, 'maxDataStorageGb', props.maxDataStorageGb, 1, 5000);
+  checkInteger(undefined, 'maxEcpuPerSecond', props.maxEcpuPerSecond, 1000, 15_000_000);
+  checkInteger(undefined, 'snapshotRetentionDays', props.snapshotRetentionDays, 0, 35);
   if (props.rbacUserSecret && props.userGroupId === undefined) {
     throw new Error('`rbacUserSecret` needs `userGroupId`: without one the construct generates the user and its secret');
   }

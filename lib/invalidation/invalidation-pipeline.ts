@@ -21,6 +21,7 @@ import { InvalidationMapping, InvalidationMappingSpec, TemplateError, checkInval
 import { CacheKeys } from '../../lambda/runtime/keys';
 import { CachePyramidFunction } from '../api/api-function';
 import { ICacheCluster } from '../cache/cache-cluster';
+import { checkInteger } from '../validation/check-integer';
 
 export { KeyTemplate } from '../../lambda/runtime/invalidation/templates';
 export type { InvalidationMapping } from '../../lambda/runtime/invalidation/templates';
@@ -399,13 +400,6 @@ interface Settings {
   readonly cdnPurgeDelay: Duration;
 }
 
-function checkInteger(name: string, value: number | undefined, min: number, max: number): void {
-  if (value === undefined || Token.isUnresolved(value)) return;
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`InvalidationPipeline: \`${name}\` must be an integer between ${min} and ${max}, got ${value}`);
-  }
-}
-
 function checkDuration(name: string, value: Duration | undefined, minSeconds: number, maxSeconds: number): void {
   if (value === undefined || value.isUnresolved()) return;
   const seconds = value.toSeconds({ integral: false });
@@ -416,10 +410,10 @@ function checkDuration(name: string, value: Duration | undefined, minSeconds: nu
 
 function consumerSettings(name: string, options: PurgerOptions | undefined, defaults: typeof REDIS_DEFAULTS): Required<PurgerOptions> {
   checkDuration(`${name}.maxBatchingWindow`, options?.maxBatchingWindow, 0, 300);
-  checkInteger(`${name}.batchSize`, options?.batchSize, 1, 10_000);
-  checkInteger(`${name}.maxConcurrency`, options?.maxConcurrency, 2, 1000);
+  checkInteger('InvalidationPipeline', `${name}.batchSize`, options?.batchSize, 1, 10_000);
+  checkInteger('InvalidationPipeline', `${name}.maxConcurrency`, options?.maxConcurrency, 2, 1000);
   checkDuration(`${name}.timeout`, options?.timeout, 10, 900);
-  checkInteger(`${name}.memorySizeMb`, options?.memorySizeMb, 128, 10_240);
+  checkInteger('InvalidationPipeline', `${name}.memorySizeMb`, options?.memorySizeMb, 128, 10_240);
   const settings = {
     maxBatchingWindow: options?.maxBatchingWindow ?? defaults.maxBatchingWindow,
     batchSize: options?.batchSize ?? defaults.batchSize,
@@ -442,11 +436,11 @@ function validateProps(props: InvalidationPipelineProps): Settings {
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(keyNamespace)) {
     throw new Error(`InvalidationPipeline: \`keyNamespace\` must be 1-64 letters, digits, "_", "." or "-" (a CacheKeys namespace), got ${JSON.stringify(keyNamespace)}`);
   }
-  checkInteger('keySchemaVersion', props.keySchemaVersion, 1, 1_000_000);
-  checkInteger('maxReceiveCount', props.maxReceiveCount, 1, 1000);
-  checkInteger('maxFilesPerInvalidation', props.maxFilesPerInvalidation, 1, CLOUDFRONT_MAX_FILES_IN_PROGRESS);
-  checkInteger('maxWildcardsPerInvalidation', props.maxWildcardsPerInvalidation, 1, CLOUDFRONT_MAX_WILDCARDS_IN_PROGRESS);
-  checkInteger('maxScanContinuations', props.maxScanContinuations, 1, 10_000);
+  checkInteger('InvalidationPipeline', 'keySchemaVersion', props.keySchemaVersion, 1, 1_000_000);
+  checkInteger('InvalidationPipeline', 'maxReceiveCount', props.maxReceiveCount, 1, 1000);
+  checkInteger('InvalidationPipeline', 'maxFilesPerInvalidation', props.maxFilesPerInvalidation, 1, CLOUDFRONT_MAX_FILES_IN_PROGRESS);
+  checkInteger('InvalidationPipeline', 'maxWildcardsPerInvalidation', props.maxWildcardsPerInvalidation, 1, CLOUDFRONT_MAX_WILDCARDS_IN_PROGRESS);
+  checkInteger('InvalidationPipeline', 'maxScanContinuations', props.maxScanContinuations, 1, 10_000);
   checkDuration('deadLetterRetention', props.deadLetterRetention, 60, 14 * 24 * 3600);
   const redis = consumerSettings('redisPurger', props.redisPurger, REDIS_DEFAULTS);
   const cdn = consumerSettings('cdnPurger', props.cdnPurger, CDN_DEFAULTS);
