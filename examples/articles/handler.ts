@@ -152,7 +152,7 @@ export function createArticlesApi(deps: ArticlesApiDeps): ArticlesApi {
     if (purged && purged.keys.length > 0) {
       // L1 does not know tags, so the tagged keys are dropped by name: at once in this process, and in
       // the others when the bus message arrives (CACHE_L1_BUS), else at their L1 TTL (docs/runtime.md).
-      await cache.invalidate(...purged.keys).catch((error: unknown) => deps.logger?.warn('comment pages purged from Redis but not announced to other instances; their L1 copies expire with the L1 TTL', { tag, error: String(error) }));
+      await cache.forgetRemoved(...purged.keys).catch((error: unknown) => deps.logger?.warn('comment pages purged from Redis but not announced to other instances; their L1 copies expire with the L1 TTL', { tag, error: String(error) }));
     }
     // Without the tag set the cached pages are unknown: every page of the article's comments, at the edge.
     const paths = purged ? purged.cdnPaths : [comments.canonicalUrl({ slug, page: 1 }), `${comments.canonicalUrl({ slug, page: 1 })}?*`];

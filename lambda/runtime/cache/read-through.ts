@@ -397,6 +397,16 @@ export class ReadThroughCache {
   }
 
   /**
+   * Drops `keys` from this process's L1 (reads in flight are detached) and announces it on the bus,
+   * for keys already removed from Redis by something else, such as `TagIndex.invalidate`: an
+   * `invalidate` would UNLINK them a second time. Bus errors propagate.
+   */
+  async forgetRemoved(...keys: string[]): Promise<void> {
+    this.forgetLocally(keys);
+    await this.publish(keys.map((key) => ({ key })));
+  }
+
+  /**
    * Replaces `key` with a short-lived tombstone carrying `version` (the version a write just
    * committed): until it expires, fills of an older or unknown version are refused, so a read that
    * began before the write cannot put the old value back. `ttlMs` must cover the slowest fill, so it

@@ -93,7 +93,7 @@ return value`,
 export interface TagInvalidation {
   /** Member keys that existed and were unlinked. */
   readonly unlinked: number;
-  /** Every member key named by the tags, sorted (drop them from L1 too: `ReadThroughCache.invalidate`). */
+  /** Every member key named by the tags, sorted (drop them from L1 too: `ReadThroughCache.forgetRemoved`). */
   readonly keys: string[];
   /** CDN paths of the values that carried the tags, sorted, without duplicates. */
   readonly cdnPaths: string[];

@@ -13,10 +13,10 @@
  * masters are scanned from the start, which is safe because deleting twice is harmless.
  */
 import { createHash } from 'node:crypto';
-import Redis, { ChainableCommander, Cluster } from 'ioredis';
+import Redis, { Cluster } from 'ioredis';
 import type { LuaScript } from '../cache/cache-client';
 import { hashSlot } from '../cache/hash-slot';
-import { encodeBusMessage, InvalidationBus } from '../cache/invalidation-bus';
+import { encodeBusMessage, InvalidationBus, withTimeout } from '../cache/invalidation-bus';
 import { TagIndex, TagStore } from '../cache/tag-index';
 import { CacheKeys } from '../keys';
 import { PatternScanState } from './messages';
@@ -119,17 +119,14 @@ function masters(redis: Redis | Cluster): Master[] {
  * markers, means no key moved between masters during it.
  */
 async function topologyOf(nodes: readonly Master[]): Promise<string> {
+  const texts = await Promise.all(nodes.map(async (node) => String(await node.client.call('CLUSTER', 'NODES'))));
   // A master the client does not know yet (one just added) is a layout that is still changing.
-  const view = String(await nodes[0].client.call('CLUSTER', 'NODES')).split('\n');
-  const serving = view.filter((line) => / master /.test(` ${line.split(' ')[2]?.replace(/,/g, ' ')} `) && line.split(' ').length > 8);
+  const serving = texts[0].split('\n').filter((line) => / master /.test(` ${line.split(' ')[2]?.replace(/,/g, ' ')} `) && line.split(' ').length > 8);
   const unknown = serving.some((line) => !nodes.some((n) => line.split(' ')[1]?.startsWith(`${n.name}@`)));
-  const lines = await Promise.all(
-    nodes.map(async (node) => {
-      const text = String(await node.client.call('CLUSTER', 'NODES'));
-      const self = text.split('\n').find((line) => line.split(' ')[2]?.split(',').includes('myself')) ?? '';
-      return `${node.name} ${self.split(' ').slice(8).join(' ')}`;
-    }),
-  );
+  const lines = nodes.map((node, i) => {
+    const self = texts[i].split('\n').find((line) => line.split(' ')[2]?.split(',').includes('myself')) ?? '';
+    return `${node.name} ${self.split(' ').slice(8).join(' ')}`;
+  });
   const joined = lines.join('\n');
   return `${joined.includes('[') || unknown ? '[' : ''}${createHash('sha1').update(joined).digest('hex')}`;
 }
@@ -152,22 +149,16 @@ function isRedirect(error: unknown): boolean {
   return error instanceof Error && /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/.test(error.message);
 }
 
-/** One multi-key command over a batch of keys that share a slot, queued on a pipeline or sent alone. */
-interface KeyBatchCommand {
-  queue(pipeline: ChainableCommander, batch: readonly string[]): void;
-  send(redis: Redis | Cluster, batch: readonly string[]): Promise<number>;
-}
-
 /**
- * Runs `command` over `keys` in batches: standalone in one pipeline; cluster grouped by slot (a
- * multi-key command must stay in one slot), one pipeline per master, and a batch the node refuses
- * with a redirect (resharding) is sent again through the cluster client. Returns the summed replies.
+ * `UNLINK`s `keys`: standalone in pipelined batches; cluster grouped by slot (a multi-key command must
+ * stay in one slot), one pipeline per master; a group the node refuses with a redirect (resharding) is
+ * retried through the cluster client. Batches keep the order of `keys`. Returns how many keys existed.
  */
-async function inSlotBatches(redis: Redis | Cluster, keys: readonly string[], batchSize: number, command: KeyBatchCommand): Promise<number> {
+export async function unlinkKeys(redis: Redis | Cluster, keys: readonly string[], batchSize = 500): Promise<number> {
   if (keys.length === 0) return 0;
   if (!isCluster(redis)) {
     const pipeline = redis.pipeline();
-    for (const batch of chunk(keys, batchSize)) command.queue(pipeline, batch);
+    for (const batch of chunk(keys, batchSize)) pipeline.unlink(...batch);
     return sumReplies(await pipeline.exec());
   }
   const bySlot = new Map<number, string[]>();
@@ -187,30 +178,20 @@ async function inSlotBatches(redis: Redis | Cluster, keys: readonly string[], ba
   }
   const counts = await Promise.all(
     [...byNode].map(async ([node, batches]) => {
-      if (!node) return sumOf(await Promise.all(batches.map((batch) => command.send(redis, batch))));
+      if (!node) return sumOf(await Promise.all(batches.map((batch) => redis.unlink(...batch))));
       const pipeline = node.pipeline();
-      for (const batch of batches) command.queue(pipeline, batch);
+      for (const batch of batches) pipeline.unlink(...batch);
       const replies = (await pipeline.exec()) ?? [];
       let total = 0;
       for (const [i, [error, reply]] of replies.entries()) {
         if (!error) total += Number(reply);
-        else if (isRedirect(error)) total += await command.send(redis, batches[i]);
+        else if (isRedirect(error)) total += await redis.unlink(...batches[i]);
         else throw error;
       }
       return total;
     }),
   );
   return sumOf(counts);
-}
-
-const UNLINK: KeyBatchCommand = {
-  queue: (pipeline, batch) => void pipeline.unlink(...batch),
-  send: (redis, batch) => redis.unlink(...batch),
-};
-
-/** `UNLINK`s `keys` (see inSlotBatches for how they are grouped). Returns how many keys existed. */
-export async function unlinkKeys(redis: Redis | Cluster, keys: readonly string[], batchSize = 500): Promise<number> {
-  return inSlotBatches(redis, keys, batchSize, UNLINK);
 }
 
 /**
@@ -223,19 +204,9 @@ export async function unlinkKeys(redis: Redis | Cluster, keys: readonly string[]
  * the whole TTL. Returns how many keys existed, locks included.
  */
 export async function purgeEntries(redis: Redis | Cluster, cacheKeys: CacheKeys, keys: readonly string[], batchSize = 500): Promise<number> {
-  // One command per batch removes both, atomically: no fill can land between the two.
-  const withLocks = (batch: readonly string[]): string[] => {
-    const args = new Array<string>(2 * batch.length);
-    for (let i = 0; i < batch.length; i++) {
-      args[2 * i] = cacheKeys.lock(batch[i]);
-      args[2 * i + 1] = batch[i];
-    }
-    return args;
-  };
-  return inSlotBatches(redis, keys, batchSize, {
-    queue: (pipeline, batch) => void pipeline.unlink(...withLocks(batch)),
-    send: (client, batch) => client.unlink(...withLocks(batch)),
-  });
+  // Each lock next to its key, in batches of an even size: one command removes both, atomically, so no
+  // fill can land between the two (a key and its lock share a slot in cluster mode).
+  return unlinkKeys(redis, keys.flatMap((key) => [cacheKeys.lock(key), key]), 2 * batchSize);
 }
 
 function sumOf(values: readonly number[]): number {
@@ -392,17 +363,11 @@ async function announce(redis: Redis | Cluster, cacheKeys: CacheKeys, removed: {
   if (removed.keys.length + removed.tags.length === 0) return;
   const channel = InvalidationBus.channelFor(cacheKeys);
   const payload = encodeBusMessage({ origin: PURGER_BUS_ORIGIN, keys: removed.keys.map((key) => ({ key })), tags: removed.tags, filled: [] });
-  let timer: NodeJS.Timeout | undefined;
   try {
     // Bounded: an announcement that cannot reach the channel's node (a slot moving, a node down) must
     // not hold up a purge that is already done.
-    await Promise.race([
-      isCluster(redis) ? redis.spublish(channel, payload) : redis.publish(channel, payload),
-      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no reply within ${ANNOUNCE_TIMEOUT_MS} ms`)), ANNOUNCE_TIMEOUT_MS))),
-    ]);
+    await withTimeout(isCluster(redis) ? redis.spublish(channel, payload) : redis.publish(channel, payload), ANNOUNCE_TIMEOUT_MS);
   } catch (error) {
     logger.warn('purge not announced on the L1 bus; other instances keep their L1 copies until the L1 TTL', { channel, error: String(error) });
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -119,7 +119,7 @@ export interface ProductInvalidation {
 
 export interface ProductWriterDependencies {
   readonly db: Queryable;
-  readonly cache: Pick<ReadThroughCache, 'tombstone' | 'invalidate'>;
+  readonly cache: Pick<ReadThroughCache, 'tombstone' | 'invalidate' | 'forgetRemoved'>;
   readonly keys: CacheKeys;
   /** Purges the write's tags; without it (no Redis at all) the event names the tags for the purge pipeline. */
   readonly tagIndex?: Pick<TagIndex, 'invalidate'>;
@@ -209,7 +209,7 @@ async function invalidateProduct(deps: ProductWriterDependencies, product: Produ
   }
   if (tagged && tagged.keys.length > 0) {
     // Already gone from Redis; this drops this process's L1 copies (and, with the bus, every other's).
-    await deps.cache.invalidate(...tagged.keys).catch((error: unknown) => log?.warn('tagged keys purged from Redis but not from L1; they expire with the L1 TTL', { productId: product.id, error: String(error) }));
+    await deps.cache.forgetRemoved(...tagged.keys).catch((error: unknown) => log?.warn('tagged keys purged from Redis but not from L1; they expire with the L1 TTL', { productId: product.id, error: String(error) }));
   }
   // After the tag purge, which unlinks the product's own entry with the rest.
   let tombstoned = true;
