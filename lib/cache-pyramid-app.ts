@@ -54,14 +54,12 @@ export function addCachePyramidStacks(scope: Construct, stage: StageConfig): Cac
     alarmNamePrefix: name,
     alarmSubscribers: stage.alarmSubscribers,
   });
-  if (stage.alarmSubscribers.emails.length + stage.alarmSubscribers.webhookUrls.length === 0) {
-    for (const topic of [pyramid.monitoring.alarmTopic, edgeMonitoring.monitoring.alarmTopic]) {
-      if (topic === undefined) continue;
-      Annotations.of(topic).addWarningV2(
-        'cache-pyramid:alarm-topic-without-subscribers',
-        `Stage ${stage.name} names no alarm subscribers: its alarms notify nobody. Add emails or chat webhook URLs under ${STAGES_CONTEXT_KEY}.${stage.name}.alarmSubscribers in cdk.json.`,
-      );
-    }
+  for (const topic of [pyramid.monitoring.alarmTopic, edgeMonitoring.monitoring.alarmTopic]) {
+    if (topic === undefined || topic.subscriberCount > 0) continue;
+    Annotations.of(topic).addWarningV2(
+      'cache-pyramid:alarm-topic-without-subscribers',
+      `Stage ${stage.name} names no alarm subscribers: its alarms notify nobody. Add emails or chat webhook URLs under ${STAGES_CONTEXT_KEY}.${stage.name}.alarmSubscribers in cdk.json.`,
+    );
   }
   return { pyramid, edgeSecurity, edgeMonitoring };
 }

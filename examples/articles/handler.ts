@@ -21,6 +21,7 @@ import {
   EventBridgeInvalidationPublisher,
   InvalidationBus,
   InvalidationPublisher,
+  isStorableText,
   L1_BUS_ENV,
   L1BusConnection,
   OriginVerifier,
@@ -41,7 +42,7 @@ import {
   uncachedResponse,
   ValidationError,
 } from 'cache-pyramid/runtime';
-import { article, Article, CommentPage, comments, COMMENTS_PER_PAGE, drafts, Drafts } from './resources';
+import { article, Article, CommentPage, comments, COMMENTS_PER_PAGE, commentsTag, drafts, Drafts } from './resources';
 
 /** What the core needs from PostgreSQL (a `pg` Pool fits). */
 export interface Queryable {
@@ -73,8 +74,6 @@ const COMMENT_PATH = /^\/api\/articles\/([a-z0-9-]{1,64})\/comments$/;
 const MAX_COMMENT_CHARS = 2000;
 /** `Retry-After` of a 503 when PostgreSQL cannot be reached (after the pool's own connection retries). */
 const ORIGIN_RETRY_AFTER_SECONDS = 5;
-/** PostgreSQL refuses text with a lone UTF-16 surrogate; it is a 400 before anything is written. */
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export function createArticlesApi(deps: ArticlesApiDeps): ArticlesApi {
   const { cacheClient, keys, ttls } = deps;
@@ -141,7 +140,7 @@ export function createArticlesApi(deps: ArticlesApiDeps): ArticlesApi {
     if (inserted.rows.length === 0) return errorResponse(404, 'not_found', `article ${slug} does not exist`, { method: 'POST' });
     // The comment is stored: from here on nothing fails the request (it would invite a duplicate
     // comment); what cannot be purged now is handed to the invalidation pipeline, which retries.
-    const tag = `comments:${slug}`;
+    const tag = commentsTag(slug);
     let purged: TagInvalidation | undefined;
     try {
       // Every cached page of this article's comments carries the tag: the new comment shows on all of them.
@@ -155,14 +154,15 @@ export function createArticlesApi(deps: ArticlesApiDeps): ArticlesApi {
       await cache.forgetRemoved(...purged.keys).catch((error: unknown) => deps.logger?.warn('comment pages purged from Redis but not announced to other instances; their L1 copies expire with the L1 TTL', { tag, error: String(error) }));
     }
     // Without the tag set the cached pages are unknown: every page of the article's comments, at the edge.
-    const paths = purged ? purged.cdnPaths : [comments.canonicalUrl({ slug, page: 1 }), `${comments.canonicalUrl({ slug, page: 1 })}?*`];
+    const firstPage = comments.canonicalUrl({ slug, page: 1 });
+    const paths = purged ? purged.cdnPaths : [firstPage, `${firstPage}?*`];
     if (deps.publisher && (!purged || paths.length > 0)) {
       await deps.publisher
         .publishInvalidation({ paths, ...(purged ? {} : { tags: [tag] }), reason: `comment on ${slug}` })
         .catch((error: unknown) => deps.logger?.error('comment stored but the CacheInvalidation event not published; its pages live until their TTL', { tag, error: String(error) }));
     }
     return uncachedResponse(201, { id: inserted.rows[0].id, article: slug, purgedPaths: paths }, 'POST', {
-      location: `${comments.canonicalUrl({ slug, page: 1 })}`,
+      location: firstPage,
     });
   }
 
@@ -202,7 +202,7 @@ function parseComment(event: ResourceEvent): string {
     throw new ValidationError('body', 'the body must be well-formed JSON');
   }
   const text = (body as { text?: unknown } | null)?.text;
-  if (typeof text !== 'string' || text.trim() === '' || text.length > MAX_COMMENT_CHARS || text.includes('\u0000') || LONE_SURROGATE.test(text)) {
+  if (typeof text !== 'string' || text.trim() === '' || text.length > MAX_COMMENT_CHARS || !isStorableText(text)) {
     throw new ValidationError('text', `text must be a non-empty string of at most ${MAX_COMMENT_CHARS} characters, without NUL or lone surrogates`);
   }
   return text;

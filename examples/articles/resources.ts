@@ -46,6 +46,11 @@ export const article = defineResource<Article>({
   tags: (value) => [`article:${value.slug}`],
 });
 
+/** The tag every cached page of an article's comments carries; a new comment purges it. */
+export function commentsTag(slug: string): string {
+  return `comments:${slug}`;
+}
+
 /** `GET /api/articles/{slug}/comments?page=`: one page of an article's comments; a new comment purges every page by tag. */
 export const comments = defineResource<CommentPage>({
   name: 'comments',
@@ -54,7 +59,7 @@ export const comments = defineResource<CommentPage>({
   query: { page: { kind: ParamKind.PAGE, default: 1 } },
   sharing: Sharing.PUBLIC,
   ttl: TtlClass.PRODUCT_LIST,
-  tags: (_value, params) => [`comments:${params.slug}`],
+  tags: (_value, params) => [commentsTag(String(params.slug))],
 });
 
 /** `GET /api/authors/{author}/drafts`: an author's unpublished articles, for that author only. */

@@ -3,11 +3,10 @@
  * `createApi` (lambda/runtime/api): clients are built once per sandbox, on the first invocation, and
  * reused by every later one; Powertools logs and EMF metrics are flushed after each invocation.
  */
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import type { ApiEvent } from '../shop/api/api';
-import { ApiResponse, CacheLogger, createObservability, errorResponse, lazyClient, loadSecretsManager, secretFromSecretsManager } from 'cache-pyramid/runtime';
+import { ApiResponse, CacheLogger, createObservability, errorResponse, secretFromSecretsManager } from 'cache-pyramid/runtime';
 import { ApiRuntime, createApiRuntime } from './runtime';
 
 const { logger, metrics, cacheMetrics } = createObservability({ serviceName: 'api' });
@@ -18,13 +17,13 @@ const coreLogger: CacheLogger = {
   warn: (message, attributes) => logger.warn(message, attributes ?? {}),
   error: (message, attributes) => logger.error(message, attributes ?? {}),
 };
-// Loaded when the first secret is read (the first invocation's start), not by require(): see
-// docs/benchmarks.md (cold-start) for what that moves and what it saves.
-const secretsManager = lazyClient<SecretsManagerClient>(async () => new (loadSecretsManager().SecretsManagerClient)({}));
+// Its client is loaded when the first secret is read (the first invocation's start), not by require():
+// see docs/benchmarks.md (cold-start) for what that moves and what it saves.
+const readSecret = secretFromSecretsManager();
 let runtime: Promise<ApiRuntime> | undefined;
 
 function ensureRuntime(): Promise<ApiRuntime> {
-  runtime ??= createApiRuntime({ env: process.env, readSecret: secretFromSecretsManager(secretsManager), logger: coreLogger, cacheMetrics }).catch((error: unknown) => {
+  runtime ??= createApiRuntime({ env: process.env, readSecret, logger: coreLogger, cacheMetrics }).catch((error: unknown) => {
     // A failed start (Secrets Manager throttled, a bad variable) is retried by the next invocation.
     runtime = undefined;
     throw error;

@@ -8,11 +8,10 @@
  * `npm run dev` — profile changes go to an in-process queue flushed by the same core as the Lambda
  * flusher, and invalidations purge the local Redis in-process (no CDN).
  */
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Pool } from 'pg';
 import { createWriteRoutes, WriteRouteHandler } from '../shop/api/write-routes';
-import { CacheClient, CacheLogger, CacheMetrics, EventBridgeInvalidationPublisher, InvalidationPublisher, lazyClient, loadEventBridge, loadSqs, LocalInvalidationPublisher, ReadThroughCache, TagIndex, type CacheKeys, type TtlTable } from 'cache-pyramid/runtime';
+import { CacheClient, CacheLogger, CacheMetrics, EventBridgeInvalidationPublisher, InvalidationPublisher, lazyClient, loadSqs, LocalInvalidationPublisher, ReadThroughCache, TagIndex, type CacheKeys, type TtlTable } from 'cache-pyramid/runtime';
 import { UserRepository } from '../shop/repositories';
 import { refreshCachedProfiles } from '../shop/write-behind/cache-refresh';
 import { LocalWriteBehindQueue } from '../shop/write-behind/local-queue';
@@ -43,11 +42,7 @@ export interface WriteRuntime {
   close(): Promise<void>;
 }
 
-/** The write path's SDK clients, loaded at their first send: read-only sandboxes start without them. */
-function eventBridgeClient(): Pick<EventBridgeClient, 'send'> {
-  return lazyClient(async () => new (loadEventBridge().EventBridgeClient)({}));
-}
-
+/** The write-behind queue's SQS client, loaded at its first send: read-only sandboxes start without it (the publisher loads EventBridge the same way). */
 function sqsClient(): Pick<SQSClient, 'send'> {
   return lazyClient(async () => new (loadSqs().SQSClient)({}));
 }
@@ -57,7 +52,7 @@ export function createWriteRuntime(options: WriteRuntimeOptions): WriteRuntime {
   const personalCache = new ReadThroughCache({ client: cacheClient, keys, ttls, logger, metrics: options.cacheMetrics, l1: false });
   const tagIndex = new TagIndex(cacheClient, keys, { staleTtlSeconds: cache.staleTtlSeconds });
   const publisher: InvalidationPublisher = env.INVALIDATION_EVENT_BUS_NAME
-    ? new EventBridgeInvalidationPublisher({ client: eventBridgeClient(), eventBusName: env.INVALIDATION_EVENT_BUS_NAME, source: env.INVALIDATION_SOURCE || undefined, cacheKeys: keys })
+    ? new EventBridgeInvalidationPublisher({ eventBusName: env.INVALIDATION_EVENT_BUS_NAME, source: env.INVALIDATION_SOURCE || undefined, cacheKeys: keys })
     : new LocalInvalidationPublisher({ redis: cacheClient.redis, cacheKeys: keys, logger });
   let localQueue: LocalWriteBehindQueue | undefined;
   let profileQueue: ProfileChangeQueue;

@@ -325,13 +325,10 @@ export const ACCESS_LOG_FORMAT = AccessLogFormat.custom(
  * the routes the function serves, derived as {@link ResourceApi} derives a user's.
  */
 export function defaultApiRoutes(): CacheApiRoute[] {
-  const declaredReads = new Set<string>(SHOP_RESOURCES.map((resource) => resource.routeKey));
   return declaredApiRoutes('CacheApi', SHOP_RESOURCES, [
     { routeKey: API_ROUTES.health.routeKey, jwt: false },
-    ...Object.values(WRITE_API_ROUTES)
-      .filter((route) => !declaredReads.has(route.routeKey))
-      .map((route) => ({ routeKey: route.routeKey, scopes: route.scopes.length > 0 ? route.scopes : undefined })),
-  ]).map((route) => ({ ...route, query: [...route.query] }));
+    ...Object.values(WRITE_API_ROUTES).map((route) => ({ routeKey: route.routeKey, scopes: route.scopes.length > 0 ? route.scopes : undefined })),
+  ]);
 }
 
 function validateProps(props: CacheApiProps, routes: CacheApiRoute[]): void {

@@ -204,7 +204,7 @@ export function createPool(config: DbPoolConfig, onIdleError: (error: Error) => 
 }
 
 /** True for a failure to get a connection that a later attempt may not have (not a bad password or query). */
-export function isRetryableConnectError(error: unknown): boolean {
+function isRetryableConnectError(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;
   if (typeof code === 'string' && (code.startsWith('28') || code === '57014')) return false;
   return isOriginUnavailable(error);

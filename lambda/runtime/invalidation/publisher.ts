@@ -29,7 +29,6 @@ import {
   MAPPED_INVALIDATION_KIND,
   PatternScanState,
   decodeInvalidationMessage,
-  pathsOf,
   redisWorkOf,
 } from './messages';
 import { InvalidationLogger, noopInvalidationLogger } from './observability';
@@ -335,7 +334,7 @@ export class LocalInvalidationPublisher implements InvalidationPublisher {
     let keys = work.keys;
     let tags = work.tags;
     let unlinked = 0;
-    const paths = pathsOf(message);
+    const paths = [...work.paths];
     do {
       const result = await purgeRedis({ keys, scans, tags }, { redis: this.options.redis, cacheKeys: this.options.cacheKeys, now: Date.now, deadline: Infinity, replicaAcks: this.options.replicaAcks });
       unlinked += result.unlinked;

@@ -190,7 +190,7 @@ export async function updateProduct(deps: ProductWriterDependencies, id: number,
 }
 
 /** The tags a product write changes: its own (its entry and every page showing it), then the categories it moved between. */
-export function productWriteTags(id: number, movedBetween: readonly string[]): string[] {
+function productWriteTags(id: number, movedBetween: readonly string[]): string[] {
   return [productTag(id), ...movedBetween.map(categoryTag)];
 }
 
