@@ -159,29 +159,8 @@ export class CacheApi extends Construct {
     const maxReceiveCount = props.writeBehindMaxReceiveCount ?? 5;
     const flusherConcurrency = props.flusherMaxConcurrency ?? 5;
 
-    if (props.encryptionKey === undefined) {
-      const key = new kms.Key(this, 'Key', {
-        description: `cache-pyramid API (${stack.stackName}): write-behind queues and access logs`,
-        enableKeyRotation: true,
-        removalPolicy,
-      });
-      restrictKmsGrantsToAwsServices(key);
-      this.encryptionKey = key;
-    } else {
-      this.encryptionKey = props.encryptionKey;
-    }
-    allowLogsToUseKey(this, this.encryptionKey);
-
-    this.originVerifySecret = new secretsmanager.Secret(this, 'OriginVerifySecret', {
-      description: 'Value CloudFront sends as x-origin-verify; the API rejects requests without it',
-      generateSecretString: { passwordLength: 48, excludePunctuation: true },
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    Validations.of(this.originVerifySecret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'CloudFront reads this value only when the stack deploys (a dynamic reference in the origin headers), so a scheduled rotation would lock CloudFront out until the next deploy. Rotate by deploying: put a new value, then redeploy; the function accepts the value it loads at cold start.',
-    });
+    this.encryptionKey = apiEncryptionKey(this, props.encryptionKey, `cache-pyramid API (${stack.stackName}): write-behind queues and access logs`, removalPolicy);
+    this.originVerifySecret = originVerifySecret(this, 'Rotate by deploying: put a new value, then redeploy; the function accepts the value it loads at cold start.');
 
     this.writeBehindDlq = new sqs.Queue(this, 'WriteBehindDlq', {
       fifo: true,
@@ -391,6 +370,38 @@ export function functionSecurityGroup(scope: Construct, id: string, vpc: ec2.IVp
   const securityGroup = new ec2.SecurityGroup(scope, id, { vpc, description, allowAllOutbound: false });
   securityGroup.addEgressRule(ec2.Peer.ipv4(vpc.vpcCidrBlock), ec2.Port.tcp(443), 'AWS APIs (Secrets Manager, SQS, EventBridge, X-Ray) through interface endpoints');
   return securityGroup;
+}
+
+/**
+ * The API's key: the one given, or a new one with rotation whose grants are restricted to AWS
+ * services; either way CloudWatch Logs may use it for the access logs.
+ */
+export function apiEncryptionKey(scope: Construct, given: kms.IKey | undefined, description: string, removalPolicy: RemovalPolicy): kms.IKey {
+  let key = given;
+  if (key === undefined) {
+    const created = new kms.Key(scope, 'Key', { description, enableKeyRotation: true, removalPolicy });
+    restrictKmsGrantsToAwsServices(created);
+    key = created;
+  }
+  allowLogsToUseKey(scope, key);
+  return key;
+}
+
+/**
+ * The generated secret CloudFront sends as `x-origin-verify` and the API function checks, with the
+ * reason it has no scheduled rotation (`rotation` says how to rotate it).
+ */
+export function originVerifySecret(scope: Construct, rotation: string): secretsmanager.Secret {
+  const secret = new secretsmanager.Secret(scope, 'OriginVerifySecret', {
+    description: 'Value CloudFront sends as x-origin-verify; the API rejects requests without it',
+    generateSecretString: { passwordLength: 48, excludePunctuation: true },
+    removalPolicy: RemovalPolicy.DESTROY,
+  });
+  Validations.of(secret).acknowledge({
+    id: 'AwsSolutions-SMG4',
+    reason: `CloudFront reads this value only when the stack deploys (a dynamic reference in the origin headers), so a scheduled rotation would lock CloudFront out until the next deploy. ${rotation}`,
+  });
+  return secret;
 }
 
 /** What {@link addHttpApiFront} needs: the API's description, logs, throttling, JWT settings, handler and routes. */

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -6,11 +6,9 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { restrictKmsGrantsToAwsServices } from '../validation/kms-grants-for-aws-services-only';
 import { CachePyramidFunction } from './api-function';
 import { ApiResource, ApiRouteProps, DeclaredApiRoute, declaredApiRoutes } from './api-routes';
-import { allowLogsToUseKey } from '../network/cache-pyramid-network';
-import { addHttpApiFront, cacheTtlsJson, functionSecurityGroup, ORIGIN_VERIFY_SECRET_ARN_ENV, PyramidApiProps } from './cache-api';
+import { addHttpApiFront, apiEncryptionKey, cacheTtlsJson, functionSecurityGroup, originVerifySecret, ORIGIN_VERIFY_SECRET_ARN_ENV, PyramidApiProps } from './cache-api';
 import { databaseEnvironment } from './database-environment';
 import { checkJwtSettings } from './jwt-settings';
 import { l1BusEnvironment } from './l1-bus';
@@ -87,25 +85,8 @@ export class ResourceApi extends Construct {
     const stack = Stack.of(this);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
-    if (props.encryptionKey === undefined) {
-      const key = new kms.Key(this, 'Key', { description: `cache-pyramid resource API (${stack.stackName}): access logs`, enableKeyRotation: true, removalPolicy });
-      restrictKmsGrantsToAwsServices(key);
-      this.encryptionKey = key;
-    } else {
-      this.encryptionKey = props.encryptionKey;
-    }
-    allowLogsToUseKey(this, this.encryptionKey);
-
-    this.originVerifySecret = new secretsmanager.Secret(this, 'OriginVerifySecret', {
-      description: 'Value CloudFront sends as x-origin-verify; the API rejects requests without it',
-      generateSecretString: { passwordLength: 48, excludePunctuation: true },
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-    Validations.of(this.originVerifySecret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'CloudFront reads this value only when the stack deploys (a dynamic reference in the origin headers), so a scheduled rotation would lock CloudFront out until the next deploy. Rotate by deploying: put a new value, then redeploy.',
-    });
+    this.encryptionKey = apiEncryptionKey(this, props.encryptionKey, `cache-pyramid resource API (${stack.stackName}): access logs`, removalPolicy);
+    this.originVerifySecret = originVerifySecret(this, 'Rotate by deploying: put a new value, then redeploy.');
 
     this.securityGroup = functionSecurityGroup(this, 'SecurityGroup', props.vpc, 'cache-pyramid resource API function');
     this.handlerFunction = new CachePyramidFunction(this, 'Function', {
