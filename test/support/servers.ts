@@ -108,6 +108,20 @@ async function waitFor(what: string, check: () => Promise<boolean> | boolean, ti
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
+/**
+ * Sends `signal` to each of `pids`, skipping those that exited since they were listed (a backend
+ * whose connection closed meanwhile: `kill` would throw ESRCH).
+ */
+function signalEach(pids: readonly number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
+  }
+}
+
 function makeTempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `cache-pyramid-${prefix}-`));
 }
@@ -435,24 +449,18 @@ export class PostgresServer extends ManagedProcess {
 
   /** Pauses the postmaster and every backend, so that open connections hang too. */
   override pause(): void {
-    for (const pid of this.processTree()) process.kill(pid, 'SIGSTOP');
+    signalEach(this.processTree(), 'SIGSTOP');
   }
 
   override resume(): void {
-    for (const pid of this.processTree()) process.kill(pid, 'SIGCONT');
+    signalEach(this.processTree(), 'SIGCONT');
   }
 
   /** Crashes the server (SIGKILL to the postmaster and its backends). */
   override async kill(): Promise<void> {
     const children = this.child?.pid ? this.processTree().slice(1) : [];
     await super.kill();
-    for (const pid of children) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    signalEach(children, 'SIGKILL');
     fs.rmSync(path.join(this.dir, 'postmaster.pid'), { force: true });
   }
 
