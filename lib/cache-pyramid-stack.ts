@@ -20,7 +20,6 @@ import { StageCacheKind, StageConfig } from './stages';
 import { KmsGrantsForAwsServicesOnly } from './validation/kms-grants-for-aws-services-only';
 
 /** The project root, against which `staticAssetsPath` of a stage is resolved. */
-const PROJECT_ROOT = path.join(__dirname, '..');
 
 /** Props for {@link CachePyramidStack}. */
 export interface CachePyramidStackProps extends StackProps {
@@ -114,7 +113,7 @@ export class CachePyramidStack extends Stack {
       certificate,
       webAclArn: props.webAclArn ?? stage.webAclArn,
       priceClass: stage.priceClass,
-      sourceAssetsPath: stage.staticAssetsPath === undefined ? undefined : path.resolve(PROJECT_ROOT, stage.staticAssetsPath),
+      sourceAssetsPath: stage.staticAssetsPath === undefined ? undefined : path.resolve(stage.staticAssetsPath),
       removalPolicy,
       autoDeleteObjects: !stage.retainData,
     });

@@ -91,7 +91,7 @@ export interface StageConfig {
   readonly priceClass: cloudfront.PriceClass;
   /** Keep data on stack deletion (buckets, queues, logs, database snapshot, deletion protection). */
   readonly retainData: boolean;
-  /** Folder of static files uploaded to the distribution's bucket, relative to the project root. */
+  /** Folder of static files uploaded to the distribution's bucket, relative to the folder `cdk` runs in (the app's root). */
   readonly staticAssetsPath?: string;
 }
 
