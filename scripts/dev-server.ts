@@ -9,7 +9,7 @@
  * without one the request is refused with 401 before it reaches the function; with one, its claims
  * and scopes fill `requestContext.authorizer.jwt`. `GET /_stats` shows the cache's counters and hit rate.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import * as http from 'node:http';
 import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { ApiRuntime, createApiRuntime } from '../lambda/api/runtime';
@@ -19,6 +19,7 @@ import type { ApiEvent } from '../lambda/shop/api/api';
 import { matchRoute } from '../lambda/shop/api/routes';
 import { matchWriteRoute } from '../lambda/shop/api/write-routes';
 import type { CacheLogger } from '../lambda/runtime/cache';
+import { ORIGIN_VERIFY_HEADER } from '../lambda/runtime/http/origin-verify';
 import { DevJwtSettings, devJwtSettings, VerifiedJwt, verifyBearer } from './dev-auth';
 
 /** API Gateway refuses larger payloads with 413 before invoking the function. */
@@ -125,9 +126,12 @@ export interface DevServer {
 
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const jwtSettings: DevJwtSettings = devJwtSettings(options.env);
+  // The dev server stands where CloudFront does: it adds the origin secret to every request it
+  // forwards, so the API's origin check (on, as in AWS) passes for it alone.
+  const originSecret = randomBytes(16).toString('hex');
   const runtime = await createApiRuntime({
     // A long-running process can listen: other processes' writes reach its L1 in milliseconds.
-    env: { CACHE_L1_BUS: 'listen', ...options.env },
+    env: { CACHE_L1_BUS: 'listen', ...options.env, ORIGIN_VERIFY_SECRET: originSecret },
     readSecret: async (arn) => {
       throw new Error(`the dev server reads no secrets (asked for ${arn}); set REDIS_URL and DATABASE_URL instead`);
     },
@@ -167,7 +171,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
         return send(res, 401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' }, '{"message":"Unauthorized"}');
       }
     }
-    const event = toApiEvent({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body, sourceIp: req.socket.remoteAddress ?? '127.0.0.1' }, jwt);
+    const headers = { ...req.headers, [ORIGIN_VERIFY_HEADER]: originSecret };
+    const event = toApiEvent({ method: req.method ?? 'GET', url: req.url ?? '/', headers, body, sourceIp: req.socket.remoteAddress ?? '127.0.0.1' }, jwt);
     const response = await runtime.handle(event);
     const payload = response.isBase64Encoded ? Buffer.from(response.body, 'base64') : response.body;
     send(res, response.statusCode, response.headers, payload);
