@@ -1,6 +1,6 @@
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { Construct } from 'constructs';
-import { parseTtlTable, TtlClass } from '../lambda/runtime/ttl';
+import { DeclaredTtlClass, parseTtlTable } from '../lambda/runtime/ttl';
 
 /** Context key of the stage table in `cdk.json`. */
 export const STAGES_CONTEXT_KEY = 'cache-pyramid:stages';
@@ -79,8 +79,8 @@ export interface StageConfig {
    * user pool for the API ({@link ApiUserPool}), so a fresh account works out of the box.
    */
   readonly auth?: { readonly issuer: string; readonly audience: string[] };
-  /** TTL overrides per class (`CACHE_TTLS`), over the seed's table. */
-  readonly ttlSeconds: Partial<Record<TtlClass, number>>;
+  /** TTL overrides per class (`CACHE_TTLS`), over the seed's table: built-in classes, and the app's own given to {@link loadStageConfig} as `ttlClasses`. */
+  readonly ttlSeconds: Readonly<Record<string, number>>;
   /** Who alarms notify: emails and chat webhooks (SNS https). Empty lists notify nobody (synth warns). */
   readonly alarmSubscribers: { readonly emails: string[]; readonly webhookUrls: string[] };
   readonly domain?: DomainStageConfig;
@@ -101,8 +101,14 @@ export interface StageOverrides {
   readonly account?: string;
 }
 
+/** What the app declares that a stage table may refer to. */
+export interface StageDeclarations {
+  /** Your TTL classes (`ttlClass`, `defineTtlClasses`): `ttlSeconds` may override them like the built-in ones. @default - none: only built-in classes */
+  readonly ttlClasses?: readonly DeclaredTtlClass[];
+}
+
 /** Reads the stage named by `-c stage=…` (default `dev`) from the app's context and checks it. */
-export function loadStageConfig(scope: Construct): StageConfig {
+export function loadStageConfig(scope: Construct, declarations: StageDeclarations = {}): StageConfig {
   const node = scope.node;
   const name = (node.tryGetContext('stage') as string | undefined) ?? DEFAULT_STAGE;
   const table = node.tryGetContext(STAGES_CONTEXT_KEY) as unknown;
@@ -115,7 +121,7 @@ export function loadStageConfig(scope: Construct): StageConfig {
   return parseStageConfig(name, table[name], {
     region: node.tryGetContext('region') as string | undefined,
     account: (node.tryGetContext('account') as string | undefined) ?? process.env.CDK_DEFAULT_ACCOUNT,
-  });
+  }, declarations);
 }
 
 /** Context key that turns the cfn-guard Control Tower rules on (`-c guard=true`) or off (`false`). */
@@ -155,7 +161,7 @@ const WEB_ACL_ARN = /^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global\/webacl\/[\w-
 const PRICE_CLASSES = Object.values(cloudfront.PriceClass) as string[];
 
 /** Checks one stage's raw configuration; every error names the path of the value, the rule and what it got. */
-export function parseStageConfig(name: string, raw: unknown, overrides: StageOverrides = {}): StageConfig {
+export function parseStageConfig(name: string, raw: unknown, overrides: StageOverrides = {}, declarations: StageDeclarations = {}): StageConfig {
   const at = new ConfigPath(`${STAGES_CONTEXT_KEY}.${name}`);
   if (!STAGE_NAME.test(name)) {
     throw new StageConfigError(`stage name ${JSON.stringify(name)} must be 1-20 lowercase letters, digits or hyphens, starting with a letter (it names stacks and caches)`);
@@ -187,7 +193,7 @@ export function parseStageConfig(name: string, raw: unknown, overrides: StageOve
     throw apiPath.child('flusherReservedConcurrency').error(`must not be below flusherMaxConcurrency (${flusherMaxConcurrency}): a throttled batch counts as a receive and can reach the DLQ unprocessed`, flusherReservedConcurrency);
   }
 
-  const ttlSeconds = parseTtls(at.child('ttlSeconds'), stage.ttlSeconds);
+  const ttlSeconds = parseTtls(at.child('ttlSeconds'), stage.ttlSeconds, declarations.ttlClasses ?? []);
   const alarmSubscribers = parseAlarmSubscribers(at.child('alarmSubscribers'), stage.alarmSubscribers);
 
   const domain = stage.domain === undefined || stage.domain === null ? undefined : parseDomain(at.child('domain'), stage.domain);
@@ -298,15 +304,15 @@ function parseDomain(at: ConfigPath, raw: unknown): DomainStageConfig {
   return { names, certificateArn, hostedZoneId, hostedZoneName };
 }
 
-function parseTtls(at: ConfigPath, raw: unknown): Partial<Record<TtlClass, number>> {
+function parseTtls(at: ConfigPath, raw: unknown, classes: readonly DeclaredTtlClass[]): Readonly<Record<string, number>> {
   if (raw === undefined || raw === null) return {};
   const table = at.object(raw);
   try {
-    parseTtlTable(JSON.stringify(table));
+    parseTtlTable(JSON.stringify(table), undefined, classes);
   } catch (error) {
     throw new StageConfigError(`${at.path}: ${(error as Error).message.replace(/^CACHE_TTLS\.? ?/, '')}`);
   }
-  return table as Partial<Record<TtlClass, number>>;
+  return table as Readonly<Record<string, number>>;
 }
 
 /** Reads typed values at a path of the configuration, failing with the path in the message. */

@@ -13,6 +13,7 @@ import { CacheEngine, ICacheCluster } from './cache-cluster';
 import { CacheEngineVersion } from './cache-engine-version';
 import { aggregateNodes, aggregationFor, hitRateOverNodes, NodeAggregation, nodeMetric } from './cache-metrics';
 import { checkInteger } from '../validation/check-integer';
+import { checkVpc } from '../validation/check-props';
 
 /** Whether the replication group shards its keyspace (Valkey/Redis OSS cluster mode). */
 export enum ClusterMode {
@@ -138,6 +139,7 @@ export class RedisCache extends Construct implements ICacheCluster {
 
   constructor(scope: Construct, id: string, props: RedisCacheProps) {
     super(scope, id);
+    checkVpc('RedisCache', 'vpc', props.vpc);
     const engineVersion = props.engineVersion ?? CacheEngineVersion.VALKEY_8_1;
     const clusterMode = props.clusterMode ?? ClusterMode.DISABLED;
     const numShards = props.numShards ?? 1;

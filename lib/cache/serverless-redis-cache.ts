@@ -11,6 +11,7 @@ import { CacheEngine, ICacheCluster } from './cache-cluster';
 import { CacheEngineVersion } from './cache-engine-version';
 import { DEFAULT_METRIC_PERIOD, ELASTICACHE_NAMESPACE } from './cache-metrics';
 import { checkInteger } from '../validation/check-integer';
+import { checkVpc } from '../validation/check-props';
 
 /** Props for {@link ServerlessRedisCache}. */
 export interface ServerlessRedisCacheProps {
@@ -289,6 +290,7 @@ function defaultSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {
 }
 
 function validateProps(props: ServerlessRedisCacheProps): void {
+  checkVpc('ServerlessRedisCache', 'vpc', props.vpc);
   const name = props.cacheName;
   if (!Token.isUnresolved(name) && (name.length < 1 || name.length > 40 || !NAME_PATTERN.test(name) || name.endsWith('-'))) {
     throw new Error(`\`cacheName\` must be 1-40 lowercase letters, digits or hyphens, start with a letter, and contain no '--' and no trailing '-', got ${JSON.stringify(name)}`);

@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import { Sharing } from '../../lambda/runtime/resources/resource';
 import { acknowledgeWildcardResources } from '../validation/acknowledge-wildcard-resources';
 import { deriveResourceBehaviours, EdgeResource, ResourceBehaviour } from './resource-behaviours';
+import { checkDurationType, checkList } from '../validation/check-props';
 
 /** The header CloudFront adds to every API request; the API function rejects requests without it. */
 export const ORIGIN_VERIFY_HEADER = 'x-origin-verify';
@@ -337,6 +338,9 @@ export class EdgeDistribution extends Construct {
 }
 
 function validateProps(props: EdgeDistributionProps): void {
+  checkList('EdgeDistribution', 'resources', props.resources, { optional: true, nonEmpty: true, what: 'resource declarations (defineResource), the ones ResourceApi serves' });
+  checkDurationType('EdgeDistribution', 'apiMaxTtl', props.apiMaxTtl, 'Duration.days(1)');
+  checkDurationType('EdgeDistribution', 'accessLogRetention', props.accessLogRetention, 'Duration.days(90)');
   if (!Token.isUnresolved(props.apiDomainName) && !HOST_NAME.test(props.apiDomainName)) {
     throw new Error(`EdgeDistribution: \`apiDomainName\` must be a bare host name (no scheme, path or port), got ${JSON.stringify(props.apiDomainName)}`);
   }

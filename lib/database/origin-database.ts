@@ -16,6 +16,7 @@ import { CachePyramidFunction } from '../api/api-function';
 import { PACKAGE_ROOT } from '../package-paths';
 import { allowLogsToUseKey } from '../network/cache-pyramid-network';
 import { restrictKmsGrantsToAwsServices } from '../validation/kms-grants-for-aws-services-only';
+import { checkDurationType, checkVpc } from '../validation/check-props';
 
 /** Where `npm run db:setup` and the tests take their migrations from. */
 export const DEFAULT_MIGRATIONS_DIR = path.join(PACKAGE_ROOT, 'db', 'migrations');
@@ -418,6 +419,9 @@ function checkAcu(name: string, value: number | undefined, min: number): void {
 }
 
 function validateProps(props: OriginDatabaseProps): void {
+  checkVpc('OriginDatabase', 'vpc', props.vpc);
+  checkDurationType('OriginDatabase', 'backupRetention', props.backupRetention, 'Duration.days(7)');
+  checkDurationType('OriginDatabase', 'rotateCredentialsAfter', props.rotateCredentialsAfter, 'Duration.days(30)');
   if (props.existingDatabase) {
     const conflicting = CLUSTER_PROPS.filter((name) => props[name] !== undefined);
     if (conflicting.length > 0) {

@@ -47,6 +47,8 @@ describeEachTopology('API runtime with CACHE_L1_BUS', (topology) => {
         throw new Error('no secrets here');
       },
       logger: noopCacheLogger,
+      // These instances are called directly, not through CloudFront.
+      originVerify: false,
     });
     runtimes.push(runtime);
     if (runtime.bus && !(await runtime.bus.subscribed(10_000))) throw new Error('bus did not subscribe');

@@ -111,7 +111,7 @@ describe('EdgeDistribution', () => {
     });
 
     it('sends API requests uncached and creates no cache policy when no resource is declared', () => {
-      const { template } = edge({ resources: [] });
+      const { template } = edge({ resources: undefined });
       expect(distributionConfig(template).CacheBehaviors.map((b: { PathPattern: string }) => b.PathPattern)).toEqual(['/api/*', '/health']);
       template.resourceCountIs('AWS::CloudFront::CachePolicy', 0);
     });

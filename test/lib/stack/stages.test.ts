@@ -1,6 +1,6 @@
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { guardRulesEnabled, loadStageConfig, parseStageConfig, STAGES_CONTEXT_KEY, StageCacheKind, StageConfigError } from '../../../lib/stages';
-import { TtlClass } from '../../../lambda/runtime/ttl';
+import { TtlClass, ttlClass } from '../../../lambda/runtime/ttl';
 import { testApp } from '../../support/cdk';
 
 /** The stage table of cdk.json, as the app sees it. */
@@ -123,6 +123,15 @@ describe('stages', () => {
     it.each(cases)('rejects %s', (_name, path, value, message) => {
       const stage = path === '' ? value : devWith(path, value);
       expect(() => parseStageConfig('dev', stage)).toThrow(message);
+    });
+
+    it("accepts an override of the app's own TTL class given to it, and names one it was not given", () => {
+      const recipe = ttlClass('recipe', 600);
+      expect(parseStageConfig('dev', devWith('ttlSeconds', { recipe: 60 }), {}, { ttlClasses: [recipe] }).ttlSeconds).toEqual({ recipe: 60 });
+      expect(() => parseStageConfig('dev', devWith('ttlSeconds', { recipes: 60 }), {}, { ttlClasses: [recipe] })).toThrow(
+        /\.ttlSeconds: has unknown class "recipes"; known: user_profile, product_list, product, config, analytics, order, not_found, recipe$/,
+      );
+      expect(() => parseStageConfig('dev', devWith('ttlSeconds', { recipe: 60 }))).toThrow(/\.ttlSeconds: has unknown class "recipe".*declare your own with ttlClass\(\)/);
     });
 
     it('rejects a flusher reservation below its maximum concurrency', () => {
