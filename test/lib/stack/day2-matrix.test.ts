@@ -4,8 +4,12 @@ import { loadAwsServiceSpecSync } from '@aws-cdk/aws-service-spec';
 import { fullDiff, ResourceDifference, ResourceImpact } from '@aws-cdk/cloudformation-diff';
 import { RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { ApiUserPool } from '../../../lib/api/api-user-pool';
 import { ResourceApi } from '../../../lib/api/resource-api';
+import { ClusterMode, RedisCache } from '../../../lib/cache/redis-cache';
+import { ServerlessRedisCache } from '../../../lib/cache/serverless-redis-cache';
 import { addCachePyramidStacks } from '../../../lib/cache-pyramid-app';
 import { EdgeDistribution } from '../../../lib/cdn/edge-distribution';
 import { loadStageConfig, StageCacheKind, StageConfig, STAGES_CONTEXT_KEY } from '../../../lib/stages';
@@ -269,6 +273,38 @@ function documentedEffects(stageNames: string[]): Map<string, Record<string, str
   if (columns.some((column) => column < 0)) throw new Error(`the table's header must name every stage (${stageNames.join(', ')}), got ${header.join(' | ')}`);
   return new Map(body.map((cells) => [cells[0], Object.fromEntries(stageNames.map((name, i) => [name, cells[columns[i]]]))]));
 }
+
+describe('the judge of the matrix', () => {
+  /** One cache in a small stack, as a template. */
+  function cacheTemplate(build: (stack: Stack, vpc: ec2.IVpc) => void): Record<string, CfnTemplate> {
+    const stack = new Stack(testApp({ 'aws:cdk:enable-path-metadata': true }), 'Judge', { env: { account: '111111111111', region: 'eu-west-1' } });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, maxAzs: 2, subnetConfiguration: [{ name: 'iso', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    build(stack, vpc);
+    return { Judge: Template.fromStack(stack).toJSON() };
+  }
+  const sharded = (replicasPerShard: number, replicationGroupId?: string) => (stack: Stack, vpc: ec2.IVpc) =>
+    new RedisCache(stack, 'Cache', { vpc, replicationGroupId, clusterMode: ClusterMode.ENABLED, numShards: 3, replicasPerShard });
+
+  it('refuses a replica added to a replication group with a custom id (the rollback this matrix exists for), and allows it without', () => {
+    expect(judge(cacheTemplate(sharded(1, 'cache-pyramid-prod')), cacheTemplate(sharded(2, 'cache-pyramid-prod'))).violations).toEqual([
+      expect.stringMatching(/^Judge\/Cache[0-9A-F]{8} \(AWS::ElastiCache::ReplicationGroup\) is replaced under the same custom name \["cache-pyramid-prod"\]/),
+    ]);
+    expect(judge(cacheTemplate(sharded(1)), cacheTemplate(sharded(2)))).toEqual({ violations: [], effect: 'replaces the ReplicationGroup (empty)' });
+  });
+
+  it('refuses a logical id that changes type (both kinds of cache under one construct id, as before)', () => {
+    const serverlessUnderCacheId = (stack: Stack, vpc: ec2.IVpc) => new ServerlessRedisCache(stack, 'Cache', { vpc, cacheName: 'judge' });
+    const violations = judge(cacheTemplate(sharded(1)), cacheTemplate(serverlessUnderCacheId)).violations;
+    expect(violations).toEqual(expect.arrayContaining([expect.stringMatching(/^Judge\/Cache[0-9A-F]{8} changes type AWS::ElastiCache::ReplicationGroup → AWS::ElastiCache::ServerlessCache/)]));
+  });
+
+  it('refuses a data-holding resource replaced, here a log group renamed', () => {
+    const logs = (name: string) => (stack: Stack) => new LogGroup(stack, 'Logs', { logGroupName: name });
+    expect(judge(cacheTemplate(logs('/aws/vendedlogs/a')), cacheTemplate(logs('/aws/vendedlogs/b'))).violations).toEqual([
+      expect.stringMatching(/^Judge\/Logs[0-9A-F]{8} \(AWS::Logs::LogGroup\) holds data and is replaced \(WILL_REPLACE\)$/),
+    ]);
+  });
+});
 
 describe('day-2 matrix: each common change to each stage, judged as cdk diff judges it', () => {
   const savedAccount = process.env.CDK_DEFAULT_ACCOUNT;
