@@ -55,6 +55,12 @@ export interface StageConfig {
   readonly account?: string;
   /** Region of the main stack (the edge companions are always in us-east-1). */
   readonly region: string;
+  /**
+   * The region the stage table names. A stage deployed to another one (`-c region=…`) gives its
+   * us-east-1 companion stacks, web ACL and CloudFront alarms names with its region, so they do not
+   * collide with those of the stage in its own region. @default - `region`
+   */
+  readonly homeRegion?: string;
   readonly cache: NodeBasedCacheStageConfig | ServerlessCacheStageConfig;
   readonly database: {
     /** Lowest Aurora capacity (0 pauses when idle). */
@@ -185,7 +191,8 @@ export function parseStageConfig(name: string, raw: unknown, overrides: StageOve
   }
   const stage = at.object(raw);
 
-  const region = overrides.region ?? at.child('region').string(stage.region);
+  const homeRegion = at.child('region').string(stage.region);
+  const region = overrides.region ?? homeRegion;
   if (!REGION.test(region)) throw at.child('region').error('must be an AWS region code like eu-west-1', region);
   const account = overrides.account ?? at.child('account').optionalString(stage.account);
   if (account !== undefined && !ACCOUNT.test(account)) throw at.child('account').error('must be a 12-digit AWS account id', account);
@@ -240,6 +247,7 @@ export function parseStageConfig(name: string, raw: unknown, overrides: StageOve
     name,
     account,
     region,
+    homeRegion,
     cache,
     database: { minCapacityAcu, maxCapacityAcu, readers },
     api: {
