@@ -50,6 +50,8 @@ const DOCS = path.join(__dirname, '..', '..', '..', 'docs', 'deploying.md');
 const TABLE_START = '<!-- day2-matrix:start -->';
 const TABLE_END = '<!-- day2-matrix:end -->';
 const NOT_APPLICABLE = '—';
+/** A case synthesizes up to two variants of a whole stage (seconds each, more on a loaded machine). */
+const SYNTH_TIMEOUT_MS = 240_000;
 
 const ENTRY = path.join(__dirname, '..', 'api', 'fixtures', 'user-handler.ts');
 const article = defineResource({ name: 'article', path: '/api/articles/{slug}', params: { slug: ParamKind.SLUG }, sharing: Sharing.PUBLIC, ttl: TtlClass.PRODUCT });
@@ -290,7 +292,7 @@ describe('the judge of the matrix', () => {
       expect.stringMatching(/^Judge\/Cache[0-9A-F]{8} \(AWS::ElastiCache::ReplicationGroup\) is replaced under the same custom name \["cache-pyramid-prod"\]/),
     ]);
     expect(judge(cacheTemplate(sharded(1)), cacheTemplate(sharded(2)))).toEqual({ violations: [], effect: 'replaces the ReplicationGroup (empty)' });
-  });
+  }, SYNTH_TIMEOUT_MS);
 
   it('refuses a logical id that changes type (both kinds of cache under one construct id, as before)', () => {
     const serverlessUnderCacheId = (stack: Stack, vpc: ec2.IVpc) => new ServerlessRedisCache(stack, 'Cache', { vpc, cacheName: 'judge' });
@@ -332,6 +334,6 @@ describe('day-2 matrix: each common change to each stage, judged as cdk diff jud
       const { violations, effect } = judge(synthesize(variants[0]), synthesize(variants[1]));
       expect(violations).toEqual([]);
       expect(`${name}: ${documented.get(name)?.[stageName]}`).toBe(`${name}: ${effect}`);
-    });
+    }, SYNTH_TIMEOUT_MS);
   });
 });

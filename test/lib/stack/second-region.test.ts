@@ -44,7 +44,7 @@ describe('one stage in a second region (-c region=…)', () => {
     expect(home.filter((name) => name.startsWith('waf CLOUDFRONT: '))).toHaveLength(1);
     expect(home.filter((name) => name.startsWith('alarm us-east-1: ')).length).toBeGreaterThan(0);
     expect(home.filter((name) => second.includes(name))).toEqual([]);
-  });
+  }, 180_000);
 
   it('keeps the companions\' names of a stage in its home region, so an upgrade does not move them', () => {
     const stacks = addCachePyramidStacks(testApp(), loadStageConfig(testApp({ stage: 'prod', ...ALARMS_ACKNOWLEDGED })));
