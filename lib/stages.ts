@@ -191,7 +191,8 @@ export function parseStageConfig(name: string, raw: unknown, overrides: StageOve
   }
   const stage = at.object(raw);
 
-  const homeRegion = at.child('region').string(stage.region);
+  // A table without a region, always deployed with -c region=…, is at home wherever it goes.
+  const homeRegion = stage.region === undefined && overrides.region !== undefined ? overrides.region : at.child('region').string(stage.region);
   const region = overrides.region ?? homeRegion;
   if (!REGION.test(region)) throw at.child('region').error('must be an AWS region code like eu-west-1', region);
   const account = overrides.account ?? at.child('account').optionalString(stage.account);

@@ -61,6 +61,12 @@ describe('stages', () => {
       expect(loadStageConfig(testApp()).account).toBe('333333333333');
     });
 
+    it('keeps the table\'s region as the stage\'s home when -c region=… moves it, and takes the override as home for a table without one', () => {
+      expect(loadStageConfig(testApp({ region: 'us-west-2' }))).toMatchObject({ region: 'us-west-2', homeRegion: 'eu-west-1' });
+      expect(parseStageConfig('dev', devWith('region', undefined), { region: 'us-west-2' })).toMatchObject({ region: 'us-west-2', homeRegion: 'us-west-2' });
+      expect(() => parseStageConfig('dev', devWith('region', undefined))).toThrow(/\.region must be a non-empty string, got nothing/);
+    });
+
     it('names the stages it knows when asked for another', () => {
       expect(() => loadStageConfig(testApp({ stage: 'qa' }))).toThrow(/unknown stage "qa" \(-c stage=…\); 'cache-pyramid:stages' defines: dev, prod/);
     });
