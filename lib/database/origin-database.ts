@@ -196,6 +196,10 @@ export class OriginDatabase extends Construct implements ec2.IConnectable {
       });
       this.cluster = cluster;
       this.secret = cluster.secret!;
+      // The master password must outlive the cluster as long as its final snapshot does: a cluster
+      // restored from that snapshot keeps the password, and a deleted secret would leave it unknown.
+      // (cluster.secret is the secret's attachment to the cluster; the secret itself is the child 'Secret'.)
+      (cluster.node.findChild('Secret') as rds.DatabaseSecret).applyRemovalPolicy(removalPolicy === RemovalPolicy.DESTROY ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN);
       this.endpointAddress = cluster.clusterEndpoint.hostname;
       this.clusterIdentifier = cluster.clusterIdentifier;
       if (props.rotateCredentialsAfter) {
