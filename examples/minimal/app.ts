@@ -5,7 +5,7 @@ import { ApiUserPool, CachePyramidNetwork, DatabaseStage, EdgeDistribution, Orig
 import { recipe } from './resources';
 
 const app = new App();
-const stack = new Stack(app, 'Recipes');
+const stack = new Stack(app, 'Recipes', { env: { region: 'eu-west-1' } });
 const { vpc } = new CachePyramidNetwork(stack, 'Network');
 const cache = new RedisCache(stack, 'Cache', { vpc });
 const database = new OriginDatabase(stack, 'Db', { vpc, stage: DatabaseStage.DEV, migrationsDirectory: path.join(__dirname, 'migrations') });
