@@ -299,7 +299,7 @@ export class EdgeDistribution extends Construct {
       logBucket: this.logBucket,
       logFilePrefix: 'cloudfront/',
       publishAdditionalMetrics: props.enableAdditionalMetrics ?? true,
-      // A failure is never cached at the edge (DESIGN.md: errors are `no-store`).
+      // A failure is never cached at the edge (errors are `no-store`, docs/api.md).
       errorResponses: [500, 502, 503, 504].map((httpStatus) => ({ httpStatus, ttl: Duration.seconds(0) })),
     });
     acknowledgeDistribution(this.distribution, { hasCertificate: certificate !== undefined, hasWebAcl: props.webAclArn !== undefined });
