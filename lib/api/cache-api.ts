@@ -24,7 +24,7 @@ import { addApiRoute, DeclaredApiRoute, declaredApiRoutes } from './api-routes';
 import { databaseEnvironment } from './database-environment';
 import { checkJwtSettings } from './jwt-settings';
 import { L1Bus, l1BusEnvironment } from './l1-bus';
-import { allowLogsToUseKey } from '../network/cache-pyramid-network';
+import { allowLogsToUseKey, vendedLogGroupName } from '../network/cache-pyramid-network';
 import { checkInteger } from '../validation/check-integer';
 import { checkList, checkRequired, checkVpc } from '../validation/check-props';
 
@@ -467,6 +467,7 @@ export interface HttpApiFront {
  */
 export function addHttpApiFront(scope: Construct, props: HttpApiFrontProps): HttpApiFront {
   const accessLogGroup = new logs.LogGroup(scope, 'AccessLogs', {
+    logGroupName: vendedLogGroupName(scope, 'apigateway', 'access-logs'),
     encryptionKey: props.encryptionKey,
     retention: props.accessLogRetention ?? logs.RetentionDays.ONE_YEAR,
     removalPolicy: props.removalPolicy,

@@ -41,7 +41,7 @@ export interface ServerlessRedisCacheProps {
   readonly snapshotRetentionDays?: number;
   /** UTC time of the daily snapshot, `hh:mm`. @default '03:00' */
   readonly dailySnapshotTime?: string;
-  /** What deleting the stack does to the cache, its key and secret. @default RemovalPolicy.RETAIN */
+  /** What deleting the stack does to the cache; SNAPSHOT keeps a final snapshot, and the key and secret. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
 }
 
@@ -88,6 +88,9 @@ export class ServerlessRedisCache extends Construct implements ICacheCluster {
     validateProps(props);
     const engineVersion = props.engineVersion ?? CacheEngineVersion.VALKEY_8_1;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    // A key or secret cannot be snapshotted: with SNAPSHOT (a final snapshot of the cache) they are
+    // retained, since that snapshot is encrypted with the key.
+    const supportingRemovalPolicy = removalPolicy === RemovalPolicy.DESTROY ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
     const subnets = props.vpc.selectSubnets(props.vpcSubnets ?? defaultSubnets(props.vpc));
     if (!Token.isUnresolved(subnets.subnetIds) && (subnets.subnetIds.length < 2 || subnets.subnetIds.length > 3)) {
       throw new Error(`\`vpcSubnets\` must select 2 or 3 subnets (one per availability zone) for a serverless cache, got ${subnets.subnetIds.length}`);
@@ -104,7 +107,7 @@ export class ServerlessRedisCache extends Construct implements ICacheCluster {
       const key = new kms.Key(this, 'Key', {
         description: `Encrypts ElastiCache Serverless ${props.cacheName}: data at rest, snapshots, user password`,
         enableKeyRotation: true,
-        removalPolicy,
+        removalPolicy: supportingRemovalPolicy,
       });
       restrictKmsGrantsToAwsServices(key);
       this.encryptionKey = key;
@@ -125,7 +128,7 @@ export class ServerlessRedisCache extends Construct implements ICacheCluster {
       this.userGroupId = props.userGroupId;
       this.authSecret = props.rbacUserSecret;
     } else {
-      const generated = this.generatedUserGroup(props, removalPolicy);
+      const generated = this.generatedUserGroup(props, supportingRemovalPolicy);
       generatedGroup = generated.userGroup;
       this.userGroupId = generated.userGroup.userGroupId;
       this.authSecret = generated.secret;
