@@ -15,7 +15,7 @@ import { Construct } from 'constructs';
 import { API_ROUTES, ApiRoute } from '../../lambda/shop/api/routes';
 import { WRITE_API_ROUTES } from '../../lambda/shop/api/write-routes';
 import { SHOP_RESOURCES } from '../../lambda/shop/resources';
-import { DeclaredTtlClass, isDeclaredTtlClass, parseTtlTable } from '../../lambda/runtime/ttl';
+import { DeclaredTtlClass, isDeclaredTtlClass, parseTtlTable, TtlClass } from '../../lambda/runtime/ttl';
 import { ICacheCluster } from '../cache/cache-cluster';
 import { VIEWER_AUTHORIZATION_HEADER } from '../cdn/edge-distribution';
 import { restrictKmsGrantsToAwsServices } from '../validation/kms-grants-for-aws-services-only';
@@ -165,6 +165,8 @@ export class CacheApi extends Construct {
     validateProps(props, routes);
     const l1BusVariables = l1BusEnvironment('CacheApi', props.l1Bus, 'apiEnvironment', props.apiEnvironment);
     const cacheTtls = cacheTtlsJson('CacheApi', props.cacheTtlSeconds, props.ttlClasses);
+    // The flusher is the package's own code, which knows the built-in classes only.
+    const flusherTtls = builtInTtlsJson(props.cacheTtlSeconds);
     const stack = Stack.of(this);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
@@ -251,7 +253,7 @@ export class CacheApi extends Construct {
         // With the cache the flusher refreshes the cached profiles from the rows it just wrote.
         ...props.cache.clientEnvironment,
         ...databaseEnvironment(props.database, flusherTimeout),
-        ...(cacheTtls === undefined ? {} : { CACHE_TTLS: cacheTtls }),
+        ...(flusherTtls === undefined ? {} : { CACHE_TTLS: flusherTtls }),
         WRITE_BEHIND_DLQ_URL: this.writeBehindDlq.queueUrl,
         WRITE_BEHIND_MAX_RECEIVE_COUNT: String(maxReceiveCount),
       },
@@ -372,6 +374,13 @@ export function cacheTtlsJson(owner: string, ttls: Readonly<Record<string, numbe
     throw new Error(`${owner}: \`cacheTtlSeconds\` is invalid: ${(error as Error).message.replace(/^CACHE_TTLS/, 'cacheTtlSeconds')}`);
   }
   return json;
+}
+
+/** The overrides of built-in classes only (undefined when there are none), for the package's own functions. */
+function builtInTtlsJson(ttls: Readonly<Record<string, number>> | undefined): string | undefined {
+  if (ttls === undefined) return undefined;
+  const builtIn = Object.entries(ttls).filter(([name]) => (Object.values(TtlClass) as string[]).includes(name));
+  return builtIn.length === 0 ? undefined : JSON.stringify(Object.fromEntries(builtIn));
 }
 
 /** `grantSendMessages`/`grantConsumeMessages` on a KMS-encrypted queue add these key actions, on that one key. */

@@ -50,7 +50,7 @@ export interface ResourceApiProps extends PyramidApiProps {
  * - `GET`/`HEAD` of every resource; the JWT authorizer on per-subject resources and on `routes`
  *   (unless `jwt: false`), with their scopes. The authorizer reads the token from
  *   `x-viewer-authorization`, where {@link EdgeDistribution} copies `Authorization`.
- * - The function gets `CACHE_*` and `DB_*` (DESIGN.md), `DB_CONNECT_RETRY_BUDGET_MS` from its
+ * - The function gets `CACHE_*` and `DB_*` (docs/runtime.md), `DB_CONNECT_RETRY_BUDGET_MS` from its
  *   timeout (so the runtime's pool waits out a resuming Aurora, then the handler answers 503),
  *   `CACHE_TTLS`, `ORIGIN_VERIFY_SECRET_ARN` and `CACHE_L1_BUS` when `l1Bus` is given, reaches the
  *   cache and the database through their `grantConnect`, and AWS APIs through the VPC's interface

@@ -28,7 +28,7 @@ export interface ICacheCluster extends ec2.IConnectable {
   readonly authSecret?: secretsmanager.ISecret;
   /** The per-node `CacheClusterId` dimension values (empty for a serverless cache). */
   readonly memberClusterIds: string[];
-  /** Environment variables of DESIGN.md (`CACHE_ENDPOINT`, `CACHE_TLS`, ...) for a function that uses this cache. */
+  /** Environment variables the runtime reads (docs/runtime.md: `CACHE_ENDPOINT`, `CACHE_TLS`, ...) for a function that uses this cache. */
   readonly clientEnvironment: Record<string, string>;
 
   /** Lets `grantee` open connections on the cache port and read its AUTH secret. */

@@ -315,7 +315,7 @@ export class EdgeDistribution extends Construct {
       logBucket: this.logBucket,
       logFilePrefix: 'cloudfront/',
       publishAdditionalMetrics: props.enableAdditionalMetrics ?? true,
-      // A failure is never cached at the edge (DESIGN.md: errors are `no-store`), whatever CloudFront's default.
+      // A failure is never cached at the edge (errors are `no-store`, docs/api.md), whatever CloudFront's default.
       errorResponses: EDGE_UNCACHED_ERROR_CODES.map((httpStatus) => ({ httpStatus, ttl: Duration.seconds(0) })),
     });
     acknowledgeDistribution(this.distribution, { hasCertificate: certificate !== undefined, hasWebAcl: props.webAclArn !== undefined });

@@ -120,7 +120,7 @@ const EVENT_SOURCE_NAME = /^[A-Za-z0-9_.:/-]{1,256}$/;
  * layers under it, so an edge miss cannot store the old value again; a Redis purge that had to be
  * retried is followed by its CDN purge only once it succeeded.
  *
- * Two kinds of events reach the purgers: `CacheInvalidation` events (DESIGN.md schema) on
+ * Two kinds of events reach the purgers: `CacheInvalidation` events (docs/invalidation.md schema) on
  * `invalidationSource`, and app domain events wired with {@link invalidateOn}. Each queue is encrypted,
  * SSL-only, with a DLQ after `maxReceiveCount` receives; the purgers report partial batch failures
  * and dead-letter hopeless records themselves with the reason in message attributes.

@@ -43,7 +43,7 @@ export interface EventInvalidation {
 }
 
 /**
- * Publishes one `CacheInvalidation` event (DESIGN.md schema; split into several when too large)
+ * Publishes one `CacheInvalidation` event (docs/invalidation.md schema; split into several when too large)
  * through `publisher`, which retries refused entries. Bad paths are refused before anything is sent.
  */
 export async function invalidateThroughPipeline(publisher: InvalidationPublisher, request: EventInvalidation): Promise<InvalidationResult> {

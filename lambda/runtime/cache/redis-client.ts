@@ -224,7 +224,7 @@ export function parseAuthSecret(secret: string): { username?: string; password: 
 }
 
 /**
- * The cache configuration from a function's environment (DESIGN.md): `REDIS_URL` wins over
+ * The cache configuration from a function's environment (docs/runtime.md): `REDIS_URL` wins over
  * `CACHE_ENDPOINT`/`CACHE_TLS`/`CACHE_AUTH_SECRET_ARN`; `CACHE_CLUSTER_MODE=true` selects a Cluster
  * client with the URL or endpoint as its startup node. Adapters pass `process.env`; the core never
  * reads it. Throws an error naming the variable when a value is malformed or nothing is configured.

@@ -1,5 +1,5 @@
 /**
- * The HTTP caching policy of the API (DESIGN.md, "HTTP caching policy"): what each kind of response
+ * The HTTP caching policy of the API (docs/api.md, "Cache-Control"): what each kind of response
  * tells browsers and CloudFront about storing it.
  *
  * | response                                   | Cache-Control                                                    |

@@ -7,7 +7,7 @@
  * - with the API, a path must begin with `/`;
  * - `*` (zero or more characters) is a wildcard only as the last character; elsewhere it is matched
  *   literally, which is never what a purge means, so such a path is refused;
- * - the maximum length of a path is 4,000 characters (DESIGN.md says 4096; the guide says 4,000, and a
+ * - the maximum length of a path is 4,000 characters (4096 is sometimes quoted; the guide says 4,000, and a
  *   path between the two would be refused by CloudFront, so the guide wins);
  * - non-ASCII characters and the characters RFC 1738 calls unsafe must be URL-encoded, and nothing
  *   else may be encoded "or CloudFront won't invalidate the old version";

@@ -1,6 +1,6 @@
 /**
  * The messages the purge queues carry, and their checks. A queue receives four shapes:
- * - a `CacheInvalidation` EventBridge event (DESIGN.md): `detail: { keys?, keyPatterns?, paths?, reason? }`;
+ * - a `CacheInvalidation` EventBridge event (docs/invalidation.md): `detail: { keys?, keyPatterns?, paths?, reason? }`;
  * - a mapped app event, `{ kind: MAPPED_INVALIDATION_KIND, mapping, event }`, built by the rule that
  *   `InvalidationPipeline.invalidateOn` creates;
  * - (Redis queue only) a continuation of an unfinished pattern scan, sent by the Redis purger itself;
@@ -17,7 +17,7 @@ import { InvalidationMappingSpec, checkInvalidationMapping, expandKeys, expandPa
 export const DEFAULT_INVALIDATION_SOURCE = 'cache-pyramid';
 /** Continuations one pattern purge may chain before it is dead-lettered as unable to finish. */
 export const DEFAULT_MAX_CONTINUATIONS = 100;
-/** `detail-type` of the invalidation event (DESIGN.md). */
+/** `detail-type` of the invalidation event (docs/invalidation.md). */
 export const CACHE_INVALIDATION_DETAIL_TYPE = 'CacheInvalidation';
 /** `kind` of the envelope an `invalidateOn` rule sends: the mapping plus the whole app event. */
 export const MAPPED_INVALIDATION_KIND = 'cache-pyramid.mapped-invalidation';

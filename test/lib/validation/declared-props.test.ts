@@ -138,8 +138,14 @@ describe("the app's own TTL classes in the TTL overrides", () => {
     expect(resourceApi({ ttlClasses: [{ name: 'x', defaultSeconds: '1' }] })).toThrow('ResourceApi: `ttlClasses` must hold classes from ttlClass() or defineTtlClasses(), got {"name":"x","defaultSeconds":"1"}');
   });
 
-  it('CacheApi accepts a class given in ttlClasses only', () => {
-    expect(cacheApi({ ttlClasses: [recipeTtl], cacheTtlSeconds: { recipe: 60 } })).not.toThrow();
+  it('CacheApi accepts a class given in ttlClasses only, and gives the flusher (the package\'s code) the built-in overrides alone', () => {
+    const api = cacheApi({ ttlClasses: [recipeTtl], cacheTtlSeconds: { recipe: 60, product: 5 } })();
+    const ttlsOf = (fn: { node: { defaultChild?: unknown } }) => {
+      const id = Stack.of(api).getLogicalId(fn.node.defaultChild as never);
+      return Template.fromStack(Stack.of(api)).toJSON().Resources[id].Properties.Environment.Variables.CACHE_TTLS;
+    };
+    expect(ttlsOf(api.apiFunction)).toBe('{"recipe":60,"product":5}');
+    expect(ttlsOf(api.flusherFunction)).toBe('{"product":5}');
     expect(cacheApi({ cacheTtlSeconds: { recipe: 60 } })).toThrow(/^CacheApi: `cacheTtlSeconds` is invalid: cacheTtlSeconds has unknown class "recipe"; known: .*not_found \(declare your own with ttlClass\(\) or defineTtlClasses\(\)\)$/);
   });
 });
