@@ -129,6 +129,8 @@ export class FakeElastiCache {
   private pending?: { token: string; strategy: string; applyAt: number };
   private lastModified?: Date;
   readonly applied: string[] = [];
+  /** The next ModifyReplicationGroup fails with this (a throttled or lost call). */
+  failNextModify?: Error;
 
   constructor(
     mock: AwsStub<elasticache.ServiceInputTypes, elasticache.ServiceOutputTypes, elasticache.ElastiCacheClientResolvedConfig>,
@@ -144,6 +146,9 @@ export class FakeElastiCache {
     });
     mock.on(ModifyReplicationGroupCommand).callsFake(async (input: { ReplicationGroupId: string; AuthToken: string; AuthTokenUpdateStrategy: string; ApplyImmediately: boolean }) => {
       if (input.ReplicationGroupId !== replicationGroupId) throw Object.assign(new Error('not found'), { name: 'ReplicationGroupNotFoundFault' });
+      const failure = this.failNextModify;
+      this.failNextModify = undefined;
+      if (failure) throw failure;
       if (this.status !== 'available') throw Object.assign(new Error('group is modifying'), { name: 'InvalidReplicationGroupStateFault' });
       if (!input.ApplyImmediately) throw new Error('the rotation must apply immediately');
       this.status = 'modifying';
