@@ -23,15 +23,17 @@ export interface CachePyramidStacks {
  */
 export function addCachePyramidStacks(scope: Construct, stage: StageConfig): CachePyramidStacks {
   const name = `CachePyramid-${stage.name}`;
+  // us-east-1 holds the companions of every region a stage runs in: outside its home region they carry the region.
+  const companionName = stage.homeRegion === undefined || stage.region === stage.homeRegion ? name : `${name}-${stage.region}`;
   const edgeEnv = { account: stage.account, region: 'us-east-1' };
   const zone = stage.domain?.hostedZoneId === undefined ? undefined : { hostedZoneId: stage.domain.hostedZoneId, zoneName: stage.domain.hostedZoneName! };
 
   const edgeSecurity =
     zone !== undefined || stage.waf
-      ? new EdgeSecurityStack(scope, `${name}-EdgeSecurity`, {
+      ? new EdgeSecurityStack(scope, `${companionName}-EdgeSecurity`, {
           env: edgeEnv,
           description: `cache-pyramid ${stage.name}: CloudFront certificate and web ACL (us-east-1)`,
-          namePrefix: name,
+          namePrefix: companionName,
           domainNames: zone === undefined ? undefined : stage.domain!.names,
           hostedZone: zone,
           webAcl: stage.waf,
@@ -47,11 +49,11 @@ export function addCachePyramidStacks(scope: Construct, stage: StageConfig): Cac
     webAclArn: edgeSecurity?.webAclArn,
   });
 
-  const edgeMonitoring = new EdgeMonitoringStack(scope, `${name}-EdgeMonitoring`, {
+  const edgeMonitoring = new EdgeMonitoringStack(scope, `${companionName}-EdgeMonitoring`, {
     env: edgeEnv,
     description: `cache-pyramid ${stage.name}: CloudFront alarms (us-east-1, where CloudFront publishes its metrics)`,
     distribution: pyramid.edge.distribution,
-    alarmNamePrefix: name,
+    alarmNamePrefix: companionName,
     alarmSubscribers: stage.alarmSubscribers,
   });
   for (const topic of [pyramid.monitoring.alarmTopic, edgeMonitoring.monitoring.alarmTopic]) {

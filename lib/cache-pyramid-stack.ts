@@ -20,8 +20,21 @@ import { CachePyramidNetwork } from './network/cache-pyramid-network';
 import { StageCacheKind, StageConfig } from './stages';
 import { KmsGrantsForAwsServicesOnly } from './validation/kms-grants-for-aws-services-only';
 
+/** Construct id of a node-based cache: `Cache`, the id every node-based stage had, so upgrading keeps its logical ids. */
+export const NODE_BASED_CACHE_ID = 'Cache';
+/** Construct id of a serverless cache: not `Cache`, where the logical id would change type on a switch of kind. */
+export const SERVERLESS_CACHE_ID = 'ServerlessCache';
+
+/**
+ * Name of a stage's serverless cache (CloudFormation requires one). It differs from the
+ * `cache-pyramid-<stage>` of earlier versions, whose serverless cache had another logical id: the
+ * new cache is created before the old one is deleted, so the two names must not be the same.
+ */
+export function serverlessCacheName(stageName: string): string {
+  return `cache-pyramid-sls-${stageName}`;
+}
+
 /** The project root, against which `staticAssetsPath` of a stage is resolved. */
-const PROJECT_ROOT = path.join(__dirname, '..');
 
 /** Props for {@link CachePyramidStack}. */
 export interface CachePyramidStackProps extends StackProps {
@@ -117,7 +130,7 @@ export class CachePyramidStack extends Stack {
       certificate,
       webAclArn: props.webAclArn ?? stage.webAclArn,
       priceClass: stage.priceClass,
-      sourceAssetsPath: stage.staticAssetsPath === undefined ? undefined : path.resolve(PROJECT_ROOT, stage.staticAssetsPath),
+      sourceAssetsPath: stage.staticAssetsPath === undefined ? undefined : path.resolve(stage.staticAssetsPath),
       removalPolicy,
       autoDeleteObjects: !stage.retainData,
     });
@@ -125,7 +138,14 @@ export class CachePyramidStack extends Stack {
       this.addAliasRecords(stage.domain.names, { hostedZoneId: stage.domain.hostedZoneId, zoneName: stage.domain.hostedZoneName });
     }
 
-    this.invalidation = new InvalidationPipeline(this, 'Invalidation', { cache: this.cache, vpc, vpcSubnets, distribution: this.edge.distribution });
+    this.invalidation = new InvalidationPipeline(this, 'Invalidation', {
+      cache: this.cache,
+      vpc,
+      vpcSubnets,
+      distribution: this.edge.distribution,
+      redisPurger: stage.invalidation.redisPurgerMaxConcurrency === undefined ? undefined : { maxConcurrency: stage.invalidation.redisPurgerMaxConcurrency },
+      cdnPurger: stage.invalidation.cdnPurgerMaxConcurrency === undefined ? undefined : { maxConcurrency: stage.invalidation.cdnPurgerMaxConcurrency },
+    });
     this.invalidation.grantPublish(this.api.apiFunction);
 
     // A serverless cache authenticates with RBAC user passwords, which this rotator does not rotate.
@@ -162,23 +182,27 @@ export class CachePyramidStack extends Stack {
   }
 
   private createCache(stage: StageConfig, removalPolicy: RemovalPolicy): ICacheCluster {
-    const name = `cache-pyramid-${stage.name}`;
     const vpc = this.network.vpc;
     const vpcSubnets = this.network.subnetSelection;
     if (stage.cache.kind === StageCacheKind.SERVERLESS) {
-      return new ServerlessRedisCache(this, 'Cache', {
+      // Its own construct id: switching a stage between the two kinds creates the new cache next to
+      // the old one (a logical id never changes type), moves the functions, then deletes the old.
+      return new ServerlessRedisCache(this, SERVERLESS_CACHE_ID, {
         vpc,
         vpcSubnets,
-        cacheName: name,
+        cacheName: serverlessCacheName(stage.name),
         maxDataStorageGb: stage.cache.maxDataStorageGb,
         maxEcpuPerSecond: stage.cache.maxEcpuPerSecond,
-        removalPolicy: stage.retainData ? RemovalPolicy.SNAPSHOT : removalPolicy,
+        // CloudFormation takes no Snapshot deletion policy for a serverless cache: a stage that keeps
+        // its data keeps the cache itself.
+        removalPolicy,
       });
     }
-    const cache = new RedisCache(this, 'Cache', {
+    // No replicationGroupId: CloudFormation names the group, so the changes it applies by replacement
+    // (replicas per shard in cluster mode, cluster mode on or off) deploy instead of rolling back.
+    const cache = new RedisCache(this, NODE_BASED_CACHE_ID, {
       vpc,
       vpcSubnets,
-      replicationGroupId: name,
       nodeType: stage.cache.nodeType,
       clusterMode: stage.cache.clusterMode ? ClusterMode.ENABLED : ClusterMode.DISABLED,
       numShards: stage.cache.shards,

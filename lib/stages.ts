@@ -1,6 +1,6 @@
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { Construct } from 'constructs';
-import { parseTtlTable, TtlClass } from '../lambda/runtime/ttl';
+import { DeclaredTtlClass, parseTtlTable } from '../lambda/runtime/ttl';
 
 /** Context key of the stage table in `cdk.json`. */
 export const STAGES_CONTEXT_KEY = 'cache-pyramid:stages';
@@ -55,6 +55,12 @@ export interface StageConfig {
   readonly account?: string;
   /** Region of the main stack (the edge companions are always in us-east-1). */
   readonly region: string;
+  /**
+   * The region the stage table names. A stage deployed to another one (`-c region=…`) gives its
+   * us-east-1 companion stacks, web ACL and CloudFront alarms names with its region, so they do not
+   * collide with those of the stage in its own region. @default - `region`
+   */
+  readonly homeRegion?: string;
   readonly cache: NodeBasedCacheStageConfig | ServerlessCacheStageConfig;
   readonly database: {
     /** Lowest Aurora capacity (0 pauses when idle). */
@@ -79,10 +85,25 @@ export interface StageConfig {
    * user pool for the API ({@link ApiUserPool}), so a fresh account works out of the box.
    */
   readonly auth?: { readonly issuer: string; readonly audience: string[] };
-  /** TTL overrides per class (`CACHE_TTLS`), over the seed's table. */
-  readonly ttlSeconds: Partial<Record<TtlClass, number>>;
-  /** Who alarms notify: emails and chat webhooks (SNS https). Empty lists notify nobody (synth warns). */
+  /** TTL overrides per class (`CACHE_TTLS`), over the seed's table: built-in classes, and the app's own given to {@link loadStageConfig} as `ttlClasses`. */
+  readonly ttlSeconds: Readonly<Record<string, number>>;
+  /**
+   * Who alarms notify: emails and chat webhooks (SNS https). Empty lists notify nobody: synth warns,
+   * and refuses a stage that keeps its data (`retainData`) unless `alarmsWithoutSubscribers` says so.
+   */
   readonly alarmSubscribers: { readonly emails: string[]; readonly webhookUrls: string[] };
+  /**
+   * Deploy alarms that notify nobody even though the stage keeps its data (`-c alarmsWithoutSubscribers=true`
+   * wins over the table: the repository's CI synthesizes prod that way, deploying nothing).
+   */
+  readonly alarmsWithoutSubscribers: boolean;
+  /** The purgers' event-source concurrency (SQS `maxConcurrency`, 2-1000). */
+  readonly invalidation: {
+    /** @default - InvalidationPipeline's (10) */
+    readonly redisPurgerMaxConcurrency?: number;
+    /** @default - InvalidationPipeline's (2) */
+    readonly cdnPurgerMaxConcurrency?: number;
+  };
   readonly domain?: DomainStageConfig;
   /** Create a WAF web ACL (AWS managed rules and a rate limit) for the distribution, in us-east-1. */
   readonly waf: boolean;
@@ -91,18 +112,28 @@ export interface StageConfig {
   readonly priceClass: cloudfront.PriceClass;
   /** Keep data on stack deletion (buckets, queues, logs, database snapshot, deletion protection). */
   readonly retainData: boolean;
-  /** Folder of static files uploaded to the distribution's bucket, relative to the project root. */
+  /** Folder of static files uploaded to the distribution's bucket, relative to the folder `cdk` runs in (the app's root). */
   readonly staticAssetsPath?: string;
 }
 
-/** `-c region=…` and `-c account=…` win over the stage table; `CDK_DEFAULT_ACCOUNT` fills in the account. */
+/** `-c region=…`, `-c account=…` and `-c alarmsWithoutSubscribers=true` win over the stage table; `CDK_DEFAULT_ACCOUNT` fills in the account. */
 export interface StageOverrides {
   readonly region?: string;
   readonly account?: string;
+  readonly alarmsWithoutSubscribers?: boolean;
 }
 
+/** What the app declares that a stage table may refer to. */
+export interface StageDeclarations {
+  /** Your TTL classes (`ttlClass`, `defineTtlClasses`): `ttlSeconds` may override them like the built-in ones. @default - none: only built-in classes */
+  readonly ttlClasses?: readonly DeclaredTtlClass[];
+}
+
+/** Context key acknowledging alarms without subscribers for one synth (`-c alarmsWithoutSubscribers=true`). */
+export const ALARMS_WITHOUT_SUBSCRIBERS_CONTEXT_KEY = 'alarmsWithoutSubscribers';
+
 /** Reads the stage named by `-c stage=…` (default `dev`) from the app's context and checks it. */
-export function loadStageConfig(scope: Construct): StageConfig {
+export function loadStageConfig(scope: Construct, declarations: StageDeclarations = {}): StageConfig {
   const node = scope.node;
   const name = (node.tryGetContext('stage') as string | undefined) ?? DEFAULT_STAGE;
   const table = node.tryGetContext(STAGES_CONTEXT_KEY) as unknown;
@@ -115,7 +146,15 @@ export function loadStageConfig(scope: Construct): StageConfig {
   return parseStageConfig(name, table[name], {
     region: node.tryGetContext('region') as string | undefined,
     account: (node.tryGetContext('account') as string | undefined) ?? process.env.CDK_DEFAULT_ACCOUNT,
-  });
+    alarmsWithoutSubscribers: contextFlag(node.tryGetContext(ALARMS_WITHOUT_SUBSCRIBERS_CONTEXT_KEY), ALARMS_WITHOUT_SUBSCRIBERS_CONTEXT_KEY),
+  }, declarations);
+}
+
+function contextFlag(flag: unknown, key: string): boolean | undefined {
+  if (flag === undefined) return undefined;
+  if (flag === true || flag === 'true') return true;
+  if (flag === false || flag === 'false') return false;
+  throw new StageConfigError(`context '${key}' must be true or false, got ${describe(flag)}`);
 }
 
 /** Context key that turns the cfn-guard Control Tower rules on (`-c guard=true`) or off (`false`). */
@@ -127,12 +166,8 @@ export const GUARD_CONTEXT_KEY = 'guard';
  * time; cdk-nag still runs on every synth).
  */
 export function guardRulesEnabled(scope: Construct, stage: Pick<StageConfig, 'name'>, env: Readonly<Record<string, string | undefined>> = process.env): boolean {
-  const flag = scope.node.tryGetContext(GUARD_CONTEXT_KEY) as unknown;
-  if (flag !== undefined) {
-    if (flag === true || flag === 'true') return true;
-    if (flag === false || flag === 'false') return false;
-    throw new StageConfigError(`context '${GUARD_CONTEXT_KEY}' must be true or false, got ${describe(flag)}`);
-  }
+  const flag = contextFlag(scope.node.tryGetContext(GUARD_CONTEXT_KEY), GUARD_CONTEXT_KEY);
+  if (flag !== undefined) return flag;
   return stage.name === 'prod' || (env.CI !== undefined && env.CI !== '' && env.CI !== 'false');
 }
 
@@ -155,14 +190,16 @@ const WEB_ACL_ARN = /^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global\/webacl\/[\w-
 const PRICE_CLASSES = Object.values(cloudfront.PriceClass) as string[];
 
 /** Checks one stage's raw configuration; every error names the path of the value, the rule and what it got. */
-export function parseStageConfig(name: string, raw: unknown, overrides: StageOverrides = {}): StageConfig {
+export function parseStageConfig(name: string, raw: unknown, overrides: StageOverrides = {}, declarations: StageDeclarations = {}): StageConfig {
   const at = new ConfigPath(`${STAGES_CONTEXT_KEY}.${name}`);
   if (!STAGE_NAME.test(name)) {
     throw new StageConfigError(`stage name ${JSON.stringify(name)} must be 1-20 lowercase letters, digits or hyphens, starting with a letter (it names stacks and caches)`);
   }
   const stage = at.object(raw);
 
-  const region = overrides.region ?? at.child('region').string(stage.region);
+  // A table without a region, always deployed with -c region=…, is at home wherever it goes.
+  const homeRegion = stage.region === undefined && overrides.region !== undefined ? overrides.region : at.child('region').string(stage.region);
+  const region = overrides.region ?? homeRegion;
   if (!REGION.test(region)) throw at.child('region').error('must be an AWS region code like eu-west-1', region);
   const account = overrides.account ?? at.child('account').optionalString(stage.account);
   if (account !== undefined && !ACCOUNT.test(account)) throw at.child('account').error('must be a 12-digit AWS account id', account);
@@ -187,8 +224,21 @@ export function parseStageConfig(name: string, raw: unknown, overrides: StageOve
     throw apiPath.child('flusherReservedConcurrency').error(`must not be below flusherMaxConcurrency (${flusherMaxConcurrency}): a throttled batch counts as a receive and can reach the DLQ unprocessed`, flusherReservedConcurrency);
   }
 
-  const ttlSeconds = parseTtls(at.child('ttlSeconds'), stage.ttlSeconds);
+  const ttlSeconds = parseTtls(at.child('ttlSeconds'), stage.ttlSeconds, declarations.ttlClasses ?? []);
   const alarmSubscribers = parseAlarmSubscribers(at.child('alarmSubscribers'), stage.alarmSubscribers);
+  const alarmsWithoutSubscribers =
+    overrides.alarmsWithoutSubscribers ??
+    (stage.alarmsWithoutSubscribers === undefined || stage.alarmsWithoutSubscribers === null ? false : at.child('alarmsWithoutSubscribers').boolean(stage.alarmsWithoutSubscribers));
+  const retainData = at.child('retainData').boolean(stage.retainData);
+  if (retainData && !alarmsWithoutSubscribers && alarmSubscribers.emails.length + alarmSubscribers.webhookUrls.length === 0) {
+    throw at
+      .child('alarmSubscribers')
+      .error(
+        'must name at least one email or webhook URL for a stage that keeps its data (retainData: true): its alarms would notify nobody. Add a subscriber, or acknowledge with alarmsWithoutSubscribers: true in the stage (or -c alarmsWithoutSubscribers=true for one synth)',
+        alarmSubscribers,
+      );
+  }
+  const invalidation = parseInvalidation(at.child('invalidation'), stage.invalidation);
 
   const domain = stage.domain === undefined || stage.domain === null ? undefined : parseDomain(at.child('domain'), stage.domain);
   const waf = at.child('waf').boolean(stage.waf);
@@ -204,6 +254,7 @@ export function parseStageConfig(name: string, raw: unknown, overrides: StageOve
     name,
     account,
     region,
+    homeRegion,
     cache,
     database: { minCapacityAcu, maxCapacityAcu, readers },
     api: {
@@ -215,11 +266,13 @@ export function parseStageConfig(name: string, raw: unknown, overrides: StageOve
     auth,
     ttlSeconds,
     alarmSubscribers,
+    alarmsWithoutSubscribers,
+    invalidation,
     domain,
     waf,
     webAclArn,
     priceClass: priceClass as cloudfront.PriceClass,
-    retainData: at.child('retainData').boolean(stage.retainData),
+    retainData,
     staticAssetsPath: at.child('staticAssetsPath').optionalString(stage.staticAssetsPath),
   };
 }
@@ -252,6 +305,14 @@ function parseAlarmSubscribers(at: ConfigPath, raw: unknown): { emails: string[]
     if (!/^https:\/\/[^/\s]+/.test(url)) throw at.child(`webhookUrls[${i}]`).error('must be an https URL (SNS https subscription)', url);
   });
   return { emails, webhookUrls };
+}
+
+function parseInvalidation(at: ConfigPath, raw: unknown): StageConfig['invalidation'] {
+  if (raw === undefined || raw === null) return {};
+  const table = at.object(raw);
+  const concurrency = (key: 'redisPurgerMaxConcurrency' | 'cdnPurgerMaxConcurrency') =>
+    table[key] === undefined || table[key] === null ? undefined : at.child(key).number(table[key], 2, 1000, 1);
+  return { redisPurgerMaxConcurrency: concurrency('redisPurgerMaxConcurrency'), cdnPurgerMaxConcurrency: concurrency('cdnPurgerMaxConcurrency') };
 }
 
 function parseCache(at: ConfigPath, raw: unknown): NodeBasedCacheStageConfig | ServerlessCacheStageConfig {
@@ -298,15 +359,15 @@ function parseDomain(at: ConfigPath, raw: unknown): DomainStageConfig {
   return { names, certificateArn, hostedZoneId, hostedZoneName };
 }
 
-function parseTtls(at: ConfigPath, raw: unknown): Partial<Record<TtlClass, number>> {
+function parseTtls(at: ConfigPath, raw: unknown, classes: readonly DeclaredTtlClass[]): Readonly<Record<string, number>> {
   if (raw === undefined || raw === null) return {};
   const table = at.object(raw);
   try {
-    parseTtlTable(JSON.stringify(table));
+    parseTtlTable(JSON.stringify(table), undefined, classes);
   } catch (error) {
     throw new StageConfigError(`${at.path}: ${(error as Error).message.replace(/^CACHE_TTLS\.? ?/, '')}`);
   }
-  return table as Partial<Record<TtlClass, number>>;
+  return table as Readonly<Record<string, number>>;
 }
 
 /** Reads typed values at a path of the configuration, failing with the path in the message. */

@@ -9,105 +9,19 @@
  * without one the request is refused with 401 before it reaches the function; with one, its claims
  * and scopes fill `requestContext.authorizer.jwt`. `GET /_stats` shows the cache's counters and hit rate.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
-import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { ApiRuntime, createApiRuntime } from '../lambda/api/runtime';
 import { startMissingServers } from './local-servers';
+import { readBody, send, toApiEvent } from '../lib/testing/http-events';
+/** Kept importable from here, where the dev server's tests find it. */
+export { toApiEvent };
 import { siteFile } from './site-files';
-import type { ApiEvent } from '../lambda/shop/api/api';
 import { matchRoute } from '../lambda/shop/api/routes';
 import { matchWriteRoute } from '../lambda/shop/api/write-routes';
 import type { CacheLogger } from '../lambda/runtime/cache';
+import { ORIGIN_VERIFY_HEADER } from '../lambda/runtime/http/origin-verify';
 import { DevJwtSettings, devJwtSettings, VerifiedJwt, verifyBearer } from './dev-auth';
-
-/** API Gateway refuses larger payloads with 413 before invoking the function. */
-const MAX_BODY_BYTES = 10 * 1024 * 1024;
-
-export interface IncomingRequest {
-  readonly method: string;
-  /** Path and query, as on the request line. */
-  readonly url: string;
-  readonly headers: http.IncomingHttpHeaders;
-  readonly body: Buffer;
-  readonly sourceIp: string;
-}
-
-/**
- * The payload-v2 event API Gateway would build: lower-case headers with repeated ones joined by
- * commas, cookies moved out of the headers into `cookies`, query parameters decoded with repeated
- * ones joined by commas, a text body as is and anything else base64-encoded.
- */
-export function toApiEvent(request: IncomingRequest, jwt?: VerifiedJwt, now = new Date()): ApiEvent {
-  const url = new URL(request.url, 'http://localhost');
-  const headers: Record<string, string> = {};
-  let cookies: string[] | undefined;
-  for (const [name, value] of Object.entries(request.headers)) {
-    if (value === undefined) continue;
-    const joined = Array.isArray(value) ? value.join(',') : value;
-    if (name === 'cookie') cookies = joined.split(/;\s*/).filter((c) => c !== '');
-    else headers[name] = joined;
-  }
-  const queryStringParameters: Record<string, string> = {};
-  for (const [name, value] of url.searchParams) {
-    queryStringParameters[name] = name in queryStringParameters ? `${queryStringParameters[name]},${value}` : value;
-  }
-  const contentType = headers['content-type'] ?? '';
-  const isText = /^(text\/|application\/(json|xml|x-www-form-urlencoded))/.test(contentType);
-  const rawQueryString = url.search.replace(/^\?/, '');
-  const base: APIGatewayProxyEventV2 = {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: url.pathname,
-    rawQueryString,
-    headers,
-    ...(cookies ? { cookies } : {}),
-    ...(rawQueryString ? { queryStringParameters } : {}),
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'local',
-      domainName: headers.host ?? 'localhost',
-      domainPrefix: (headers.host ?? 'localhost').split('.')[0],
-      http: { method: request.method, path: url.pathname, protocol: 'HTTP/1.1', sourceIp: request.sourceIp, userAgent: headers['user-agent'] ?? '' },
-      requestId: randomUUID(),
-      routeKey: '$default',
-      stage: '$default',
-      time: now.toISOString(),
-      timeEpoch: now.getTime(),
-    },
-    isBase64Encoded: request.body.length > 0 && !isText,
-    ...(request.body.length > 0 ? { body: isText ? request.body.toString('utf8') : request.body.toString('base64') } : {}),
-  };
-  if (!jwt) return base;
-  const authorized: APIGatewayProxyEventV2WithJWTAuthorizer = {
-    ...base,
-    requestContext: { ...base.requestContext, authorizer: { principalId: '', integrationLatency: 0, jwt: { claims: jwt.claims, scopes: jwt.scopes } } },
-  };
-  return authorized;
-}
-
-function readBody(req: http.IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        resolve(undefined);
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function send(res: http.ServerResponse, status: number, headers: Record<string, string>, body: string | Buffer): void {
-  res.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(body)) });
-  res.end(body);
-}
 
 export interface DevServerOptions {
   readonly port: number;
@@ -125,9 +39,12 @@ export interface DevServer {
 
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const jwtSettings: DevJwtSettings = devJwtSettings(options.env);
+  // The dev server stands where CloudFront does: it adds the origin secret to every request it
+  // forwards, so the API's origin check (on, as in AWS) passes for it alone.
+  const originSecret = randomBytes(16).toString('hex');
   const runtime = await createApiRuntime({
     // A long-running process can listen: other processes' writes reach its L1 in milliseconds.
-    env: { CACHE_L1_BUS: 'listen', ...options.env },
+    env: { CACHE_L1_BUS: 'listen', ...options.env, ORIGIN_VERIFY_SECRET: originSecret },
     readSecret: async (arn) => {
       throw new Error(`the dev server reads no secrets (asked for ${arn}); set REDIS_URL and DATABASE_URL instead`);
     },
@@ -167,7 +84,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
         return send(res, 401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' }, '{"message":"Unauthorized"}');
       }
     }
-    const event = toApiEvent({ method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body, sourceIp: req.socket.remoteAddress ?? '127.0.0.1' }, jwt);
+    const headers = { ...req.headers, [ORIGIN_VERIFY_HEADER]: originSecret };
+    const event = toApiEvent({ method: req.method ?? 'GET', url: req.url ?? '/', headers, body, sourceIp: req.socket.remoteAddress ?? '127.0.0.1' }, jwt);
     const response = await runtime.handle(event);
     const payload = response.isBase64Encoded ? Buffer.from(response.body, 'base64') : response.body;
     send(res, response.statusCode, response.headers, payload);

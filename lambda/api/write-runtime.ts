@@ -11,7 +11,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Pool } from 'pg';
 import { createWriteRoutes, WriteRouteHandler } from '../shop/api/write-routes';
-import { CacheClient, CacheLogger, CacheMetrics, EventBridgeInvalidationPublisher, InvalidationPublisher, lazyClient, loadSqs, LocalInvalidationPublisher, ReadThroughCache, TagIndex, type CacheKeys, type TtlTable } from 'cache-pyramid/runtime';
+import { CacheClient, CacheLogger, EventBridgeInvalidationPublisher, InvalidationPublisher, lazyClient, loadSqs, LocalInvalidationPublisher, ReadThroughCache, TagIndex, type CacheKeys } from 'cache-pyramid/runtime';
 import { UserRepository } from '../shop/repositories';
 import { refreshCachedProfiles } from '../shop/write-behind/cache-refresh';
 import { LocalWriteBehindQueue } from '../shop/write-behind/local-queue';
@@ -21,12 +21,14 @@ import { ProfileChangeQueue, SqsProfileChangeQueue } from '../shop/write-behind/
 export interface WriteRuntimeOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly logger: CacheLogger;
-  readonly cacheMetrics?: CacheMetrics;
   readonly cacheClient: CacheClient;
   /** The shared read-through cache of the read routes. */
   readonly cache: ReadThroughCache;
+  /** Per-user data (profiles, orders): Redis only (the runtime's `personalCache`). */
+  readonly personalCache: ReadThroughCache;
+  /** The tag sets of products and list pages (the runtime's `tagIndex`). */
+  readonly tagIndex: TagIndex;
   readonly keys: CacheKeys;
-  readonly ttls: TtlTable;
   readonly pool: Pool;
 }
 
@@ -38,7 +40,7 @@ export interface WriteRuntime {
   readonly writes: WriteRouteHandler;
   /** The in-process write-behind queue, when there is no SQS queue (npm run dev). */
   readonly localQueue?: LocalWriteBehindQueue;
-  /** Drains the in-process queue (what PostgreSQL can take) and waits for background refreshes. */
+  /** Drains the in-process queue (what PostgreSQL can take). */
   close(): Promise<void>;
 }
 
@@ -48,9 +50,7 @@ function sqsClient(): Pick<SQSClient, 'send'> {
 }
 
 export function createWriteRuntime(options: WriteRuntimeOptions): WriteRuntime {
-  const { env, logger, cacheClient, cache, keys, ttls, pool } = options;
-  const personalCache = new ReadThroughCache({ client: cacheClient, keys, ttls, logger, metrics: options.cacheMetrics, l1: false });
-  const tagIndex = new TagIndex(cacheClient, keys, { staleTtlSeconds: cache.staleTtlSeconds });
+  const { env, logger, cacheClient, cache, personalCache, tagIndex, keys, pool } = options;
   const publisher: InvalidationPublisher = env.INVALIDATION_EVENT_BUS_NAME
     ? new EventBridgeInvalidationPublisher({ eventBusName: env.INVALIDATION_EVENT_BUS_NAME, source: env.INVALIDATION_SOURCE || undefined, cacheKeys: keys })
     : new LocalInvalidationPublisher({ redis: cacheClient.redis, cacheKeys: keys, logger });
@@ -82,7 +82,6 @@ export function createWriteRuntime(options: WriteRuntimeOptions): WriteRuntime {
     localQueue,
     close: async () => {
       await localQueue?.stop();
-      await personalCache.drain();
     },
   };
 }

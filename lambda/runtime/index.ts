@@ -33,3 +33,4 @@ export * from './auth/claims';
 export * from './aws/lazy-client';
 export * from './write-behind/dead-letters';
 export * from './write-behind/sqs-batch';
+export * from './pyramid-runtime';

@@ -15,7 +15,7 @@ import { Construct } from 'constructs';
 import { API_ROUTES, ApiRoute } from '../../lambda/shop/api/routes';
 import { WRITE_API_ROUTES } from '../../lambda/shop/api/write-routes';
 import { SHOP_RESOURCES } from '../../lambda/shop/resources';
-import { parseTtlTable, TtlClass } from '../../lambda/runtime/ttl';
+import { DeclaredTtlClass, isDeclaredTtlClass, parseTtlTable } from '../../lambda/runtime/ttl';
 import { ICacheCluster } from '../cache/cache-cluster';
 import { VIEWER_AUTHORIZATION_HEADER } from '../cdn/edge-distribution';
 import { restrictKmsGrantsToAwsServices } from '../validation/kms-grants-for-aws-services-only';
@@ -24,8 +24,9 @@ import { addApiRoute, DeclaredApiRoute, declaredApiRoutes } from './api-routes';
 import { databaseEnvironment } from './database-environment';
 import { checkJwtSettings } from './jwt-settings';
 import { L1Bus, l1BusEnvironment } from './l1-bus';
-import { allowLogsToUseKey } from '../network/cache-pyramid-network';
+import { allowLogsToUseKey, vendedLogGroupName } from '../network/cache-pyramid-network';
 import { checkInteger } from '../validation/check-integer';
+import { checkList, checkRequired, checkVpc } from '../validation/check-props';
 
 /** What the API needs from the origin database ({@link OriginDatabase} or your own). */
 export interface ICacheApiDatabase {
@@ -67,8 +68,19 @@ export interface PyramidApiProps {
   readonly jwtIssuer: string;
   /** Accepted audiences (`aud`, or `client_id` for Cognito access tokens). */
   readonly jwtAudience: string[];
-  /** TTL overrides per class, passed to the API function as `CACHE_TTLS`. @default - the seed's TTL table (`DEFAULT_TTL_SECONDS`) */
-  readonly cacheTtlSeconds?: Partial<Record<TtlClass, number>>;
+  /**
+   * TTL overrides per class, passed to the API function as `CACHE_TTLS`: built-in classes
+   * (`product`, `config`…) and your own (`ttlClass('recipe', 600)`: those of `resources`, and of `ttlClasses`).
+   * An unknown class name is an error at synth.
+   * @default - the seed's TTL table (`DEFAULT_TTL_SECONDS`) and your classes' defaults
+   */
+  readonly cacheTtlSeconds?: Readonly<Record<string, number>>;
+  /**
+   * TTL classes of your own that no declared resource's `ttl` names (a loader's `setTtl`, your own
+   * routes), so that `cacheTtlSeconds` may override them. The classes of `resources` are known already.
+   * @default - none
+   */
+  readonly ttlClasses?: readonly DeclaredTtlClass[];
   /**
    * How the API function's L1 learns of other instances' writes (`CACHE_L1_BUS`, read by the
    * runtime's `parseBusMode`/`connectL1Bus`). Off by default, as the function's own default: the bus
@@ -155,7 +167,7 @@ export class CacheApi extends Construct {
     const routes = props.routes ?? defaultApiRoutes();
     validateProps(props, routes);
     const l1BusVariables = l1BusEnvironment('CacheApi', props.l1Bus, 'apiEnvironment', props.apiEnvironment);
-    const cacheTtls = cacheTtlsJson('CacheApi', props.cacheTtlSeconds);
+    const cacheTtls = cacheTtlsJson('CacheApi', props.cacheTtlSeconds, props.ttlClasses);
     const stack = Stack.of(this);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
@@ -314,6 +326,10 @@ export function defaultApiRoutes(): CacheApiRoute[] {
 }
 
 function validateProps(props: CacheApiProps, routes: CacheApiRoute[]): void {
+  checkVpc('CacheApi', 'vpc', props.vpc);
+  checkRequired('CacheApi', 'cache', props.cache, 'the cache its functions read (RedisCache, ServerlessRedisCache or an ICacheCluster)');
+  checkRequired('CacheApi', 'database', props.database, 'the database its functions read (OriginDatabase or an ICacheApiDatabase)');
+  checkList('CacheApi', 'routes', routes, { what: 'routes ({ routeKey, jwt?, scopes? })' });
   checkJwtSettings('CacheApi', props.jwtIssuer, props.jwtAudience);
   const keys = new Set<string>();
   for (const route of routes) {
@@ -342,12 +358,19 @@ function validateProps(props: CacheApiProps, routes: CacheApiRoute[]): void {
   checkInteger('CacheApi', 'writeBehindMaxReceiveCount', props.writeBehindMaxReceiveCount, 1, 1000);
 }
 
-/** `CACHE_TTLS` for an API's functions, checked with the functions' own parser so a bad table fails at synth (`owner` leads the message). */
-export function cacheTtlsJson(owner: string, ttls: Partial<Record<TtlClass, number>> | undefined): string | undefined {
+/**
+ * The `CACHE_TTLS` value of `cacheTtlSeconds` (undefined when not given), checked at synth as the
+ * function will parse it: every class built in or declared (`classes`: `ttlClasses` and the classes
+ * the resources name), every value an integer number of seconds from 1 to 30 days.
+ */
+export function cacheTtlsJson(owner: string, ttls: Readonly<Record<string, number>> | undefined, classes: readonly DeclaredTtlClass[] = []): string | undefined {
+  for (const declared of classes) {
+    if (!isDeclaredTtlClass(declared)) throw new Error(`${owner}: \`ttlClasses\` must hold classes from ttlClass() or defineTtlClasses(), got ${JSON.stringify(declared)}`);
+  }
   if (ttls === undefined) return undefined;
   const json = JSON.stringify(ttls);
   try {
-    parseTtlTable(json);
+    parseTtlTable(json, undefined, classes);
   } catch (error) {
     throw new Error(`${owner}: \`cacheTtlSeconds\` is invalid: ${(error as Error).message.replace(/^CACHE_TTLS/, 'cacheTtlSeconds')}`);
   }
@@ -439,6 +462,7 @@ export interface HttpApiFront {
  */
 export function addHttpApiFront(scope: Construct, props: HttpApiFrontProps): HttpApiFront {
   const accessLogGroup = new logs.LogGroup(scope, 'AccessLogs', {
+    logGroupName: vendedLogGroupName(scope, 'apigateway', 'access-logs'),
     encryptionKey: props.encryptionKey,
     retention: props.accessLogRetention ?? logs.RetentionDays.ONE_YEAR,
     removalPolicy: props.removalPolicy,

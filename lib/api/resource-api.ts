@@ -13,6 +13,8 @@ import { databaseEnvironment } from './database-environment';
 import { checkJwtSettings } from './jwt-settings';
 import { l1BusEnvironment } from './l1-bus';
 import { checkInteger } from '../validation/check-integer';
+import { DeclaredTtlClass, isDeclaredTtlClass } from '../../lambda/runtime/ttl';
+import { checkDurationType, checkList, checkRequired, checkVpc, describeValue } from '../validation/check-props';
 
 /** Props for {@link ResourceApi}. */
 export interface ResourceApiProps extends PyramidApiProps {
@@ -79,7 +81,7 @@ export class ResourceApi extends Construct {
   constructor(scope: Construct, id: string, props: ResourceApiProps) {
     super(scope, id);
     this.routes = validateProps(props);
-    const cacheTtls = cacheTtlsJson('ResourceApi', props.cacheTtlSeconds);
+    const cacheTtls = cacheTtlsJson('ResourceApi', props.cacheTtlSeconds, [...(props.ttlClasses ?? []), ...resourceTtlClasses(props.resources)]);
     const l1BusVariables = l1BusEnvironment('ResourceApi', props.l1Bus, 'environment', props.environment);
     const timeout = props.timeout ?? Duration.seconds(10);
     const stack = Stack.of(this);
@@ -128,7 +130,24 @@ export class ResourceApi extends Construct {
   }
 }
 
+/** The app's own TTL classes the resources name, each once. */
+function resourceTtlClasses(resources: readonly ApiResource[]): DeclaredTtlClass[] {
+  const classes = new Map<string, DeclaredTtlClass>();
+  for (const resource of resources) {
+    const ttl = (resource as { ttl?: unknown }).ttl;
+    if (isDeclaredTtlClass(ttl)) classes.set(`${ttl.name}:${ttl.defaultSeconds}`, ttl);
+  }
+  return [...classes.values()];
+}
+
 function validateProps(props: ResourceApiProps): DeclaredApiRoute[] {
+  checkVpc('ResourceApi', 'vpc', props.vpc);
+  checkRequired('ResourceApi', 'cache', props.cache, 'the cache its function reads (RedisCache, ServerlessRedisCache or an ICacheCluster)');
+  checkRequired('ResourceApi', 'database', props.database, 'the database its function reads (OriginDatabase or an ICacheApiDatabase)');
+  if (typeof props.entry !== 'string' || props.entry === '') throw new Error(`ResourceApi: \`entry\` must be the path of your handler file, got ${describeValue(props.entry)}`);
+  checkList('ResourceApi', 'resources', props.resources, { what: 'resource declarations (defineResource)' });
+  checkList('ResourceApi', 'routes', props.routes, { optional: true, what: 'routes ({ routeKey, jwt?, scopes? })' });
+  checkDurationType('ResourceApi', 'timeout', props.timeout, 'Duration.seconds(10)');
   if (props.resources.length === 0 && (props.routes ?? []).length === 0) {
     throw new Error('ResourceApi: `resources` and `routes` are both empty; declare at least one resource or route');
   }

@@ -7,12 +7,13 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { allowLogsToUseKey } from '../network/cache-pyramid-network';
+import { allowLogsToUseKey, vendedLogGroupName } from '../network/cache-pyramid-network';
 import { restrictKmsGrantsToAwsServices } from '../validation/kms-grants-for-aws-services-only';
 import { CacheEngine, ICacheCluster } from './cache-cluster';
 import { CacheEngineVersion } from './cache-engine-version';
 import { aggregateNodes, aggregationFor, hitRateOverNodes, NodeAggregation, nodeMetric } from './cache-metrics';
 import { checkInteger } from '../validation/check-integer';
+import { checkVpc } from '../validation/check-props';
 
 /** Whether the replication group shards its keyspace (Valkey/Redis OSS cluster mode). */
 export enum ClusterMode {
@@ -50,11 +51,14 @@ export interface RedisCacheProps {
   readonly vpcSubnets?: ec2.SubnetSelection;
   /**
    * The replication group id: 1-40 lowercase letters, digits and hyphens, starting with a letter,
-   * no `--`, no trailing `-`. It is explicit so that the member cache-cluster ids (the metric
-   * dimensions) are known at synth time.
+   * no `--`, no trailing `-`. A custom id makes every change CloudFormation applies by replacement
+   * (replicas per shard in cluster mode, cluster mode on or off, port, subnet group, key) fail the
+   * update: CloudFormation cannot create the new group under the name the old one still holds.
+   * Set it only to adopt a naming scheme you will replace by hand (new id, deploy, remove the old).
+   * @default - CloudFormation generates a unique id, so every change can deploy (a replacing change gets a new, empty group)
    */
-  readonly replicationGroupId: string;
-  /** Description of the replication group. @default - 'cache-pyramid cache <replicationGroupId>' */
+  readonly replicationGroupId?: string;
+  /** Description of the replication group. @default - 'cache-pyramid cache <replicationGroupId or construct path>' */
   readonly description?: string;
   /** Engine and version. @default CacheEngineVersion.VALKEY_8_1 */
   readonly engineVersion?: CacheEngineVersion;
@@ -140,9 +144,12 @@ export class RedisCache extends Construct implements ICacheCluster {
    * can rotate. Undefined with RBAC or a given `authTokenSecret`.
    */
   public readonly generatedAuthTokenSecret?: secretsmanager.Secret;
+  /** How descriptions name the group: its custom id, else the construct path. */
+  private readonly label: string;
 
   constructor(scope: Construct, id: string, props: RedisCacheProps) {
     super(scope, id);
+    checkVpc('RedisCache', 'vpc', props.vpc);
     const engineVersion = props.engineVersion ?? CacheEngineVersion.VALKEY_8_1;
     const clusterMode = props.clusterMode ?? ClusterMode.DISABLED;
     const numShards = props.numShards ?? 1;
@@ -158,12 +165,14 @@ export class RedisCache extends Construct implements ICacheCluster {
 
     this.engine = engineVersion.engine;
     this.engineVersion = engineVersion;
-    this.replicationGroupId = props.replicationGroupId;
     this.clusterModeEnabled = clusterMode === ClusterMode.ENABLED;
     this.numShards = numShards;
     this.replicasPerShard = replicasPerShard;
     this.endpointPort = port;
-    this.memberClusterIds = memberClusterIds(props.replicationGroupId, clusterMode, numShards, replicasPerShard);
+    // Descriptions name the group without its (possibly generated) id: the key and the security
+    // group exist before the group, which refers to them.
+    const label = props.replicationGroupId ?? this.node.path;
+    this.label = label;
 
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.SNAPSHOT;
     // Keys and logs outlive a SNAPSHOT/RETAIN deletion: the final snapshot is encrypted with the key.
@@ -173,7 +182,7 @@ export class RedisCache extends Construct implements ICacheCluster {
       this.encryptionKey = props.encryptionKey;
     } else {
       const key = new kms.Key(this, 'Key', {
-        description: `Encrypts ElastiCache ${props.replicationGroupId}: data at rest, snapshots, AUTH token, logs`,
+        description: `Encrypts ElastiCache ${label}: data at rest, snapshots, AUTH token, logs`,
         enableKeyRotation: true,
         removalPolicy: supportingRemovalPolicy,
       });
@@ -184,19 +193,19 @@ export class RedisCache extends Construct implements ICacheCluster {
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
-      description: `ElastiCache ${props.replicationGroupId}: port ${port} from granted functions only`,
+      description: `ElastiCache ${label}: port ${port} from granted functions only`,
       allowAllOutbound: false,
     });
     this.connections = new ec2.Connections({ securityGroups: [this.securityGroup], defaultPort: ec2.Port.tcp(port) });
 
     const subnetGroup = new elasticache.CfnSubnetGroup(this, 'SubnetGroup', {
-      description: `Subnets of ElastiCache ${props.replicationGroupId}`,
+      description: `Subnets of ElastiCache ${label}`,
       subnetIds: subnets.subnetIds,
     });
 
     this.parameterGroup = new elasticache.CfnParameterGroup(this, 'ParameterGroup', {
       cacheParameterGroupFamily: engineVersion.parameterGroupFamily,
-      description: `ElastiCache ${props.replicationGroupId}: ${props.maxMemoryPolicy ?? MaxMemoryPolicy.ALLKEYS_LRU}, cluster mode ${clusterMode}`,
+      description: `ElastiCache ${label}: ${props.maxMemoryPolicy ?? MaxMemoryPolicy.ALLKEYS_LRU}, cluster mode ${clusterMode}`,
       properties: {
         ...props.parameters,
         'maxmemory-policy': props.maxMemoryPolicy ?? MaxMemoryPolicy.ALLKEYS_LRU,
@@ -214,7 +223,7 @@ export class RedisCache extends Construct implements ICacheCluster {
         authToken = props.authTokenSecret.secretValue.unsafeUnwrap();
       } else {
         const generated = new secretsmanager.Secret(this, 'AuthToken', {
-          description: `AUTH token of ElastiCache ${props.replicationGroupId}`,
+          description: `AUTH token of ElastiCache ${label}`,
           encryptionKey: this.encryptionKey,
           removalPolicy: supportingRemovalPolicy,
           // JSON, so that a rotation can keep the previous token next to the current one. ElastiCache
@@ -234,12 +243,12 @@ export class RedisCache extends Construct implements ICacheCluster {
       }
     }
 
-    this.slowLogGroup = this.logGroup('SlowLog', props.logRetention, supportingRemovalPolicy);
-    this.engineLogGroup = this.logGroup('EngineLog', props.logRetention, supportingRemovalPolicy);
+    this.slowLogGroup = this.logGroup('SlowLog', 'slow-log', props.logRetention, supportingRemovalPolicy);
+    this.engineLogGroup = this.logGroup('EngineLog', 'engine-log', props.logRetention, supportingRemovalPolicy);
 
     this.replicationGroup = new elasticache.CfnReplicationGroup(this, 'Resource', {
       replicationGroupId: props.replicationGroupId,
-      replicationGroupDescription: props.description ?? `cache-pyramid cache ${props.replicationGroupId}`,
+      replicationGroupDescription: props.description ?? `cache-pyramid cache ${label}`,
       engine: engineVersion.engine,
       engineVersion: engineVersion.version,
       cacheNodeType: props.nodeType ?? 'cache.t4g.small',
@@ -271,6 +280,13 @@ export class RedisCache extends Construct implements ICacheCluster {
     });
     this.replicationGroup.applyRemovalPolicy(removalPolicy);
     this.replicationGroup.node.addDependency(this.slowLogGroup, this.engineLogGroup);
+    if (this.clusterModeEnabled) {
+      // Without it, a change of NumNodeGroups (adding or removing a shard) replaces the group.
+      this.replicationGroup.cfnOptions.updatePolicy = { useOnlineResharding: true };
+    }
+    // A generated id is known once the group exists; member ids (the metric dimensions) follow from it.
+    this.replicationGroupId = props.replicationGroupId ?? this.replicationGroup.ref;
+    this.memberClusterIds = memberClusterIds(this.replicationGroupId, clusterMode, numShards, replicasPerShard);
 
     this.endpointAddress = this.clusterModeEnabled
       ? this.replicationGroup.attrConfigurationEndPointAddress
@@ -288,7 +304,7 @@ export class RedisCache extends Construct implements ICacheCluster {
    * and the matching egress rule on theirs when they restrict egress) and read the AUTH secret.
    */
   public grantConnect(grantee: ec2.IConnectable & iam.IGrantable): void {
-    this.connections.allowDefaultPortFrom(grantee, `Granted client of ElastiCache ${this.replicationGroupId}`);
+    this.connections.allowDefaultPortFrom(grantee, `Granted client of ElastiCache ${this.label}`);
     this.authSecret?.grantRead(grantee);
   }
 
@@ -344,8 +360,9 @@ export class RedisCache extends Construct implements ICacheCluster {
     return nodeMetric(memberClusterId, metricName, props.statistic ?? 'Average', props);
   }
 
-  private logGroup(id: string, retention: logs.RetentionDays | undefined, removalPolicy: RemovalPolicy): logs.LogGroup {
+  private logGroup(id: string, logType: string, retention: logs.RetentionDays | undefined, removalPolicy: RemovalPolicy): logs.LogGroup {
     return new logs.LogGroup(this, id, {
+      logGroupName: vendedLogGroupName(this, 'elasticache', logType),
       retention: retention ?? logs.RetentionDays.ONE_YEAR,
       encryptionKey: this.encryptionKey,
       removalPolicy,
@@ -389,7 +406,7 @@ function validateProps(
   resolved: { clusterMode: ClusterMode; numShards: number; replicasPerShard: number; multiAz: boolean },
 ): void {
   const id = props.replicationGroupId;
-  if (!Token.isUnresolved(id) && (id.length < 1 || id.length > 40 || !ID_PATTERN.test(id) || id.endsWith('-'))) {
+  if (id !== undefined && !Token.isUnresolved(id) && (id.length < 1 || id.length > 40 || !ID_PATTERN.test(id) || id.endsWith('-'))) {
     throw new Error(
       `\`replicationGroupId\` must be 1-40 lowercase letters, digits or hyphens, start with a letter, and contain no '--' and no trailing '-', got ${JSON.stringify(id)}`,
     );

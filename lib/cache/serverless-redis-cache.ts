@@ -11,6 +11,7 @@ import { CacheEngine, ICacheCluster } from './cache-cluster';
 import { CacheEngineVersion } from './cache-engine-version';
 import { DEFAULT_METRIC_PERIOD, ELASTICACHE_NAMESPACE } from './cache-metrics';
 import { checkInteger } from '../validation/check-integer';
+import { checkVpc } from '../validation/check-props';
 
 /** Props for {@link ServerlessRedisCache}. */
 export interface ServerlessRedisCacheProps {
@@ -40,7 +41,7 @@ export interface ServerlessRedisCacheProps {
   readonly snapshotRetentionDays?: number;
   /** UTC time of the daily snapshot, `hh:mm`. @default '03:00' */
   readonly dailySnapshotTime?: string;
-  /** What deleting the stack does to the cache, its key and secret. @default RemovalPolicy.RETAIN */
+  /** What deleting the stack does to the cache; SNAPSHOT keeps a final snapshot, and the key and secret. @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
 }
 
@@ -87,6 +88,9 @@ export class ServerlessRedisCache extends Construct implements ICacheCluster {
     validateProps(props);
     const engineVersion = props.engineVersion ?? CacheEngineVersion.VALKEY_8_1;
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    // A key or secret cannot be snapshotted: with SNAPSHOT (a final snapshot of the cache) they are
+    // retained, since that snapshot is encrypted with the key.
+    const supportingRemovalPolicy = removalPolicy === RemovalPolicy.DESTROY ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
     const subnets = props.vpc.selectSubnets(props.vpcSubnets ?? defaultSubnets(props.vpc));
     if (!Token.isUnresolved(subnets.subnetIds) && (subnets.subnetIds.length < 2 || subnets.subnetIds.length > 3)) {
       throw new Error(`\`vpcSubnets\` must select 2 or 3 subnets (one per availability zone) for a serverless cache, got ${subnets.subnetIds.length}`);
@@ -103,7 +107,7 @@ export class ServerlessRedisCache extends Construct implements ICacheCluster {
       const key = new kms.Key(this, 'Key', {
         description: `Encrypts ElastiCache Serverless ${props.cacheName}: data at rest, snapshots, user password`,
         enableKeyRotation: true,
-        removalPolicy,
+        removalPolicy: supportingRemovalPolicy,
       });
       restrictKmsGrantsToAwsServices(key);
       this.encryptionKey = key;
@@ -124,7 +128,7 @@ export class ServerlessRedisCache extends Construct implements ICacheCluster {
       this.userGroupId = props.userGroupId;
       this.authSecret = props.rbacUserSecret;
     } else {
-      const generated = this.generatedUserGroup(props, removalPolicy);
+      const generated = this.generatedUserGroup(props, supportingRemovalPolicy);
       generatedGroup = generated.userGroup;
       this.userGroupId = generated.userGroup.userGroupId;
       this.authSecret = generated.secret;
@@ -289,6 +293,7 @@ function defaultSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {
 }
 
 function validateProps(props: ServerlessRedisCacheProps): void {
+  checkVpc('ServerlessRedisCache', 'vpc', props.vpc);
   const name = props.cacheName;
   if (!Token.isUnresolved(name) && (name.length < 1 || name.length > 40 || !NAME_PATTERN.test(name) || name.endsWith('-'))) {
     throw new Error(`\`cacheName\` must be 1-40 lowercase letters, digits or hyphens, start with a letter, and contain no '--' and no trailing '-', got ${JSON.stringify(name)}`);

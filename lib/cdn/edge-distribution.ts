@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
@@ -10,6 +10,7 @@ import { Construct } from 'constructs';
 import { Sharing } from '../../lambda/runtime/resources/resource';
 import { acknowledgeWildcardResources } from '../validation/acknowledge-wildcard-resources';
 import { deriveResourceBehaviours, EdgeResource, ResourceBehaviour } from './resource-behaviours';
+import { checkDurationType, checkList } from '../validation/check-props';
 
 /** The header CloudFront adds to every API request; the API function rejects requests without it. */
 export const ORIGIN_VERIFY_HEADER = 'x-origin-verify';
@@ -28,6 +29,15 @@ export const API_FALLBACK_PATH_PATTERN = '/api/*';
 
 /** Uncached uptime check through the edge. */
 const HEALTH_PATH_PATTERN = '/health';
+
+/**
+ * The error status codes CloudFront caches (for 10 s unless told otherwise), which it lets
+ * configure (CloudFront Developer Guide, "HTTP status codes that CloudFront caches"): each gets an
+ * error caching minimum TTL of 0, so a failure reaches one viewer and is never served to the next.
+ * CloudFront honours `no-store` by itself only for 404, 410, 414 and 501. 416 is listed although
+ * CloudFront documents that it does not cache it: the setting costs nothing and holds if that changes.
+ */
+export const EDGE_UNCACHED_ERROR_CODES = [400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504] as const;
 
 /** CloudFront's default quota of cache behaviours per distribution. */
 const MAX_CACHE_BEHAVIOURS = 25;
@@ -220,6 +230,7 @@ export class EdgeDistribution extends Construct {
     this.resourceCachePolicies = policies;
     // Writes send a JSON body and a token; both must reach the origin without splitting the cache key.
     const apiOriginRequestPolicy = new cloudfront.OriginRequestPolicy(this, 'ApiOriginRequestPolicy', {
+      originRequestPolicyName: accountWideName(this, 'ApiOriginRequestPolicy', 128),
       comment: `cache-pyramid cached API behaviours: forward Content-Type and ${VIEWER_AUTHORIZATION_HEADER}, nothing else beyond the cache key`,
       headerBehavior: cloudfront.OriginRequestHeaderBehavior.allowList('Content-Type', VIEWER_AUTHORIZATION_HEADER),
       queryStringBehavior: cloudfront.OriginRequestQueryStringBehavior.none(),
@@ -227,10 +238,12 @@ export class EdgeDistribution extends Construct {
     });
 
     this.apiResponseHeadersPolicy = new cloudfront.ResponseHeadersPolicy(this, 'ApiResponseHeaders', {
+      responseHeadersPolicyName: accountWideName(this, 'ApiResponseHeaders', 128),
       comment: 'cache-pyramid API security headers',
       securityHeadersBehavior: securityHeaders("default-src 'none'; frame-ancestors 'none'"),
     });
     this.assetsResponseHeadersPolicy = new cloudfront.ResponseHeadersPolicy(this, 'AssetsResponseHeaders', {
+      responseHeadersPolicyName: accountWideName(this, 'AssetsResponseHeaders', 128),
       comment: 'cache-pyramid static asset security headers',
       securityHeadersBehavior: securityHeaders(
         props.contentSecurityPolicy ??
@@ -274,7 +287,11 @@ export class EdgeDistribution extends Construct {
     this.distribution = new cloudfront.Distribution(this, 'Distribution', {
       comment: `cache-pyramid edge (${stack.stackName})`,
       defaultBehavior: {
-        origin: origins.S3BucketOrigin.withOriginAccessControl(this.assetsBucket),
+        origin: origins.S3BucketOrigin.withOriginAccessControl(this.assetsBucket, {
+          originAccessControl: new cloudfront.S3OriginAccessControl(this, 'AssetsOriginAccessControl', {
+            originAccessControlName: accountWideName(this, 'AssetsOriginAccessControl', 64),
+          }),
+        }),
         viewerProtocolPolicy: cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
         allowedMethods: cloudfront.AllowedMethods.ALLOW_GET_HEAD,
         cachePolicy: cloudfront.CachePolicy.CACHING_OPTIMIZED,
@@ -301,8 +318,8 @@ export class EdgeDistribution extends Construct {
       logBucket: this.logBucket,
       logFilePrefix: 'cloudfront/',
       publishAdditionalMetrics: props.enableAdditionalMetrics ?? true,
-      // A failure is never cached at the edge (DESIGN.md: errors are `no-store`).
-      errorResponses: [500, 502, 503, 504].map((httpStatus) => ({ httpStatus, ttl: Duration.seconds(0) })),
+      // A failure is never cached at the edge (DESIGN.md: errors are `no-store`), whatever CloudFront's default.
+      errorResponses: EDGE_UNCACHED_ERROR_CODES.map((httpStatus) => ({ httpStatus, ttl: Duration.seconds(0) })),
     });
     acknowledgeDistribution(this.distribution, { hasCertificate: certificate !== undefined, hasWebAcl: props.webAclArn !== undefined });
 
@@ -340,6 +357,9 @@ export class EdgeDistribution extends Construct {
 }
 
 function validateProps(props: EdgeDistributionProps): void {
+  checkList('EdgeDistribution', 'resources', props.resources, { optional: true, nonEmpty: true, what: 'resource declarations (defineResource), the ones ResourceApi serves' });
+  checkDurationType('EdgeDistribution', 'apiMaxTtl', props.apiMaxTtl, 'Duration.days(1)');
+  checkDurationType('EdgeDistribution', 'accessLogRetention', props.accessLogRetention, 'Duration.days(90)');
   if (!Token.isUnresolved(props.apiDomainName) && !HOST_NAME.test(props.apiDomainName)) {
     throw new Error(`EdgeDistribution: \`apiDomainName\` must be a bare host name (no scheme, path or port), got ${JSON.stringify(props.apiDomainName)}`);
   }
@@ -398,6 +418,20 @@ function checkBehaviourPatterns(behaviours: readonly ResourceBehaviour[]): void 
       `EdgeDistribution: \`resources\` resolve to ${behaviours.length} path patterns, ${total} cache behaviours with the API catch-all and the health check; CloudFront allows ${MAX_CACHE_BEHAVIOURS} per distribution by default`,
     );
   }
+}
+
+/**
+ * The name of a CloudFront resource whose names are account-wide (policies, origin access controls):
+ * the distribution's unique name, the resource's id and the stack's region, so that one stage
+ * deploys to a second region (`-c region=…`, same stack name) without a collision. An env-agnostic
+ * stack gets `AWS::Region`, resolved at deploy.
+ */
+function accountWideName(scope: Construct, id: string, maxLength: number): string {
+  const region = Stack.of(scope).region;
+  // The longest region code is 14 characters (ap-southeast-1); the unique part gives way, keeping its hash.
+  const regionLength = Token.isUnresolved(region) ? 20 : region.length;
+  const unique = Names.uniqueResourceName(scope, { maxLength: maxLength - id.length - regionLength - 2, separator: '-' });
+  return `${unique}-${id}-${region}`;
 }
 
 /** `['category', 'page']` → `CategoryPage`, for stable construct ids. */

@@ -13,11 +13,13 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { CachePyramidFunction } from '../api/api-function';
+import { PACKAGE_ROOT } from '../package-paths';
 import { allowLogsToUseKey } from '../network/cache-pyramid-network';
 import { restrictKmsGrantsToAwsServices } from '../validation/kms-grants-for-aws-services-only';
+import { checkDurationType, checkVpc } from '../validation/check-props';
 
 /** Where `npm run db:setup` and the tests take their migrations from. */
-export const DEFAULT_MIGRATIONS_DIR = path.join(__dirname, '..', '..', 'db', 'migrations');
+export const DEFAULT_MIGRATIONS_DIR = path.join(PACKAGE_ROOT, 'db', 'migrations');
 
 /** The Node.js runtimes trust the Amazon RDS certificate authorities only from this bundle. */
 const RDS_CA_BUNDLE = '/var/runtime/ca-cert.pem';
@@ -194,6 +196,10 @@ export class OriginDatabase extends Construct implements ec2.IConnectable {
       });
       this.cluster = cluster;
       this.secret = cluster.secret!;
+      // The master password must outlive the cluster as long as its final snapshot does: a cluster
+      // restored from that snapshot keeps the password, and a deleted secret would leave it unknown.
+      // (cluster.secret is the secret's attachment to the cluster; the secret itself is the child 'Secret'.)
+      (cluster.node.findChild('Secret') as rds.DatabaseSecret).applyRemovalPolicy(removalPolicy === RemovalPolicy.DESTROY ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN);
       this.endpointAddress = cluster.clusterEndpoint.hostname;
       this.clusterIdentifier = cluster.clusterIdentifier;
       if (props.rotateCredentialsAfter) {
@@ -317,10 +323,8 @@ export class OriginDatabase extends Construct implements ec2.IConnectable {
       allowAllOutbound: false,
     });
     securityGroup.addEgressRule(ec2.Peer.ipv4(vpc.vpcCidrBlock), ec2.Port.tcp(443), 'Secrets Manager through its interface endpoint');
-    const projectRoot = path.join(__dirname, '..', '..');
-    const relativeMigrations = path.relative(projectRoot, migrationsDirectory);
+    const relativeMigrations = path.relative(PACKAGE_ROOT, migrationsDirectory);
     const insidePackage = !relativeMigrations.startsWith('..') && !path.isAbsolute(relativeMigrations);
-    const source = insidePackage ? `{{inputDir}}/${relativeMigrations}` : migrationsDirectory;
     const fn = new CachePyramidFunction(this, 'MigrationFunction', {
       codeDir: 'migrate',
       // The folder's name only when it is outside the package: an absolute path would differ per machine.
@@ -338,18 +342,9 @@ export class OriginDatabase extends Construct implements ec2.IConnectable {
         NODE_EXTRA_CA_CERTS: RDS_CA_BUNDLE,
         POWERTOOLS_SERVICE_NAME: 'cache-pyramid-migrate',
       },
-      bundling: {
-        externalModules: ['@aws-sdk/*', 'pg-native'],
-        commandHooks: {
-          beforeBundling: () => [],
-          beforeInstall: () => [],
-          // The runner reads the .sql files at run time from ./migrations next to index.js.
-          afterBundling: (inputDir: string, outputDir: string) => [
-            `mkdir -p "${outputDir}/migrations"`,
-            `cp "${source.replace('{{inputDir}}', inputDir)}"/*.sql "${outputDir}/migrations/"`,
-          ],
-        },
-      },
+      bundling: { externalModules: ['@aws-sdk/*', 'pg-native'] },
+      // The runner reads the .sql files at run time from ./migrations next to index.js.
+      assetFolders: { migrations: migrationsDirectory },
     });
     this.grantConnect(fn);
     Validations.of(fn).acknowledge({
@@ -428,6 +423,9 @@ function checkAcu(name: string, value: number | undefined, min: number): void {
 }
 
 function validateProps(props: OriginDatabaseProps): void {
+  checkVpc('OriginDatabase', 'vpc', props.vpc);
+  checkDurationType('OriginDatabase', 'backupRetention', props.backupRetention, 'Duration.days(7)');
+  checkDurationType('OriginDatabase', 'rotateCredentialsAfter', props.rotateCredentialsAfter, 'Duration.days(30)');
   if (props.existingDatabase) {
     const conflicting = CLUSTER_PROPS.filter((name) => props[name] !== undefined);
     if (conflicting.length > 0) {

@@ -22,6 +22,7 @@ import { CacheKeys } from '../../lambda/runtime/keys';
 import { CachePyramidFunction } from '../api/api-function';
 import { ICacheCluster } from '../cache/cache-cluster';
 import { checkInteger } from '../validation/check-integer';
+import { checkDurationType, checkRequired, checkVpc } from '../validation/check-props';
 
 export { KeyTemplate } from '../../lambda/runtime/invalidation/templates';
 export type { InvalidationMapping } from '../../lambda/runtime/invalidation/templates';
@@ -401,6 +402,7 @@ interface Settings {
 }
 
 function checkDuration(name: string, value: Duration | undefined, minSeconds: number, maxSeconds: number): void {
+  checkDurationType('InvalidationPipeline', name, value);
   if (value === undefined || value.isUnresolved()) return;
   const seconds = value.toSeconds({ integral: false });
   if (seconds < minSeconds || seconds > maxSeconds) {
@@ -428,6 +430,9 @@ function consumerSettings(name: string, options: PurgerOptions | undefined, defa
 }
 
 function validateProps(props: InvalidationPipelineProps): Settings {
+  checkVpc('InvalidationPipeline', 'vpc', props.vpc);
+  checkRequired('InvalidationPipeline', 'cache', props.cache, 'the cache the Redis purger purges (RedisCache, ServerlessRedisCache or an ICacheCluster)');
+  checkRequired('InvalidationPipeline', 'distribution', props.distribution, 'the distribution the CloudFront purger invalidates (EdgeDistribution\'s `distribution`)');
   const invalidationSource = props.invalidationSource ?? DEFAULT_INVALIDATION_SOURCE;
   if (!Token.isUnresolved(invalidationSource) && !EVENT_SOURCE_NAME.test(invalidationSource)) {
     throw new Error(`InvalidationPipeline: \`invalidationSource\` must be 1-256 characters of letters, digits and "_.:/-", got ${JSON.stringify(invalidationSource)}`);

@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -194,4 +194,16 @@ export function allowLogsToUseKey(scope: Construct, key: kms.IKey): void {
       },
     }),
   );
+}
+
+/**
+ * A log group name under `/aws/vendedlogs/<service>/`, unique in the account and region through the
+ * construct path of `scope`. Services that deliver logs themselves (ElastiCache, API Gateway access
+ * logs) add a statement to the account's one CloudWatch Logs resource policy for every log group
+ * outside that prefix, until the policy's 5120-character limit fails the next deploy; under it one
+ * statement covers them all. The name stays the same across every change of the stage's settings,
+ * so the group is never replaced by one.
+ */
+export function vendedLogGroupName(scope: Construct, service: string, suffix: string): string {
+  return `/aws/vendedlogs/${service}/${Names.uniqueResourceName(scope, { maxLength: 200, separator: '-' })}/${suffix}`;
 }

@@ -15,6 +15,7 @@ import { AVAILABLE, describeCache, renderCacheStatus } from './cache-status';
 import { ExitCode, OpsError, UsageError, explainAwsError } from './errors';
 import { DrillClock, REAL_CLOCK, renderDrillProgress, renderDrillResult, runFailoverDrill } from './failover-drill';
 import { InvalidationResult, invalidateDirectly, invalidateThroughPipeline, renderInvalidation } from './invalidate';
+import { startDev } from './dev';
 import { CacheKind, DEFAULT_STACK_NAME, StackOutput, cacheOf, loadStack, requireOutput } from './stack-outputs';
 
 /** CloudFront publishes its metrics, and the pyramid keeps its edge alarms, in us-east-1. */
@@ -23,6 +24,13 @@ const EDGE_REGION = 'us-east-1';
 export const USAGE = `Usage: cache-pyramid <command> [options]
 
 Commands:
+  dev --handler FILE          Serve your handler on http://127.0.0.1:3000 as API Gateway and CloudFront
+                              would call it, on a Redis and PostgreSQL started here (unless REDIS_URL /
+                              DATABASE_URL are set). A .ts handler needs tsx in your app (npm i -D tsx).
+      --migrations DIR        Apply these NNN_name.sql migrations to the PostgreSQL started here.
+      --port PORT             Default: 3000 (0 for a free port).
+      --host HOST             Default: 127.0.0.1.
+      --export NAME           The handler's export. Default: handler.
   status                      The stack's cache: status, engine, shards, nodes and their roles.
                               Exits 4 when the cache is not available.
   alarms [--state STATE]      The stack's alarms (and its CloudFront alarms in us-east-1), ALARM first.
@@ -60,6 +68,13 @@ export interface AwsClients {
 
 /** What the CLI talks to: injected so tests run it whole against mocked clients and a fake clock. */
 export interface CliDependencies {
+  /** Resolves when `dev` should stop. @default - at SIGINT or SIGTERM */
+  untilStopped?(): Promise<string>;
+  /**
+   * Ends the process once `dev` has stopped its servers: the handler's own clients (its module-scope
+   * runtime, reconnecting to the stopped Redis) are not the CLI's to close. @default - not called
+   */
+  exit?(code: number): void;
   /** Creates the clients; `region` is `--region` when given. */
   clients(region: string | undefined): Promise<AwsClients>;
   readonly clock: DrillClock;
@@ -106,6 +121,11 @@ const OPTIONS = {
   yes: { type: 'boolean', default: false },
   interval: { type: 'string' },
   timeout: { type: 'string' },
+  handler: { type: 'string' },
+  migrations: { type: 'string' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  export: { type: 'string' },
 } as const;
 
 type Parsed = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -116,6 +136,7 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   alarms: ['state'],
   invalidate: ['key', 'key-pattern', 'reason', 'direct'],
   'failover-drill': ['shard', 'yes', 'interval', 'timeout'],
+  dev: ['handler', 'migrations', 'port', 'host', 'export'],
 };
 const COMMON_OPTIONS = ['stack', 'region', 'json', 'help'];
 
@@ -157,6 +178,7 @@ function checkOptions(command: string, values: Parsed): void {
 }
 
 async function run(command: string, operands: string[], values: Parsed, deps: CliDependencies): Promise<number> {
+  if (command === 'dev') return runDev(values, deps);
   const stackName = values.stack ?? deps.env.CACHE_PYRAMID_STACK ?? DEFAULT_STACK_NAME;
   const print = (result: object, text: string) => deps.stdout(values.json ? JSON.stringify({ stack: stackName, command, ...result }, null, 2) : text);
   // Argument errors come before any AWS call.
@@ -234,6 +256,28 @@ async function run(command: string, operands: string[], values: Parsed, deps: Cl
   }
 }
 
+/** `dev`: serves until stopped; the servers it started stop with it. */
+async function runDev(values: Parsed, deps: CliDependencies): Promise<number> {
+  if (values.handler === undefined) throw new UsageError('dev needs --handler FILE, e.g. cache-pyramid dev --handler ./src/handler.ts');
+  const port = values.port === undefined ? 3000 : Number(values.port);
+  if (!/^\d+$/.test(values.port ?? '0') || port > 65535) throw new UsageError(`--port must be an integer between 0 and 65535, got '${values.port}'.`);
+  const loop = await startDev({
+    handler: values.handler,
+    migrations: values.migrations,
+    port,
+    host: values.host,
+    exportName: values.export,
+    env: deps.env,
+    log: (line) => deps.stderr(line),
+  });
+  deps.stdout(`cache-pyramid dev: ${values.handler} on ${loop.url} (Ctrl-C stops it and the servers it started)`);
+  const signal = await (deps.untilStopped?.() ?? new Promise<string>((resolve) => ['SIGINT', 'SIGTERM'].forEach((name) => process.once(name, () => resolve(name)))));
+  deps.stderr(`${signal}: closing`);
+  await loop.close();
+  deps.exit?.(ExitCode.OK);
+  return ExitCode.OK;
+}
+
 function parseState(state: string | undefined): StateValue | undefined {
   if (state === undefined) return undefined;
   const states = Object.values(StateValue) as string[];
@@ -255,6 +299,7 @@ if (require.main === module) {
     env: process.env,
     stdout: (text) => process.stdout.write(`${text}\n`),
     stderr: (text) => process.stderr.write(`${text}\n`),
+    exit: (code) => process.exit(code),
   }).then((code) => {
     process.exitCode = code;
   });

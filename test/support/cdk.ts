@@ -8,6 +8,13 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 const CDK_JSON_CONTEXT = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as { context: Record<string, unknown> })
   .context;
 
+/**
+ * Context acknowledging that a stage keeping its data (prod) deploys alarms that notify nobody: the
+ * repository synthesizes cdk.json's prod in tests and CI (`-c alarmsWithoutSubscribers=true`) and
+ * deploys nothing; a team deploying prod names its subscribers instead.
+ */
+export const ALARMS_ACKNOWLEDGED = { alarmsWithoutSubscribers: true } as const;
+
 /** A concrete environment for tests that need one (cross-region references, Origin Shield, AZ lookups). */
 export const TEST_ENV = { account: '111111111111', region: 'eu-west-1' } as const;
 

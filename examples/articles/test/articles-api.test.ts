@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Pool } from 'pg';
-import { CacheClient, CacheKeys, createRedis, DEFAULT_TTL_SECONDS, EventBridgeInvalidationPublisher, runMigrations } from 'cache-pyramid/runtime';
+import { CacheClient, CacheKeys, createRedis, DEFAULT_TTL_SECONDS, EventBridgeInvalidationPublisher, ReadThroughCache, runMigrations, TagIndex } from 'cache-pyramid/runtime';
 import { PostgresServer, RedisServer } from '../../../test/support/servers';
 import { ArticlesApi, ArticlesApiDeps, createArticlesApi, Queryable } from '../handler';
 import { article, comments, drafts } from '../resources';
@@ -59,15 +59,18 @@ describe('articles example', () => {
     api = articlesApi();
   });
 
-  /** The API under test: this suite's database and cache, events sent to the mocked EventBridge. */
-  function articlesApi(overrides: Partial<ArticlesApiDeps> = {}): ArticlesApi {
+  /** The API under test: this suite's database and cache (or `cacheClient`), events sent to the mocked EventBridge. */
+  function articlesApi(overrides: Partial<ArticlesApiDeps> & { cacheClient?: CacheClient } = {}): ArticlesApi {
+    const { cacheClient = client, ...deps } = overrides;
     return createArticlesApi({
       db,
-      cacheClient: client,
+      cache: new ReadThroughCache({ client: cacheClient, keys, ttls: DEFAULT_TTL_SECONDS }),
+      personalCache: new ReadThroughCache({ client: cacheClient, keys, ttls: DEFAULT_TTL_SECONDS, l1: false }),
+      tagIndex: new TagIndex(cacheClient, keys),
       keys,
       ttls: DEFAULT_TTL_SECONDS,
       publisher: new EventBridgeInvalidationPublisher({ client: new EventBridgeClient({ region: 'eu-west-1' }), eventBusName: 'articles-bus' }),
-      ...overrides,
+      ...deps,
     });
   }
 

@@ -1,23 +1,32 @@
 /**
- * The articles API as its Lambda handler builds it: `createArticlesRuntime` from the environment
- * ResourceApi sets, against real Redis and PostgreSQL. `CACHE_L1_BUS` and `DB_CONNECT_RETRY_BUDGET_MS`
- * do for this user handler what they do for the shop's API, through the public runtime entry only.
+ * The articles API as its Lambda handler builds it: `createPyramidRuntime` from the environment
+ * ResourceApi sets, against real Redis and PostgreSQL. `CACHE_L1_BUS`, `DB_CONNECT_RETRY_BUDGET_MS`
+ * and the origin check do for this user handler what they do for the shop's API, through the public
+ * runtime entry only.
  */
 import * as path from 'node:path';
 import { Pool } from 'pg';
-import { BusState, runMigrations } from 'cache-pyramid/runtime';
+import { ApiResponse, BusState, createPyramidRuntime, PyramidHandler, PyramidRuntime, runMigrations } from 'cache-pyramid/runtime';
 import { PostgresServer, RedisServer } from '../../../test/support/servers';
-import { ArticlesRuntime, createArticlesRuntime } from '../handler';
+import { articlesHandler } from '../handler';
 import { event } from './events';
 
 jest.setTimeout(120_000);
 
 const COMMENTS_PATH = '/api/articles/caching-pyramids/comments';
+/** What CloudFront sends as `x-origin-verify` (ResourceApi's secret; its local stand-in here). */
+const ORIGIN_SECRET = 'only-cloudfront-knows';
+
+/** One Lambda sandbox: the runtime its module builds and the handler over it. */
+interface Sandbox {
+  readonly runtime: PyramidRuntime;
+  readonly handle: PyramidHandler;
+}
 
 describe('the articles runtime built from its environment', () => {
   let redis: RedisServer;
   let postgres: PostgresServer;
-  const runtimes: ArticlesRuntime[] = [];
+  const runtimes: PyramidRuntime[] = [];
 
   beforeAll(async () => {
     [redis, postgres] = await Promise.all([RedisServer.start(), PostgresServer.start()]);
@@ -42,31 +51,36 @@ describe('the articles runtime built from its environment', () => {
   });
 
   /** One Lambda sandbox: the runtime its handler builds from `env` on top of the local servers. */
-  async function sandbox(env: Record<string, string>): Promise<ArticlesRuntime> {
-    const runtime = await createArticlesRuntime({
-      env: { REDIS_URL: redis.url, DATABASE_URL: postgres.url, ...env },
+  async function sandbox(env: Record<string, string>): Promise<Sandbox> {
+    const runtime = createPyramidRuntime({
+      env: { REDIS_URL: redis.url, DATABASE_URL: postgres.url, ORIGIN_VERIFY_SECRET: ORIGIN_SECRET, ...env },
       readSecret: async () => {
         throw new Error('no secrets here');
       },
     });
     runtimes.push(runtime);
-    return runtime;
+    const handle = articlesHandler(runtime);
+    await runtime.ready();
+    return { runtime, handle };
   }
 
-  /** One invocation, as the handler runs it. */
-  async function invoke(runtime: ArticlesRuntime, rawPath: string, options: Parameters<typeof event>[1] = {}) {
-    await runtime.beforeInvocation();
-    return runtime.api.handle(event(rawPath, options));
+  /** One invocation through CloudFront (which adds `x-origin-verify`), as the handler runs it. */
+  function invoke(sandbox_: Sandbox, rawPath: string, options: Parameters<typeof event>[1] = {}): Promise<ApiResponse> {
+    return sandbox_.handle(event(rawPath, { ...options, headers: { 'x-origin-verify': ORIGIN_SECRET, ...options.headers } }));
   }
 
-  function comment(runtime: ArticlesRuntime, text: string) {
-    return invoke(runtime, COMMENTS_PATH, { method: 'POST', sub: 'grace', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text }) });
+  async function busOf(sandbox_: Sandbox) {
+    return (await sandbox_.runtime.ready()).bus;
+  }
+
+  function comment(sandbox_: Sandbox, text: string) {
+    return invoke(sandbox_, COMMENTS_PATH, { method: 'POST', sub: 'grace', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text }) });
   }
 
   describe('CACHE_L1_BUS', () => {
     it('sync: a comment posted through one sandbox shows on another at its next invocation, though that one held the page in L1', async () => {
       const [writer, reader] = [await sandbox({ CACHE_L1_BUS: 'sync' }), await sandbox({ CACHE_L1_BUS: 'sync' })];
-      expect(await reader.l1Bus.bus!.subscribed(10_000)).toBe(true);
+      expect(await (await busOf(reader))!.subscribed(10_000)).toBe(true);
       const before = JSON.parse((await invoke(reader, COMMENTS_PATH)).body!).comments.length;
       expect((await invoke(reader, COMMENTS_PATH)).headers?.['x-cache']).toBe('l1');
 
@@ -74,12 +88,12 @@ describe('the articles runtime built from its environment', () => {
       const after = await invoke(reader, COMMENTS_PATH);
       expect(after.headers?.['x-cache']).not.toBe('l1');
       expect(JSON.parse(after.body!).comments).toHaveLength(before + 1);
-      expect(reader.l1Bus.bus!.state).toBe(BusState.SUBSCRIBED);
+      expect((await busOf(reader))!.state).toBe(BusState.SUBSCRIBED);
     });
 
     it('off (the default): the other sandbox keeps serving its L1 copy, until the L1 TTL', async () => {
       const [writer, reader] = [await sandbox({}), await sandbox({})];
-      expect(reader.l1Bus.bus).toBeUndefined();
+      expect(await busOf(reader)).toBeUndefined();
       const before = JSON.parse((await invoke(reader, COMMENTS_PATH)).body!).comments.length;
 
       expect((await comment(writer, 'Seen here first.')).statusCode).toBe(201);
@@ -90,6 +104,15 @@ describe('the articles runtime built from its environment', () => {
 
     it('refuses to start with a mode it does not know', async () => {
       await expect(sandbox({ CACHE_L1_BUS: 'on' })).rejects.toThrow('CACHE_L1_BUS must be one of off, listen, sync, got "on"');
+    });
+  });
+
+  describe('the origin check', () => {
+    it('answers 403 to a request without x-origin-verify or with a wrong one, as to one that bypasses CloudFront', async () => {
+      const runtime = await sandbox({});
+      expect((await runtime.handle(event('/api/articles/caching-pyramids'))).statusCode).toBe(403);
+      expect((await runtime.handle(event('/api/articles/caching-pyramids', { headers: { 'x-origin-verify': 'guess' } }))).statusCode).toBe(403);
+      expect((await invoke(runtime, '/api/articles/caching-pyramids')).statusCode).toBe(200);
     });
   });
 

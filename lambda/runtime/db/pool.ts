@@ -25,6 +25,7 @@ export interface DbEnvironment {
   readonly DB_CONNECT_TIMEOUT_MS?: string;
   readonly DB_STATEMENT_TIMEOUT_MS?: string;
   readonly DB_CONNECT_RETRY_BUDGET_MS?: string;
+  readonly DB_IDLE_TIMEOUT_MS?: string;
 }
 
 /** Limits of the pool, all overridable through the environment. */
@@ -41,9 +42,17 @@ export interface DbPoolLimits {
    * ACU takes about 15 s. No attempt starts that could end after the budget. @default 0
    */
   readonly connectRetryBudgetMs: number;
+  /**
+   * How long a connection may sit idle (`DB_IDLE_TIMEOUT_MS`). A running process closes it after
+   * this long; the server closes it after twice as long (`idle_session_timeout`),
+   * which is what releases the connections of a frozen Lambda sandbox, whose timers do not run:
+   * Aurora Serverless v2 pauses at 0 ACU only once no connection is left. @default 60000
+   */
+  readonly idleTimeoutMs: number;
 }
 
-export const DEFAULT_DB_POOL_LIMITS: DbPoolLimits = { max: 2, connectTimeoutMs: 3000, statementTimeoutMs: 2000, connectRetryBudgetMs: 0 };
+export const DEFAULT_DB_POOL_LIMITS: DbPoolLimits = { max: 2, connectTimeoutMs: 3000, statementTimeoutMs: 2000, connectRetryBudgetMs: 0, idleTimeoutMs: 60_000 };
+
 
 /** A `pg` pool configuration plus how checkouts retry connecting ({@link createPool}). */
 export interface DbPoolConfig extends PoolConfig {
@@ -128,6 +137,7 @@ export function resolveDbPoolLimits(env: DbEnvironment): DbPoolLimits {
     connectTimeoutMs: positiveInteger(env, 'DB_CONNECT_TIMEOUT_MS', DEFAULT_DB_POOL_LIMITS.connectTimeoutMs, 60_000),
     statementTimeoutMs: positiveInteger(env, 'DB_STATEMENT_TIMEOUT_MS', DEFAULT_DB_POOL_LIMITS.statementTimeoutMs, 300_000),
     connectRetryBudgetMs: env.DB_CONNECT_RETRY_BUDGET_MS === '0' ? 0 : positiveInteger(env, 'DB_CONNECT_RETRY_BUDGET_MS', DEFAULT_DB_POOL_LIMITS.connectRetryBudgetMs, 900_000),
+    idleTimeoutMs: positiveInteger(env, 'DB_IDLE_TIMEOUT_MS', DEFAULT_DB_POOL_LIMITS.idleTimeoutMs, 3_600_000),
   };
 }
 
@@ -147,7 +157,11 @@ export async function resolveDbPoolConfig(options: DbPoolOptions): Promise<DbPoo
     // statement_timeout cannot fire on a server that is hung (SIGSTOP, network partition).
     query_timeout: limits.statementTimeoutMs + 500,
     idle_in_transaction_session_timeout: limits.statementTimeoutMs * 2,
-    idleTimeoutMillis: 60_000,
+    idleTimeoutMillis: limits.idleTimeoutMs,
+    // PostgreSQL 14+ (Aurora PostgreSQL 14+): the server ends the session even when this process is
+    // frozen. Twice the pool's own timeout, so a process that runs always closes its idle connections
+    // first and a checkout never picks one the server is about to end.
+    options: `-c idle_session_timeout=${limits.idleTimeoutMs * 2}`,
     keepAlive: true,
     application_name: options.applicationName ?? 'cache-pyramid',
   };

@@ -17,7 +17,7 @@
  */
 import { ValidationError } from '../errors';
 import type { CacheKeys } from '../keys';
-import { TtlClass } from '../ttl';
+import { CacheTtl, isDeclaredTtlClass, isTtlSeconds, TTL_RULE, TtlClass } from '../ttl';
 
 /** Who may share one answer of a resource. */
 export enum Sharing {
@@ -81,8 +81,11 @@ export interface ResourceSpec<TValue> {
   readonly subjectParam?: string;
   /** For `Sharing.PER_SUBJECT` without `subjectParam`: the subject that owns a loaded value. @default - none */
   readonly ownerOf?: (value: TValue) => string;
-  /** TTL class of the TTL table (overridable per stack), or a fixed number of seconds. */
-  readonly ttl: TtlClass | number;
+  /**
+   * A built-in TTL class, a class of your own (`ttlClass('recipe', 600)`; both overridable per
+   * stage), or a fixed number of seconds (an integer from 1 to 30 days).
+   */
+  readonly ttl: CacheTtl;
   /** Past the soft TTL, answer stale at once and refresh in the background. @default false */
   readonly staleWhileRevalidate?: boolean;
   /** The origin's version of a value (monotonic per key); guards fills against older data. @default - unversioned */
@@ -166,9 +169,84 @@ function isCanonicalDefault(name: string, spec: QueryParamSpec): boolean {
   }
 }
 
-/** Declares a resource and derives its route key, CloudFront pattern, matcher, key and CDN paths. */
+/** The props a declaration may hold: any other is refused (a misspelt `sharing` would otherwise leave the default). */
+const SPEC_PROPS: ReadonlySet<string> = new Set(['name', 'path', 'params', 'query', 'sharing', 'subjectParam', 'ownerOf', 'ttl', 'staleWhileRevalidate', 'version', 'tags', 'loader']);
+const PARAM_KINDS: readonly string[] = Object.values(ParamKind);
+const SHARINGS: readonly string[] = Object.values(Sharing);
+
+function show(value: unknown): string {
+  if (typeof value === 'function') return 'a function';
+  if (value === undefined) return 'undefined';
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The checks of a declaration that its type states (a JavaScript caller, or a cast, gets past the
+ * compiler): each message names the resource, the prop, the rule and the value received.
+ */
+function checkSpecShape(spec: ResourceSpec<unknown>): void {
+  if (!isPlainObject(spec)) throw new RangeError(`defineResource: the declaration must be an object, got ${show(spec)}`);
+  if (typeof spec.name !== 'string' || !NAME.test(spec.name)) throw new RangeError(`defineResource: \`name\` must match ${NAME}, got ${show(spec.name)}`);
+  const where = `resource ${spec.name}`;
+  for (const prop of Object.keys(spec)) {
+    if (!SPEC_PROPS.has(prop)) throw new RangeError(`${where}: unknown prop \`${prop}\`; a declaration holds ${[...SPEC_PROPS].join(', ')}`);
+  }
+  if (typeof spec.path !== 'string') throw new RangeError(`${where}: \`path\` must be a string such as "/api/recipes/{id}", got ${show(spec.path)}`);
+  if (spec.sharing === undefined) {
+    throw new RangeError(`${where}: \`sharing\` is required (Sharing.PUBLIC: the same answer for everyone, cached at the edge; Sharing.PER_SUBJECT: one subject's data, never in a shared cache)`);
+  }
+  if (!SHARINGS.includes(spec.sharing)) throw new RangeError(`${where}: \`sharing\` must be one of ${SHARINGS.map((v) => JSON.stringify(v)).join(', ')} (Sharing), got ${show(spec.sharing)}`);
+  if (spec.params !== undefined) {
+    if (!isPlainObject(spec.params)) throw new RangeError(`${where}: \`params\` must be an object of parameter name to ParamKind, got ${show(spec.params)}`);
+    for (const [name, kind] of Object.entries(spec.params)) {
+      if (!PARAM_KINDS.includes(kind)) throw new RangeError(`${where}: \`params.${name}\` must be a ParamKind (${PARAM_KINDS.map((v) => JSON.stringify(v)).join(', ')}), got ${show(kind)}`);
+    }
+  }
+  if (spec.query !== undefined) {
+    if (!isPlainObject(spec.query)) throw new RangeError(`${where}: \`query\` must be an object of parameter name to { kind, default? }, got ${show(spec.query)}`);
+    for (const [name, param] of Object.entries(spec.query)) {
+      if (!isPlainObject(param) || !PARAM_KINDS.includes(param.kind as string)) {
+        throw new RangeError(`${where}: \`query.${name}.kind\` must be a ParamKind (${PARAM_KINDS.map((v) => JSON.stringify(v)).join(', ')}), got ${show(isPlainObject(param) ? param.kind : param)}`);
+      }
+    }
+  }
+  const ttl: unknown = spec.ttl;
+  if (!(isTtlSeconds(ttl) || (typeof ttl === 'string' && (Object.values(TtlClass) as string[]).includes(ttl)) || isDeclaredTtlClass(ttl))) {
+    throw new RangeError(`${where}: \`ttl\` must be ${TTL_RULE}, got ${show(ttl)}`);
+  }
+  if (spec.staleWhileRevalidate !== undefined && typeof spec.staleWhileRevalidate !== 'boolean') {
+    throw new RangeError(`${where}: \`staleWhileRevalidate\` must be a boolean, got ${show(spec.staleWhileRevalidate)}`);
+  }
+  for (const prop of ['version', 'tags', 'ownerOf'] as const) {
+    if (spec[prop] !== undefined && typeof spec[prop] !== 'function') throw new RangeError(`${where}: \`${prop}\` must be a function of the value, got ${show(spec[prop])}`);
+  }
+  if (spec.subjectParam !== undefined && typeof spec.subjectParam !== 'string') throw new RangeError(`${where}: \`subjectParam\` must be a path parameter name, got ${show(spec.subjectParam)}`);
+  if (spec.loader !== undefined) {
+    if (!isPlainObject(spec.loader)) throw new RangeError(`${where}: \`loader\` must be an object ({ softTimeoutMs?, hardTimeoutMs?, graceBackoffMs? }), got ${show(spec.loader)}`);
+    for (const [name, value] of Object.entries(spec.loader)) {
+      if (!['softTimeoutMs', 'hardTimeoutMs', 'graceBackoffMs'].includes(name)) throw new RangeError(`${where}: unknown prop \`loader.${name}\`; a loader policy holds softTimeoutMs, hardTimeoutMs, graceBackoffMs`);
+      if (value !== undefined && !(typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 900_000)) {
+        throw new RangeError(`${where}: \`loader.${name}\` must be an integer between 1 and 900000 milliseconds, got ${show(value)}`);
+      }
+    }
+  }
+}
+
+/**
+ * Declares a resource and derives its route key, CloudFront pattern, matcher, key and CDN paths.
+ * Every prop is checked here, also when called from plain JavaScript: a declaration that could not
+ * be served throws a RangeError naming the resource, the prop, the rule and the value.
+ */
 export function defineResource<TValue>(spec: ResourceSpec<TValue>): Resource<TValue> {
-  if (!NAME.test(spec.name)) throw new RangeError(`resource name must match ${NAME}, got ${JSON.stringify(spec.name)}`);
+  checkSpecShape(spec as ResourceSpec<unknown>);
   const where = `resource ${spec.name}`;
   if (!spec.path.startsWith('/') || spec.path.includes('?') || spec.path.includes('*')) {
     throw new RangeError(`${where}: path must start with / and hold no ? or *, got ${JSON.stringify(spec.path)}`);
@@ -209,9 +287,6 @@ export function defineResource<TValue>(spec: ResourceSpec<TValue>): Resource<TVa
     }
   } else if (spec.subjectParam !== undefined || spec.ownerOf !== undefined) {
     throw new RangeError(`${where}: subjectParam and ownerOf are for Sharing.PER_SUBJECT only`);
-  }
-  if (typeof spec.ttl === 'number' && (!Number.isInteger(spec.ttl) || spec.ttl < 1 || spec.ttl > 30 * 86400)) {
-    throw new RangeError(`${where}: ttl must be a TtlClass or an integer between 1 and 2592000 seconds, got ${spec.ttl}`);
   }
 
   const matcher = new RegExp(`^${segments.map((s) => (s.startsWith('{') ? '([^/]+)' : s.replace(/[.]/g, '\\.'))).join('/').replace(/^/, '/')}$`);

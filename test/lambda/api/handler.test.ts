@@ -39,8 +39,19 @@ afterAll(() => {
   fs.rmSync(buildDir, { recursive: true, force: true });
 });
 
-/** Runs `events` through the bundled handler in a new sandbox process. */
+/** What CloudFront sends as `x-origin-verify` when a test does not give the secret's ARN: its local stand-in (`ORIGIN_VERIFY_SECRET`). */
+const LOCAL_ORIGIN_SECRET = 'cf-local';
+
+/**
+ * Runs `events` through the bundled handler in a new sandbox process. Without `ORIGIN_VERIFY_SECRET_ARN`
+ * in `env`, the events come through CloudFront: the function gets the local origin secret and each
+ * event its header.
+ */
 async function sandbox(env: Record<string, string>, events: ApiEvent[], secrets: Record<string, string> = {}): Promise<SandboxResult> {
+  if (env.ORIGIN_VERIFY_SECRET_ARN === undefined) {
+    env = { ORIGIN_VERIFY_SECRET: LOCAL_ORIGIN_SECRET, ...env };
+    events = events.map((e) => ({ ...e, headers: { 'x-origin-verify': LOCAL_ORIGIN_SECRET, ...e.headers } }));
+  }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cache-pyramid-sandbox-'));
   try {
     const input = path.join(dir, 'input.json');
@@ -115,6 +126,15 @@ describeEachTopology('API Lambda handler', (topology) => {
     expect(result.responses[0]).toMatchObject({ statusCode: 503, headers: { 'retry-after': '5', 'cache-control': 'no-store' } });
     expect(result.responses[1].statusCode).toBe(200);
   });
+});
+
+test('without an origin-verify secret the function does not start: it answers 503 rather than serve callers that bypass CloudFront', async () => {
+  const unreachable = { REDIS_URL: 'redis://127.0.0.1:1', DATABASE_URL: 'postgres://u@127.0.0.1:1/d' };
+  const result = await sandbox({ ...unreachable, ORIGIN_VERIFY_SECRET: '' }, [apiEvent('/health')]);
+  expect(result.responses[0].statusCode).toBe(503);
+  // The same sandbox with the secret starts and answers (unhealthy, but it answers).
+  const configured = await sandbox(unreachable, [apiEvent('/health')]);
+  expect(configured.responses[0].statusCode).not.toBe(503);
 });
 
 test.each([

@@ -1,4 +1,4 @@
-import { DEFAULT_TTL_SECONDS, MAX_L1_TTL_SECONDS, MAX_TTL_SECONDS, TtlClass, parseTtlTable, ttlSecondsOf, withJitter } from '../../../lambda/runtime/ttl';
+import { DEFAULT_TTL_SECONDS, defineTtlClasses, MAX_L1_TTL_SECONDS, MAX_TTL_SECONDS, TTL_RULE, TtlClass, parseTtlTable, ttlClass, ttlSecondsOf, withJitter } from '../../../lambda/runtime/ttl';
 
 describe('the TTL table', () => {
   test('holds the seed defaults, in seconds, under the class names CACHE_TTLS uses', () => {
@@ -42,7 +42,7 @@ describe('parseTtlTable (CACHE_TTLS)', () => {
 
   test('refuses an unknown class, listing the known ones', () => {
     expect(() => parseTtlTable('{"product":600,"products":600}')).toThrow(
-      new Error('CACHE_TTLS has unknown class "products"; known: user_profile, product_list, product, config, analytics, order, not_found'),
+      new Error('CACHE_TTLS has unknown class "products"; known: user_profile, product_list, product, config, analytics, order, not_found (declare your own with ttlClass() or defineTtlClasses())'),
     );
   });
 
@@ -93,6 +93,47 @@ describe('ttlSecondsOf', () => {
   });
 
   test.each([0, -1, 1.5, 2_592_001, NaN])('refuses %p seconds, with the range', (ttl) => {
-    expect(() => ttlSecondsOf(table, ttl)).toThrow(new RangeError(`ttl must be a TtlClass or an integer between 1 and 2592000 seconds, got ${ttl}`));
+    expect(() => ttlSecondsOf(table, ttl)).toThrow(new RangeError(`ttl must be ${TTL_RULE}, got ${ttl}`));
+  });
+
+  test("reads a declared class from the table, or its default when no override names it", () => {
+    const recipe = ttlClass('recipe', 600);
+    expect(ttlSecondsOf(table, recipe)).toBe(600);
+    expect(ttlSecondsOf({ ...table, recipe: 42 }, recipe)).toBe(42);
+  });
+
+  test.each(['3600', 'recipe', { name: 'recipe' }])('refuses %p, which is no TTL', (ttl) => {
+    expect(() => ttlSecondsOf(table, ttl as never)).toThrow(new RangeError(`ttl must be ${TTL_RULE}, got ${JSON.stringify(ttl)}`));
+  });
+});
+
+describe("an app's own TTL classes", () => {
+  test('ttlClass and defineTtlClasses make classes with a name and default seconds', () => {
+    expect(ttlClass('recipe', 600)).toEqual({ name: 'recipe', defaultSeconds: 600 });
+    expect(defineTtlClasses({ recipe: 600, recipe_list: 120 })).toEqual({ recipe: { name: 'recipe', defaultSeconds: 600 }, recipe_list: { name: 'recipe_list', defaultSeconds: 120 } });
+  });
+
+  test.each([
+    ['a name with a capital', () => ttlClass('Recipe', 600), 'ttlClass: `name` must be 1 to 32 of a-z 0-9 _ starting with a letter, got "Recipe"'],
+    ['a name with a hyphen', () => defineTtlClasses({ 'recipe-list': 60 }), 'ttlClass: `name` must be 1 to 32 of a-z 0-9 _ starting with a letter, got "recipe-list"'],
+    ['a built-in name', () => ttlClass('product', 600), 'ttlClass: `name` "product" is a built-in class; use TtlClass.PRODUCT (overridable the same way) or another name'],
+    ['seconds as text', () => ttlClass('recipe', '600' as never), 'ttlClass recipe: `defaultSeconds` must be an integer between 1 and 2592000, got "600"'],
+    ['0 seconds', () => defineTtlClasses({ recipe: 0 }), 'ttlClass recipe: `defaultSeconds` must be an integer between 1 and 2592000, got 0'],
+    ['not an object', () => defineTtlClasses(null as never), 'defineTtlClasses: the argument must be an object of class name to default seconds, got null'],
+  ])('refuses %s', (_label, make, message) => {
+    expect(make).toThrow(new RangeError(message));
+  });
+
+  test('CACHE_TTLS may override a declared class; the table holds its default otherwise', () => {
+    const classes = Object.values(defineTtlClasses({ recipe: 600 }));
+    expect(parseTtlTable(undefined, undefined, classes)).toEqual({ ...DEFAULT_TTL_SECONDS, recipe: 600 });
+    expect(parseTtlTable('{"recipe":60,"product":5}', undefined, classes)).toEqual({ ...DEFAULT_TTL_SECONDS, product: 5, recipe: 60 });
+    expect(() => parseTtlTable('{"recipes":60}', undefined, classes)).toThrow(
+      new Error('CACHE_TTLS has unknown class "recipes"; known: user_profile, product_list, product, config, analytics, order, not_found, recipe'),
+    );
+  });
+
+  test('refuses one class declared twice with different seconds', () => {
+    expect(() => parseTtlTable(undefined, undefined, [ttlClass('recipe', 600), ttlClass('recipe', 60)])).toThrow(new RangeError('ttlClasses: recipe is declared twice, with 600 and 60 seconds'));
   });
 });

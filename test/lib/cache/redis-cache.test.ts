@@ -204,6 +204,36 @@ describe('RedisCache', () => {
       expect(redis.engine).toBe(CacheEngine.REDIS);
     });
 
+    test('a cluster-mode group adds and removes shards online (UseOnlineResharding); a single-shard group has no update policy', () => {
+      const enabled = fixture();
+      cache(enabled, { clusterMode: ClusterMode.ENABLED, numShards: 2 });
+      const [sharded] = Object.values(Template.fromStack(enabled.stack).findResources('AWS::ElastiCache::ReplicationGroup'));
+      expect(sharded.UpdatePolicy).toEqual({ UseOnlineResharding: true });
+      const disabled = fixture();
+      cache(disabled);
+      const [single] = Object.values(Template.fromStack(disabled.stack).findResources('AWS::ElastiCache::ReplicationGroup'));
+      expect(single.UpdatePolicy).toBeUndefined();
+    });
+
+    test('without replicationGroupId CloudFormation names the group, and member ids and descriptions follow without a cycle', () => {
+      const f = fixture();
+      const redis = new RedisCache(f.stack, 'Generated', { vpc: f.vpc, clusterMode: ClusterMode.ENABLED, numShards: 2, replicasPerShard: 1 });
+      const template = Template.fromStack(f.stack);
+      const [[logicalId, group]] = Object.entries(template.findResources('AWS::ElastiCache::ReplicationGroup'));
+      expect(group.Properties).not.toHaveProperty('ReplicationGroupId');
+      expect(group.Properties.ReplicationGroupDescription).toBe('cache-pyramid cache Test/Generated');
+      expect(f.stack.resolve(redis.replicationGroupId)).toEqual({ Ref: logicalId });
+      expect(f.stack.resolve(redis.memberClusterIds[3])).toEqual({ 'Fn::Join': ['', [{ Ref: logicalId }, '-0002-002']] });
+      template.hasResourceProperties('AWS::EC2::SecurityGroup', { GroupDescription: 'ElastiCache Test/Generated: port 6380 from granted functions only' });
+    });
+
+    test('slow and engine logs go to /aws/vendedlogs/elasticache/ log groups named after the construct, not the group', () => {
+      const f = fixture();
+      cache(f);
+      const names = Object.values(Template.fromStack(f.stack).findResources('AWS::Logs::LogGroup')).map((g) => g.Properties.LogGroupName);
+      expect(names.sort()).toEqual([expect.stringMatching(/^\/aws\/vendedlogs\/elasticache\/Test-Cache-[0-9A-F]{8}\/engine-log$/), expect.stringMatching(/^\/aws\/vendedlogs\/elasticache\/Test-Cache-[0-9A-F]{8}\/slow-log$/)]);
+    });
+
     test('member ids follow ElastiCache naming for both cluster modes', () => {
       expect(memberClusterIds('rg', ClusterMode.DISABLED, 1, 2)).toEqual(['rg-001', 'rg-002', 'rg-003']);
       expect(memberClusterIds('rg', ClusterMode.ENABLED, 3, 1)).toEqual(['rg-0001-001', 'rg-0001-002', 'rg-0002-001', 'rg-0002-002', 'rg-0003-001', 'rg-0003-002']);

@@ -193,6 +193,16 @@ describe('ServerlessRedisCache', () => {
       expect(() => cache(fixture(), { userGroupId: 'g', accessString: 'on ~* +@read' })).toThrow(/`accessString` and `userGroupId` are mutually exclusive/);
     });
 
+    test('SNAPSHOT keeps a final snapshot of the cache and retains its key and secret, which cannot be snapshotted', () => {
+      const f = fixture();
+      cache(f, { removalPolicy: RemovalPolicy.SNAPSHOT });
+      const template = Template.fromStack(f.stack);
+      expect(Object.values(template.findResources('AWS::ElastiCache::ServerlessCache'))[0].DeletionPolicy).toBe('Snapshot');
+      for (const type of ['AWS::KMS::Key', 'AWS::SecretsManager::Secret']) {
+        expect(Object.values(template.findResources(type)).map((r) => r.DeletionPolicy)).toEqual(['Retain']);
+      }
+    });
+
     test.each(['3:00', '24:00', '03:00-04:00'])('rejects dailySnapshotTime %p', (dailySnapshotTime) => {
       expect(() => cache(fixture(), { dailySnapshotTime })).toThrow(`\`dailySnapshotTime\` must be UTC 'hh:mm', got ${JSON.stringify(dailySnapshotTime)}`);
     });

@@ -111,7 +111,7 @@ describe('EdgeDistribution', () => {
     });
 
     it('sends API requests uncached and creates no cache policy when no resource is declared', () => {
-      const { template } = edge({ resources: [] });
+      const { template } = edge({ resources: undefined });
       expect(distributionConfig(template).CacheBehaviors.map((b: { PathPattern: string }) => b.PathPattern)).toEqual(['/api/*', '/health']);
       template.resourceCountIs('AWS::CloudFront::CachePolicy', 0);
     });
@@ -235,11 +235,57 @@ describe('EdgeDistribution', () => {
       expect(distributionConfig(template).DefaultRootObject).toBe('index.html');
     });
 
-    it('never caches a 5xx at the edge', () => {
+    it('caches no error at the edge: every 4xx and 5xx CloudFront caches by default gets an error caching TTL of 0 and no error page', () => {
       const { template } = edge();
-      expect(distributionConfig(template).CustomErrorResponses).toEqual(
-        [500, 502, 503, 504].map((code) => ({ ErrorCode: code, ErrorCachingMinTTL: 0 })),
-      );
+      // CloudFront Developer Guide, "HTTP 4xx and 5xx status codes that CloudFront caches" (10 s by default).
+      const cachedByDefault = [400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504];
+      const responses = distributionConfig(template).CustomErrorResponses as CfnJson[];
+      expect(responses.map((r) => r.ErrorCode).sort()).toEqual(cachedByDefault);
+      for (const response of responses) expect(response).toEqual({ ErrorCode: response.ErrorCode, ErrorCachingMinTTL: 0 });
+    });
+  });
+
+  describe('account-wide names', () => {
+    /** Every name a CloudFront resource of `template` carries (policies, OACs, functions). */
+    function cloudFrontNames(template: Template, stack: Stack): string[] {
+      const resources = Object.values(template.toJSON().Resources as Record<string, CfnJson>).filter((r) => r.Type.startsWith('AWS::CloudFront::'));
+      const names = resources.flatMap((r): unknown[] => {
+        const p = r.Properties;
+        switch (r.Type) {
+          case 'AWS::CloudFront::CachePolicy': return [p.CachePolicyConfig.Name];
+          case 'AWS::CloudFront::OriginRequestPolicy': return [p.OriginRequestPolicyConfig.Name];
+          case 'AWS::CloudFront::ResponseHeadersPolicy': return [p.ResponseHeadersPolicyConfig.Name];
+          case 'AWS::CloudFront::OriginAccessControl': return [p.OriginAccessControlConfig.Name];
+          case 'AWS::CloudFront::Function': return [p.Name];
+          case 'AWS::CloudFront::Distribution':
+          case 'AWS::CloudFront::MonitoringSubscription': return [];
+          default: throw new Error(`no name rule for ${r.Type}: add it here`);
+        }
+      });
+      return names.map((name) => stack.resolve(name) as string);
+    }
+
+    it('carries the region in the name of every named CloudFront resource, so one stage deploys to two regions without a collision', () => {
+      const [west, east] = ['eu-west-1', 'us-west-2'].map((region) => {
+        const stack = testStack({ env: { account: '111111111111', region } });
+        const { template } = edge({}, stack);
+        return { region, names: cloudFrontNames(template, stack) };
+      });
+      for (const { region, names } of [west, east]) {
+        expect(names.length).toBeGreaterThanOrEqual(6);
+        for (const name of names) expect(typeof name === 'string' && name.includes(region)).toBe(true);
+      }
+      expect(west.names.filter((name) => east.names.includes(name))).toEqual([]);
+    });
+
+    it('keeps names within CloudFront\'s limits and takes AWS::Region in an env-agnostic stack', () => {
+      const stack = new Stack(testApp(), 'AStackNameLongEnoughToPushEveryGeneratedNameToItsLimitOfCharacters', {});
+      const { template } = edge({ originShieldRegion: 'eu-west-1' }, stack);
+      template.hasResourceProperties('AWS::CloudFront::OriginRequestPolicy', {
+        OriginRequestPolicyConfig: { Name: { 'Fn::Join': ['', [Match.stringLikeRegexp('-ApiOriginRequestPolicy-$'), { Ref: 'AWS::Region' }]] } },
+      });
+      const oacName = Object.values(template.findResources('AWS::CloudFront::OriginAccessControl'))[0].Properties.OriginAccessControlConfig.Name;
+      expect(oacName['Fn::Join'][1][0].length + 'ap-southeast-1'.length).toBeLessThanOrEqual(64);
     });
   });
 
@@ -284,7 +330,7 @@ describe('EdgeDistribution', () => {
         OriginAccessControlConfig: { OriginAccessControlOriginType: 's3', SigningBehavior: 'always', SigningProtocol: 'sigv4' },
       });
       const assets = distributionConfig(template).Origins.find((o: { S3OriginConfig?: unknown }) => o.S3OriginConfig !== undefined);
-      expect(assets.OriginAccessControlId).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^EdgeDistributionOrigin1S3OriginAccessControl/), 'Id'] });
+      expect(assets.OriginAccessControlId).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^EdgeAssetsOriginAccessControl/), 'Id'] });
       template.hasResourceProperties('AWS::S3::Bucket', {
         PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
         OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },

@@ -4,14 +4,14 @@ import { addCachePyramidStacks, CachePyramidStacks } from '../../../lib/cache-py
 import { EdgeMonitoringStack } from '../../../lib/edge-monitoring-stack';
 import { EdgeSecurityStack } from '../../../lib/edge-security-stack';
 import { loadStageConfig, StageConfig, StageCacheKind } from '../../../lib/stages';
-import { testApp } from '../../support/cdk';
+import { ALARMS_ACKNOWLEDGED, testApp } from '../../support/cdk';
 
 /** CloudFormation read back from a synthesised template; each test asserts the shape it relies on. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type CfnJson = Record<string, any>;
 
 function stageOf(name: string, changes: Partial<StageConfig> = {}): StageConfig {
-  return { ...loadStageConfig(testApp({ stage: name })), ...changes };
+  return { ...loadStageConfig(testApp({ stage: name, ...ALARMS_ACKNOWLEDGED })), ...changes };
 }
 
 function build(stage: StageConfig, app: App = testApp()): CachePyramidStacks & { template: Template } {
@@ -64,11 +64,39 @@ describe('CachePyramidStack', () => {
         DB_HOST: dev.pyramid.resolve(dev.pyramid.database.endpointAddress),
       });
       expect(fn?.Properties.Environment.Variables).not.toHaveProperty('CACHE_TTLS');
-      expect(only(dev.template, 'AWS::ElastiCache::ReplicationGroup')).toMatchObject({
-        ReplicationGroupId: 'cache-pyramid-dev',
-        CacheNodeType: 'cache.t4g.micro',
-        NumCacheClusters: 1,
-      });
+      const group = only(dev.template, 'AWS::ElastiCache::ReplicationGroup');
+      expect(group).toMatchObject({ CacheNodeType: 'cache.t4g.micro', NumCacheClusters: 1 });
+      // CloudFormation names the group, so a change it applies by replacement can deploy.
+      expect(group).not.toHaveProperty('ReplicationGroupId');
+    });
+
+    it('deletes the database master secret with the cluster, which dev does not snapshot', () => {
+      const secrets = Object.values(dev.template.findResources('AWS::SecretsManager::Secret')).filter((r) => /pyramid_admin/.test(JSON.stringify(r.Properties)));
+      expect(secrets.map((secret) => secret.DeletionPolicy)).toEqual(['Delete']);
+    });
+
+    it('bounds the event-source concurrency of its queue consumers to fit a new account\'s Lambda quota of 10, leaving room for the API', () => {
+      const sources = Object.values(dev.template.findResources('AWS::Lambda::EventSourceMapping'));
+      const consumers = sources.map((source) => source.Properties.ScalingConfig?.MaximumConcurrency);
+      expect(consumers.every((n) => typeof n === 'number')).toBe(true);
+      const reserved = Object.values(dev.template.findResources('AWS::Lambda::Function')).map((fn) => fn.Properties.ReservedConcurrentExecutions ?? 0);
+      const total = [...consumers, ...reserved].reduce((sum, n) => sum + n, 0);
+      // 10 is the concurrency quota of a new account; 6 leaves 4 for the API function and the deploy-time handlers.
+      expect(total).toBeLessThanOrEqual(6);
+    });
+
+    it('delivers ElastiCache and API access logs into /aws/vendedlogs/ log groups (one account log policy statement covers them)', () => {
+      const names = Object.values(dev.template.findResources('AWS::Logs::LogGroup')).map((group) => group.Properties.LogGroupName);
+      const vended = names.filter((name) => typeof name === 'string' && name.startsWith('/aws/vendedlogs/'));
+      expect(vended).toEqual(expect.arrayContaining([expect.stringMatching(/^\/aws\/vendedlogs\/elasticache\/.*\/slow-log$/), expect.stringMatching(/^\/aws\/vendedlogs\/elasticache\/.*\/engine-log$/), expect.stringMatching(/^\/aws\/vendedlogs\/apigateway\/.*\/access-logs$/)]));
+      const logGroups = dev.template.findResources('AWS::Logs::LogGroup');
+      const group = only(dev.template, 'AWS::ElastiCache::ReplicationGroup');
+      for (const delivery of group.LogDeliveryConfigurations) {
+        expect(logGroups[delivery.DestinationDetails.CloudWatchLogsDetails.LogGroup.Ref].Properties.LogGroupName).toMatch(/^\/aws\/vendedlogs\/elasticache\//);
+      }
+      const stage = only(dev.template, 'AWS::ApiGatewayV2::Stage');
+      const accessLogGroup = Object.entries(dev.template.findResources('AWS::Logs::LogGroup')).find(([id]) => JSON.stringify(stage.AccessLogSettings.DestinationArn).includes(id));
+      expect(accessLogGroup?.[1].Properties.LogGroupName).toMatch(/^\/aws\/vendedlogs\/apigateway\//);
     });
 
     it('publishes the distribution, API, cache and database endpoints and the ids the ops CLI reads', () => {
@@ -76,7 +104,7 @@ describe('CachePyramidStack', () => {
       expect(Object.keys(outputs).sort()).toEqual(
         expect.arrayContaining(['ApiUrl', 'CacheEndpoint', 'DatabaseEndpoint', 'DistributionDomainName', 'DistributionId', 'ReplicationGroupId', 'SiteUrl']),
       );
-      expect(outputs.ReplicationGroupId.Value).toBe('cache-pyramid-dev');
+      expect(outputs.ReplicationGroupId.Value).toEqual({ Ref: 'Cache18F6EE16' });
       expect(outputs.CacheEndpoint.Value).toEqual({
         'Fn::Join': ['', [{ 'Fn::GetAtt': [expect.stringMatching(/^Cache/), 'PrimaryEndPoint.Address'] }, ':6380']],
       });
@@ -109,7 +137,6 @@ describe('CachePyramidStack', () => {
 
     it('shards and replicates the cache across AZs and retains data', () => {
       expect(only(prod.template, 'AWS::ElastiCache::ReplicationGroup')).toMatchObject({
-        ReplicationGroupId: 'cache-pyramid-prod',
         NumNodeGroups: 3,
         ReplicasPerNodeGroup: 1,
         MultiAZEnabled: true,
@@ -117,6 +144,18 @@ describe('CachePyramidStack', () => {
       });
       for (const bucket of Object.values(prod.template.findResources('AWS::S3::Bucket'))) expect(bucket.DeletionPolicy).toBe('Retain');
       expect(only(prod.template, 'AWS::RDS::DBCluster').DeletionProtection).toBe(true);
+    });
+
+    it('adds and removes shards online instead of replacing the cluster-mode group', () => {
+      const [group] = Object.values(prod.template.findResources('AWS::ElastiCache::ReplicationGroup'));
+      expect(group.UpdatePolicy).toEqual({ UseOnlineResharding: true });
+    });
+
+    it('keeps the database master secret when the stack is deleted, as long as the cluster\'s final snapshot', () => {
+      const secrets = Object.values(prod.template.findResources('AWS::SecretsManager::Secret')).filter((r) => /pyramid_admin/.test(JSON.stringify(r.Properties)));
+      expect(secrets).toHaveLength(1);
+      expect(secrets[0]).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+      expect(Object.values(prod.template.findResources('AWS::RDS::DBCluster'))[0].DeletionPolicy).toBe('Snapshot');
     });
 
     it('passes the stage TTL table to the API function as CACHE_TTLS', () => {
@@ -170,10 +209,13 @@ describe('CachePyramidStack', () => {
   });
 
   it('builds a serverless cache when the stage asks for one', () => {
-    const { template } = build(stageOf('dev', { cache: { kind: StageCacheKind.SERVERLESS, maxDataStorageGb: 5, maxEcpuPerSecond: 5000 } }));
-    expect(only(template, 'AWS::ElastiCache::ServerlessCache').ServerlessCacheName).toBe('cache-pyramid-dev');
+    const { template, pyramid } = build(stageOf('dev', { cache: { kind: StageCacheKind.SERVERLESS, maxDataStorageGb: 5, maxEcpuPerSecond: 5000 } }));
+    expect(only(template, 'AWS::ElastiCache::ServerlessCache').ServerlessCacheName).toBe('cache-pyramid-sls-dev');
     template.resourceCountIs('AWS::ElastiCache::ReplicationGroup', 0);
-    expect((template.toJSON().Outputs as CfnJson).ServerlessCacheName.Value).toBe('cache-pyramid-dev');
+    expect((template.toJSON().Outputs as CfnJson).ServerlessCacheName.Value).toBe('cache-pyramid-sls-dev');
+    // Not the node-based cache's logical id: a switch of kind never changes the type of one logical id.
+    expect(Object.keys(template.findResources('AWS::ElastiCache::ServerlessCache'))).toEqual([expect.stringMatching(/^ServerlessCache/)]);
+    expect(pyramid.node.tryFindChild('Cache')).toBeUndefined();
   });
 
   it('refuses companions outside us-east-1', () => {

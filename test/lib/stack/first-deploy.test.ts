@@ -3,13 +3,13 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { addCachePyramidStacks, CachePyramidStacks } from '../../../lib/cache-pyramid-app';
 import { loadStageConfig, StageConfig } from '../../../lib/stages';
 import { WRITE_BODY_MAX_BYTES } from '../../../lambda/shop/api/write-routes';
-import { testApp } from '../../support/cdk';
+import { ALARMS_ACKNOWLEDGED, testApp } from '../../support/cdk';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type CfnJson = Record<string, any>;
 
 function stageOf(name: string, changes: Partial<StageConfig> = {}): StageConfig {
-  return { ...loadStageConfig(testApp({ stage: name })), ...changes };
+  return { ...loadStageConfig(testApp({ stage: name, ...ALARMS_ACKNOWLEDGED })), ...changes };
 }
 
 function stacksOf(stacks: CachePyramidStacks): Stack[] {

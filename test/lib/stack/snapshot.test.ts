@@ -2,7 +2,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { addCachePyramidStacks } from '../../../lib/cache-pyramid-app';
 import { loadStageConfig } from '../../../lib/stages';
 import { normalizeTemplate } from '../../../lib/testing/snapshot';
-import { testApp } from '../../support/cdk';
+import { ALARMS_ACKNOWLEDGED, testApp } from '../../support/cdk';
 
 /**
  * The whole reference app per stage, as `cdk synth` builds it from cdk.json, with asset hashes and
@@ -17,7 +17,7 @@ describe.each(['dev', 'prod'])('%s stage snapshot', (stageName) => {
   });
 
   it('matches the recorded templates of every stack', () => {
-    const app = testApp({ stage: stageName });
+    const app = testApp({ stage: stageName, ...ALARMS_ACKNOWLEDGED });
     const { pyramid, edgeSecurity, edgeMonitoring } = addCachePyramidStacks(app, loadStageConfig(app));
     for (const stack of [edgeSecurity, pyramid, edgeMonitoring].filter((s) => s !== undefined)) {
       expect(normalizeTemplate(Template.fromStack(stack))).toMatchSnapshot(stack.stackName);

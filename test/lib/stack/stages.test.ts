@@ -1,7 +1,7 @@
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import { guardRulesEnabled, loadStageConfig, parseStageConfig, STAGES_CONTEXT_KEY, StageCacheKind, StageConfigError } from '../../../lib/stages';
-import { TtlClass } from '../../../lambda/runtime/ttl';
-import { testApp } from '../../support/cdk';
+import { TtlClass, ttlClass } from '../../../lambda/runtime/ttl';
+import { ALARMS_ACKNOWLEDGED, testApp } from '../../support/cdk';
 
 /** The stage table of cdk.json, as the app sees it. */
 function stagesOfCdkJson(): Record<string, Record<string, unknown>> {
@@ -43,7 +43,7 @@ describe('stages', () => {
     });
 
     it('builds prod with a sharded, replicated cache, a reader, WAF, retained data and the explicit TTL table', () => {
-      const prod = loadStageConfig(testApp({ stage: 'prod' }));
+      const prod = loadStageConfig(testApp({ stage: 'prod', ...ALARMS_ACKNOWLEDGED }));
       expect(prod).toMatchObject({
         name: 'prod',
         cache: { kind: StageCacheKind.NODE_BASED, clusterMode: true, shards: 3, replicasPerShard: 1 },
@@ -59,6 +59,12 @@ describe('stages', () => {
       expect(loadStageConfig(testApp({ region: 'us-west-2', account: '222222222222' }))).toMatchObject({ region: 'us-west-2', account: '222222222222' });
       process.env.CDK_DEFAULT_ACCOUNT = '333333333333';
       expect(loadStageConfig(testApp()).account).toBe('333333333333');
+    });
+
+    it('keeps the table\'s region as the stage\'s home when -c region=… moves it, and takes the override as home for a table without one', () => {
+      expect(loadStageConfig(testApp({ region: 'us-west-2' }))).toMatchObject({ region: 'us-west-2', homeRegion: 'eu-west-1' });
+      expect(parseStageConfig('dev', devWith('region', undefined), { region: 'us-west-2' })).toMatchObject({ region: 'us-west-2', homeRegion: 'us-west-2' });
+      expect(() => parseStageConfig('dev', devWith('region', undefined))).toThrow(/\.region must be a non-empty string, got nothing/);
     });
 
     it('names the stages it knows when asked for another', () => {
@@ -119,10 +125,21 @@ describe('stages', () => {
       ['a zone id without its name', 'domain', { names: ['shop.example.com'], hostedZoneId: 'Z1' }, /\.domain needs hostedZoneName together with hostedZoneId/],
       ['names outside the zone', 'domain', { names: ['shop.other.com'], hostedZoneId: 'Z1', hostedZoneName: 'example.com' }, /\.domain\.names must all be in the hosted zone example\.com, got \["shop\.other\.com"\]/],
       ['a stage that is not an object', '', 'dev', /cache-pyramid:stages\.dev must be an object, got "dev"/],
+      ['a purger concurrency of 1', 'invalidation', { redisPurgerMaxConcurrency: 1 }, /\.invalidation\.redisPurgerMaxConcurrency must be a number from 2 to 1000 \(whole\), got 1/],
+      ['an acknowledgement that is not a boolean', 'alarmsWithoutSubscribers', 'yes', /\.alarmsWithoutSubscribers must be true or false, got "yes"/],
     ];
     it.each(cases)('rejects %s', (_name, path, value, message) => {
       const stage = path === '' ? value : devWith(path, value);
       expect(() => parseStageConfig('dev', stage)).toThrow(message);
+    });
+
+    it("accepts an override of the app's own TTL class given to it, and names one it was not given", () => {
+      const recipe = ttlClass('recipe', 600);
+      expect(parseStageConfig('dev', devWith('ttlSeconds', { recipe: 60 }), {}, { ttlClasses: [recipe] }).ttlSeconds).toEqual({ recipe: 60 });
+      expect(() => parseStageConfig('dev', devWith('ttlSeconds', { recipes: 60 }), {}, { ttlClasses: [recipe] })).toThrow(
+        /\.ttlSeconds: has unknown class "recipes"; known: user_profile, product_list, product, config, analytics, order, not_found, recipe$/,
+      );
+      expect(() => parseStageConfig('dev', devWith('ttlSeconds', { recipe: 60 }))).toThrow(/\.ttlSeconds: has unknown class "recipe".*declare your own with ttlClass\(\)/);
     });
 
     it('rejects a flusher reservation below its maximum concurrency', () => {
@@ -142,6 +159,28 @@ describe('stages', () => {
 
     it('rejects a stage name that cannot name stacks and caches', () => {
       expect(() => parseStageConfig('Prod_1', stagesOfCdkJson().dev)).toThrow(/stage name "Prod_1" must be 1-20 lowercase letters, digits or hyphens/);
+    });
+  });
+
+  describe('alarms that notify nobody', () => {
+    const prodTable = () => structuredClone(stagesOfCdkJson().prod);
+
+    it('refuses cdk.json\'s prod, which keeps its data and names no subscriber, naming the prop and the way out', () => {
+      expect(() => loadStageConfig(testApp({ stage: 'prod' }))).toThrow(StageConfigError);
+      expect(() => parseStageConfig('prod', prodTable())).toThrow(
+        /^cache-pyramid:stages\.prod\.alarmSubscribers must name at least one email or webhook URL for a stage that keeps its data \(retainData: true\).*alarmsWithoutSubscribers: true.*got \{"emails":\[\],"webhookUrls":\[\]\}$/,
+      );
+    });
+
+    it('builds prod once it names a subscriber, or acknowledges in the stage or for one synth', () => {
+      expect(parseStageConfig('prod', { ...prodTable(), alarmSubscribers: { emails: ['oncall@shop.test'] } }).alarmsWithoutSubscribers).toBe(false);
+      expect(parseStageConfig('prod', { ...prodTable(), alarmsWithoutSubscribers: true }).alarmsWithoutSubscribers).toBe(true);
+      expect(loadStageConfig(testApp({ stage: 'prod', alarmsWithoutSubscribers: 'true' })).alarmsWithoutSubscribers).toBe(true);
+    });
+
+    it('lets a stage that deletes its data (dev) go without subscribers, and refuses a bad context value', () => {
+      expect(loadStageConfig(testApp()).alarmSubscribers).toEqual({ emails: [], webhookUrls: [] });
+      expect(() => loadStageConfig(testApp({ alarmsWithoutSubscribers: 'yes' }))).toThrow(/context 'alarmsWithoutSubscribers' must be true or false, got "yes"/);
     });
   });
 

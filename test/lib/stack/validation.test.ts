@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { addCachePyramidStacks } from '../../../lib/cache-pyramid-app';
 import { parseStageConfig, STAGES_CONTEXT_KEY } from '../../../lib/stages';
-import { bundlingApp, unacknowledgedFindings } from '../../support/cdk';
+import { ALARMS_ACKNOWLEDGED, bundlingApp, unacknowledgedFindings } from '../../support/cdk';
 
 /** CloudFormation's limits for a template uploaded through S3 (as the CDK CLI does). */
 const MAX_TEMPLATE_BYTES = 1_000_000;
@@ -23,7 +23,7 @@ describe('reference app validation', () => {
   it('leaves no cdk-nag or Control Tower finding in dev or prod, within CloudFormation limits', () => {
     const app = bundlingApp();
     const stages = app.node.tryGetContext(STAGES_CONTEXT_KEY) as Record<string, unknown>;
-    for (const name of ['dev', 'prod']) addCachePyramidStacks(app, parseStageConfig(name, stages[name]));
+    for (const name of ['dev', 'prod']) addCachePyramidStacks(app, parseStageConfig(name, stages[name], ALARMS_ACKNOWLEDGED));
 
     expect(unacknowledgedFindings(app)).toEqual([]);
 

@@ -11,7 +11,7 @@ import { TOKEN_SCOPES_AWS_CALLS } from '../../../lambda/token-scopes/aws-calls';
 import { CachePyramidFunction } from '../../../lib/api/api-function';
 import { addCachePyramidStacks, CachePyramidStacks } from '../../../lib/cache-pyramid-app';
 import { loadStageConfig } from '../../../lib/stages';
-import { testApp } from '../../support/cdk';
+import { ALARMS_ACKNOWLEDGED, testApp } from '../../support/cdk';
 import {
   alarmActionViolations,
   CfnJson,
@@ -44,7 +44,7 @@ interface Synthesised {
 }
 
 function synthesise(stageName: string): Synthesised {
-  const stacks = addCachePyramidStacks(testApp(), loadStageConfig(testApp({ stage: stageName })));
+  const stacks = addCachePyramidStacks(testApp(), loadStageConfig(testApp({ stage: stageName, ...ALARMS_ACKNOWLEDGED })));
   const all: Stack[] = [stacks.pyramid, stacks.edgeMonitoring, ...(stacks.edgeSecurity === undefined ? [] : [stacks.edgeSecurity])];
   const templates = all.map((stack) => ({ name: stack.stackName, region: stack.region, template: Template.fromStack(stack).toJSON() }));
   const functions = declaredFunctions(stacks).map(({ fn, calls }) => ({ logicalId: stacks.pyramid.getLogicalId(fn.node.defaultChild as never), calls }));

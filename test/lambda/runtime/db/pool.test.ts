@@ -67,6 +67,7 @@ describe('resolveDbPoolConfig', () => {
     ['DB_POOL_MAX', 'two'],
     ['DB_CONNECT_TIMEOUT_MS', '-5'],
     ['DB_STATEMENT_TIMEOUT_MS', '1.5'],
+    ['DB_IDLE_TIMEOUT_MS', '0'],
   ])('rejects %s=%s naming the variable', async (name, value) => {
     await expect(resolveDbPoolConfig({ env: { DATABASE_URL: 'postgres://u@h/d', [name]: value } })).rejects.toThrow(new RegExp(`^${name} must be an integer between 1 and \\d+, got "${value.replace('.', '\\.')}"$`));
   });

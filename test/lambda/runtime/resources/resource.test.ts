@@ -5,7 +5,7 @@
 import { ValidationError } from '../../../../lambda/runtime/errors';
 import { CacheKeys } from '../../../../lambda/runtime/keys';
 import { ParamKind, ResourceSpec, Sharing, canonicalQuery, defineResource, parseParam } from '../../../../lambda/runtime/resources/resource';
-import { TtlClass } from '../../../../lambda/runtime/ttl';
+import { TtlClass, ttlClass } from '../../../../lambda/runtime/ttl';
 
 const product = defineResource<{ id: number }>({ name: 'product', path: '/api/products/{id}', sharing: Sharing.PUBLIC, ttl: TtlClass.PRODUCT });
 const list = defineResource<{ items: number[] }>({
@@ -234,11 +234,11 @@ describe('keys, canonical URLs and CDN paths', () => {
 
 describe('defineResource refuses a bad declaration, naming what is wrong', () => {
   test.each([
-    ['a name with a capital', { name: 'Product' }, 'resource name must match /^[a-z][a-z0-9-]{0,31}$/, got "Product"'],
-    ['a name starting with a digit', { name: '1product' }, 'resource name must match /^[a-z][a-z0-9-]{0,31}$/, got "1product"'],
-    ['a name of 33 characters', { name: 'a'.repeat(33) }, `resource name must match /^[a-z][a-z0-9-]{0,31}$/, got "${'a'.repeat(33)}"`],
-    ['an empty name', { name: '' }, 'resource name must match /^[a-z][a-z0-9-]{0,31}$/, got ""'],
-    ['a name with "_"', { name: 'a_b' }, 'resource name must match /^[a-z][a-z0-9-]{0,31}$/, got "a_b"'],
+    ['a name with a capital', { name: 'Product' }, 'defineResource: `name` must match /^[a-z][a-z0-9-]{0,31}$/, got "Product"'],
+    ['a name starting with a digit', { name: '1product' }, 'defineResource: `name` must match /^[a-z][a-z0-9-]{0,31}$/, got "1product"'],
+    ['a name of 33 characters', { name: 'a'.repeat(33) }, `defineResource: \`name\` must match /^[a-z][a-z0-9-]{0,31}$/, got "${'a'.repeat(33)}"`],
+    ['an empty name', { name: '' }, 'defineResource: `name` must match /^[a-z][a-z0-9-]{0,31}$/, got ""'],
+    ['a name with "_"', { name: 'a_b' }, 'defineResource: `name` must match /^[a-z][a-z0-9-]{0,31}$/, got "a_b"'],
     ['a path without a leading /', { path: 'api/things' }, 'resource thing: path must start with / and hold no ? or *, got "api/things"'],
     ['a path with a query', { path: '/api/things?x=1' }, 'resource thing: path must start with / and hold no ? or *, got "/api/things?x=1"'],
     ['a path with a wildcard', { path: '/api/things/*' }, 'resource thing: path must start with / and hold no ? or *, got "/api/things/*"'],
@@ -262,13 +262,12 @@ describe('defineResource refuses a bad declaration, naming what is wrong', () =>
     ['a public resource with an owner', { ownerOf: () => '1' }, 'resource thing: subjectParam and ownerOf are for Sharing.PER_SUBJECT only'],
     ['a per-subject resource without subject or owner', { sharing: Sharing.PER_SUBJECT }, 'resource thing: a per-subject resource needs subjectParam or ownerOf'],
     ['a subject that is no path parameter', { sharing: Sharing.PER_SUBJECT, subjectParam: 'user' }, 'resource thing: subjectParam user is not a path parameter of /api/things/{id}'],
-    ['a TTL of 0', { ttl: 0 }, 'resource thing: ttl must be a TtlClass or an integer between 1 and 2592000 seconds, got 0'],
-    ['a TTL over 30 days', { ttl: 2_592_001 }, 'resource thing: ttl must be a TtlClass or an integer between 1 and 2592000 seconds, got 2592001'],
-    ['a fractional TTL', { ttl: 1.5 }, 'resource thing: ttl must be a TtlClass or an integer between 1 and 2592000 seconds, got 1.5'],
+    ['a TTL of 0', { ttl: 0 }, 'resource thing: `ttl` must be a TtlClass (user_profile, product_list, product, config, analytics, order, not_found), a class from ttlClass()/defineTtlClasses(), or an integer number of seconds between 1 and 2592000, got 0'],
+    ['a TTL over 30 days', { ttl: 2_592_001 }, 'resource thing: `ttl` must be a TtlClass (user_profile, product_list, product, config, analytics, order, not_found), a class from ttlClass()/defineTtlClasses(), or an integer number of seconds between 1 and 2592000, got 2592001'],
+    ['a fractional TTL', { ttl: 1.5 }, 'resource thing: `ttl` must be a TtlClass (user_profile, product_list, product, config, analytics, order, not_found), a class from ttlClass()/defineTtlClasses(), or an integer number of seconds between 1 and 2592000, got 1.5'],
   ])('%s', (_label, overrides, message) => {
     expect(declare(overrides as Partial<ResourceSpec<unknown>>)).toThrow(new RangeError(message));
   });
-
   test('more than 10 query parameters (a CloudFront allow list) are refused; 10 pass', () => {
     const query = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`q${i}`, { kind: ParamKind.PAGE }]));
     expect(declare({ query: query(11) })).toThrow(new RangeError('resource thing: at most 10 query parameters (a CloudFront cache key allow list), got 11'));
@@ -285,6 +284,39 @@ describe('defineResource refuses a bad declaration, naming what is wrong', () =>
     ['canonical defaults', { query: { page: { kind: ParamKind.PAGE, default: 1 }, c: { kind: ParamKind.SLUG, default: 'all' } } }],
   ])('accepts %s', (_label, overrides) => {
     expect(declare(overrides as Partial<ResourceSpec<unknown>>)).not.toThrow();
+  });
+});
+
+describe('defineResource checks what the types state, also for a caller in plain JavaScript', () => {
+  const TTL_RULE = 'a TtlClass (user_profile, product_list, product, config, analytics, order, not_found), a class from ttlClass()/defineTtlClasses(), or an integer number of seconds between 1 and 2592000';
+  test.each([
+    ['a TTL written as text', { ttl: '3600' }, `resource thing: \`ttl\` must be ${TTL_RULE}, got "3600"`],
+    ['a TTL class that does not exist', { ttl: 'recipe' }, `resource thing: \`ttl\` must be ${TTL_RULE}, got "recipe"`],
+    ['a TTL class object not made by ttlClass', { ttl: { name: 'recipe', defaultSeconds: '600' } }, `resource thing: \`ttl\` must be ${TTL_RULE}, got {"name":"recipe","defaultSeconds":"600"}`],
+    ['no TTL', { ttl: undefined }, `resource thing: \`ttl\` must be ${TTL_RULE}, got undefined`],
+    ['an unknown parameter kind', { params: { id: 'uuid' } }, 'resource thing: `params.id` must be a ParamKind ("id", "slug", "page"), got "uuid"'],
+    ['an unknown query parameter kind', { query: { page: { kind: 'int' } } }, 'resource thing: `query.page.kind` must be a ParamKind ("id", "slug", "page"), got "int"'],
+    ['a query parameter without a spec', { query: { page: 'page' } }, 'resource thing: `query.page.kind` must be a ParamKind ("id", "slug", "page"), got "page"'],
+    ['no sharing', { sharing: undefined }, 'resource thing: `sharing` is required (Sharing.PUBLIC: the same answer for everyone, cached at the edge; Sharing.PER_SUBJECT: one subject\'s data, never in a shared cache)'],
+    ['an unknown sharing', { sharing: 'private' }, 'resource thing: `sharing` must be one of "public", "per-subject" (Sharing), got "private"'],
+    ['a misspelt prop', { shareing: 'public' }, 'resource thing: unknown prop `shareing`; a declaration holds name, path, params, query, sharing, subjectParam, ownerOf, ttl, staleWhileRevalidate, version, tags, loader'],
+    ['a path that is not a string', { path: 42 }, 'resource thing: `path` must be a string such as "/api/recipes/{id}", got 42'],
+    ['tags that are not a function', { tags: ['a'] }, 'resource thing: `tags` must be a function of the value, got ["a"]'],
+    ['staleWhileRevalidate as text', { staleWhileRevalidate: 'yes' }, 'resource thing: `staleWhileRevalidate` must be a boolean, got "yes"'],
+    ['a loader timeout of 0', { loader: { hardTimeoutMs: 0 } }, 'resource thing: `loader.hardTimeoutMs` must be an integer between 1 and 900000 milliseconds, got 0'],
+    ['an unknown loader prop', { loader: { timeoutMs: 5 } }, 'resource thing: unknown prop `loader.timeoutMs`; a loader policy holds softTimeoutMs, hardTimeoutMs, graceBackoffMs'],
+  ])('refuses %s', (_label, overrides, message) => {
+    expect(declare(overrides as unknown as Partial<ResourceSpec<unknown>>)).toThrow(new RangeError(message));
+  });
+
+  test('refuses a declaration that is not an object, or a name that is not a string', () => {
+    expect(() => defineResource(undefined as unknown as ResourceSpec<unknown>)).toThrow(new RangeError('defineResource: the declaration must be an object, got undefined'));
+    expect(declare({ name: 7 } as unknown as Partial<ResourceSpec<unknown>>)).toThrow(new RangeError('defineResource: `name` must match /^[a-z][a-z0-9-]{0,31}$/, got 7'));
+  });
+
+  test('accepts a TTL class of the app (ttlClass) and every ParamKind', () => {
+    const recipe = ttlClass('recipe', 600);
+    expect((declare({ ttl: recipe, params: { id: ParamKind.SLUG } })() as { ttl: unknown }).ttl).toBe(recipe);
   });
 });
 

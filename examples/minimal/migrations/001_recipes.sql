@@ -1,0 +1,2 @@
+CREATE TABLE recipes (slug text PRIMARY KEY, title text NOT NULL);
+INSERT INTO recipes VALUES ('bread', 'Bread');
