@@ -8,6 +8,7 @@ import { SHOP_RESOURCES } from '../lambda/shop/resources';
 import { CachePyramidFunction } from './api/api-function';
 import { ApiUserPool } from './api/api-user-pool';
 import { CacheApi, defaultApiRoutes } from './api/cache-api';
+import { SecretRotator } from './api/secret-rotator';
 import { ICacheCluster } from './cache/cache-cluster';
 import { ClusterMode, RedisCache } from './cache/redis-cache';
 import { ServerlessRedisCache } from './cache/serverless-redis-cache';
@@ -65,6 +66,8 @@ export class CachePyramidStack extends Stack {
   readonly edge: EdgeDistribution;
   /** App events → Redis and CloudFront purgers; the API publishes to its bus. */
   readonly invalidation: InvalidationPipeline;
+  /** Rotates the x-origin-verify value and (node-based caches) the AUTH token without refusing a request. */
+  readonly secretRotator: SecretRotator;
   /** Alarms on every layer (the seed's cache rules first), their topic, and the dashboard. */
   readonly monitoring: CachePyramidMonitoring;
 
@@ -145,6 +148,13 @@ export class CachePyramidStack extends Stack {
     });
     this.invalidation.grantPublish(this.api.apiFunction);
 
+    // A serverless cache authenticates with RBAC user passwords, which this rotator does not rotate.
+    const rotatableCache = this.cache instanceof RedisCache && this.cache.generatedAuthTokenSecret !== undefined ? this.cache : undefined;
+    this.secretRotator = new SecretRotator(this, 'SecretRotator', {
+      originVerify: { secret: this.api.originVerifySecret, distribution: this.edge.distribution },
+      cacheAuth: rotatableCache && { secret: rotatableCache.generatedAuthTokenSecret!, replicationGroupId: rotatableCache.replicationGroup.ref },
+    });
+
     // Last, so that it can watch every part above; the CloudFront alarms are in EdgeMonitoringStack.
     this.monitoring = new CachePyramidMonitoring(this, 'Monitoring', {
       alarmSubscribers: stage.alarmSubscribers,
@@ -155,6 +165,7 @@ export class CachePyramidStack extends Stack {
         { name: 'flusher', function: this.api.flusherFunction },
         { name: 'redis-purger', function: this.invalidation.redisPurger },
         { name: 'cdn-purger', function: this.invalidation.cdnPurger },
+        { name: 'secret-rotator', function: this.secretRotator.rotatorFunction },
       ],
       queues: [
         { name: 'write-behind', queue: this.api.writeBehindQueue, deadLetterQueue: this.api.writeBehindDlq, consumerDescription: 'the write-behind flusher' },

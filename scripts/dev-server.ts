@@ -5,7 +5,7 @@
  * function receives, and goes through the same core with the same wiring (lambda/api/runtime.ts).
  *
  * Like API Gateway's JWT authorizer, routes marked `jwt` in lambda/shop/api/routes.ts require a
- * valid bearer token (HS256, see scripts/dev-auth.ts; get one with `npm run token -- --sub 42`):
+ * valid bearer token (HS256, see scripts/dev-auth.ts; get one with `npm run token -- --seed-user 42` or `--sub <uuid>`):
  * without one the request is refused with 401 before it reaches the function; with one, its claims
  * and scopes fill `requestContext.authorizer.jwt`. `GET /_stats` shows the cache's counters and hit rate.
  */

@@ -6,7 +6,19 @@
  * id, so running it again is harmless: unchanged rows stay untouched (their `version` too), changed
  * ones get a new version. `reset` empties the tables first, for a size smaller than the last run.
  */
+import { createHash } from 'node:crypto';
 import type { ClientBase, Pool } from 'pg';
+
+/**
+ * The identity-provider subject (`sub`) of seed user `id`: a version-4-shaped UUID derived from the
+ * id, so that a dev token (`npm run token -- --sub <uuid>`) and the tests can name a seed user the
+ * way Cognito names a signed-in one.
+ */
+export function userSubject(id: number): string {
+  const hex = createHash('sha256').update(`cache-pyramid-seed-user:${id}`).digest('hex');
+  const variant = ((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
 
 export interface SeedOptions {
   /** Number of products, ids 1…n. @default 10000 */
@@ -130,10 +142,11 @@ export async function seedDatabase(db: Db, options: SeedOptions = {}): Promise<S
 
   const userRandom = prng(seed + 1);
   await inBatches(users, batchSize, async (from, to) => {
-    const cols = { id: [] as number[], email: [] as string[], name: [] as string[], bio: [] as string[], avatar: [] as (string | null)[], hash: [] as string[], mfa: [] as (string | null)[] };
+    const cols = { id: [] as number[], subject: [] as string[], email: [] as string[], name: [] as string[], bio: [] as string[], avatar: [] as (string | null)[], hash: [] as string[], mfa: [] as (string | null)[] };
     for (let id = from; id <= to; id++) {
       const first = pick(userRandom, FIRST_NAMES);
       cols.id.push(id);
+      cols.subject.push(userSubject(id));
       cols.email.push(`user${id}@example.test`);
       cols.name.push(`${first} ${id}`);
       cols.bio.push(`${first} is seed user ${id}.`);
@@ -143,16 +156,16 @@ export async function seedDatabase(db: Db, options: SeedOptions = {}): Promise<S
       cols.mfa.push(userRandom() < 0.3 ? hex(userRandom, 20).toUpperCase() : null);
     }
     await db.query(
-      `insert into users (id, email, display_name, bio, avatar_url, password_hash, mfa_secret)
-       select * from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+      `insert into users (id, email, display_name, bio, avatar_url, password_hash, mfa_secret, subject)
+       select * from unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::uuid[])
        on conflict (id) do update
           set email = excluded.email, display_name = excluded.display_name, bio = excluded.bio,
               avatar_url = excluded.avatar_url, password_hash = excluded.password_hash, mfa_secret = excluded.mfa_secret,
-              updated_at = now()
-        where (users.email, users.display_name, users.bio, users.avatar_url, users.password_hash, users.mfa_secret)
+              subject = excluded.subject, updated_at = now()
+        where (users.email, users.display_name, users.bio, users.avatar_url, users.password_hash, users.mfa_secret, users.subject)
               is distinct from
-              (excluded.email, excluded.display_name, excluded.bio, excluded.avatar_url, excluded.password_hash, excluded.mfa_secret)`,
-      [cols.id, cols.email, cols.name, cols.bio, cols.avatar, cols.hash, cols.mfa],
+              (excluded.email, excluded.display_name, excluded.bio, excluded.avatar_url, excluded.password_hash, excluded.mfa_secret, excluded.subject)`,
+      [cols.id, cols.email, cols.name, cols.bio, cols.avatar, cols.hash, cols.mfa, cols.subject],
     );
   });
 

@@ -211,6 +211,34 @@ export class UserRepository extends Repository {
   }
 }
 
+/** A UUID in its canonical lower-case spelling, as Cognito writes `sub`. */
+const SUBJECT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Subjects whose user id a process remembers (a link never changes, so an entry never goes stale). */
+const KNOWN_SUBJECTS_MAX = 10_000;
+
+/**
+ * Who a verified token names: the identity provider's `sub` (a UUID) is linked to a user row by
+ * `users.subject`, and the user's numeric id stays the key of every resource. A process remembers
+ * the links it has found, so a signed-in user costs one lookup per process, not one per request.
+ */
+export class UserIdentityRepository extends Repository {
+  private readonly known = new Map<string, number>();
+
+  /** The id of the user `subject` signs in as; undefined when no user is linked to it or it is not a UUID. */
+  async userIdOf(subject: string): Promise<number | undefined> {
+    const canonical = subject.toLowerCase();
+    if (!SUBJECT.test(canonical)) return undefined;
+    const remembered = this.known.get(canonical);
+    if (remembered !== undefined) return remembered;
+    const rows = await this.read<{ id: string }>('select id from users where subject = $1', [canonical]);
+    if (rows.length === 0) return undefined;
+    const id = safeInteger(rows[0].id, 'users.id');
+    if (this.known.size >= KNOWN_SUBJECTS_MAX) this.known.delete(this.known.keys().next().value!);
+    this.known.set(canonical, id);
+    return id;
+  }
+}
+
 export class ConfigRepository extends Repository {
   /** Every config row as one object, keys in order. */
   async load(): Promise<AppConfig> {

@@ -44,6 +44,9 @@ export interface CacheApiRoute extends ApiRoute {
 
 /** Environment variable holding the ARN of the origin-verify secret. */
 export const ORIGIN_VERIFY_SECRET_ARN_ENV = 'ORIGIN_VERIFY_SECRET_ARN';
+/** How the origin-verify secret is rotated, for its SMG4 acknowledgement. */
+export const ORIGIN_VERIFY_ROTATION =
+  'Rotate it with SecretRotator (lib/api/secret-rotator.ts; CachePyramidStack creates one), on its own schedule: the new value first, CloudFront once every function accepts it, the previous value accepted for a window (docs/deploying.md, Rotating secrets).';
 /** Environment variable holding the write-behind queue's URL. */
 export const WRITE_BEHIND_QUEUE_URL_ENV = 'WRITE_BEHIND_QUEUE_URL';
 
@@ -174,7 +177,7 @@ export class CacheApi extends Construct {
     const flusherConcurrency = props.flusherMaxConcurrency ?? 5;
 
     this.encryptionKey = apiEncryptionKey(this, props.encryptionKey, `cache-pyramid API (${stack.stackName}): write-behind queues and access logs`, removalPolicy);
-    this.originVerifySecret = originVerifySecret(this, 'Rotate by deploying: put a new value, then redeploy; the function accepts the value it loads at cold start.');
+    this.originVerifySecret = originVerifySecret(this, ORIGIN_VERIFY_ROTATION);
 
     this.writeBehindDlq = new sqs.Queue(this, 'WriteBehindDlq', {
       fifo: true,
@@ -426,12 +429,13 @@ export function apiEncryptionKey(scope: Construct, given: kms.IKey | undefined, 
 export function originVerifySecret(scope: Construct, rotation: string): secretsmanager.Secret {
   const secret = new secretsmanager.Secret(scope, 'OriginVerifySecret', {
     description: 'Value CloudFront sends as x-origin-verify; the API rejects requests without it',
-    generateSecretString: { passwordLength: 48, excludePunctuation: true },
+    // JSON {"current", "previous", "rotatedAt"}: during a rotation the function accepts both values.
+    generateSecretString: { secretStringTemplate: '{}', generateStringKey: 'current', passwordLength: 48, excludePunctuation: true },
     removalPolicy: RemovalPolicy.DESTROY,
   });
   Validations.of(secret).acknowledge({
     id: 'AwsSolutions-SMG4',
-    reason: `CloudFront reads this value only when the stack deploys (a dynamic reference in the origin headers), so a scheduled rotation would lock CloudFront out until the next deploy. ${rotation}`,
+    reason: `CloudFront reads this value only when the distribution is updated (a dynamic reference in the origin headers), and a Secrets Manager rotation schedule runs its steps back to back, so it would switch CloudFront before every function accepts the new value. ${rotation}`,
   });
   return secret;
 }

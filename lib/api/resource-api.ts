@@ -8,7 +8,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { CachePyramidFunction } from './api-function';
 import { ApiResource, ApiRouteProps, DeclaredApiRoute, declaredApiRoutes } from './api-routes';
-import { addHttpApiFront, apiEncryptionKey, cacheTtlsJson, functionSecurityGroup, originVerifySecret, ORIGIN_VERIFY_SECRET_ARN_ENV, PyramidApiProps } from './cache-api';
+import { addHttpApiFront, apiEncryptionKey, cacheTtlsJson, functionSecurityGroup, originVerifySecret, ORIGIN_VERIFY_ROTATION, ORIGIN_VERIFY_SECRET_ARN_ENV, PyramidApiProps } from './cache-api';
 import { databaseEnvironment } from './database-environment';
 import { checkJwtSettings } from './jwt-settings';
 import { l1BusEnvironment } from './l1-bus';
@@ -88,7 +88,7 @@ export class ResourceApi extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
 
     this.encryptionKey = apiEncryptionKey(this, props.encryptionKey, `cache-pyramid resource API (${stack.stackName}): access logs`, removalPolicy);
-    this.originVerifySecret = originVerifySecret(this, 'Rotate by deploying: put a new value, then redeploy.');
+    this.originVerifySecret = originVerifySecret(this, ORIGIN_VERIFY_ROTATION);
 
     this.securityGroup = functionSecurityGroup(this, 'SecurityGroup', props.vpc, 'cache-pyramid resource API function');
     this.handlerFunction = new CachePyramidFunction(this, 'Function', {

@@ -139,6 +139,11 @@ export class RedisCache extends Construct implements ICacheCluster {
   public readonly numShards: number;
   /** Replicas per shard. */
   public readonly replicasPerShard: number;
+  /**
+   * The AUTH token secret this construct generated (JSON `{"current": …}`), which a `SecretRotator`
+   * can rotate. Undefined with RBAC or a given `authTokenSecret`.
+   */
+  public readonly generatedAuthTokenSecret?: secretsmanager.Secret;
   /** How descriptions name the group: its custom id, else the construct path. */
   private readonly label: string;
 
@@ -213,25 +218,29 @@ export class RedisCache extends Construct implements ICacheCluster {
     if (useRbac) {
       this.authSecret = props.rbacUserSecret;
     } else {
-      const tokenSecret =
-        props.authTokenSecret ??
-        new secretsmanager.Secret(this, 'AuthToken', {
+      if (props.authTokenSecret) {
+        this.authSecret = props.authTokenSecret;
+        authToken = props.authTokenSecret.secretValue.unsafeUnwrap();
+      } else {
+        const generated = new secretsmanager.Secret(this, 'AuthToken', {
           description: `AUTH token of ElastiCache ${label}`,
           encryptionKey: this.encryptionKey,
           removalPolicy: supportingRemovalPolicy,
-          // ElastiCache accepts only printable characters other than / " @ and spaces in AUTH tokens:
-          // letters and digits are always safe, and 64 of them carry 380 bits.
-          generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+          // JSON, so that a rotation can keep the previous token next to the current one. ElastiCache
+          // accepts only printable characters other than / " @ and spaces in AUTH tokens: letters and
+          // digits are always safe, and 64 of them carry 380 bits.
+          generateSecretString: { secretStringTemplate: '{}', generateStringKey: 'current', passwordLength: 64, excludePunctuation: true, includeSpace: false },
         });
-      if (!props.authTokenSecret) {
-        Validations.of(tokenSecret).acknowledge({
+        Validations.of(generated).acknowledge({
           id: 'AwsSolutions-SMG4',
           reason:
-            'An ElastiCache AUTH token is rotated with ModifyReplicationGroup (AuthTokenUpdateStrategy ROTATE then SET) while clients accept both tokens; Secrets Manager has no rotation function for that, and a rotation that only changes the secret would lock every client out. Rotate by updating the secret and redeploying.',
+            'An ElastiCache AUTH token is rotated with ModifyReplicationGroup (AuthTokenUpdateStrategy ROTATE, then SET) while clients accept both tokens; a Secrets Manager rotation schedule runs its steps back to back and cannot wait between them. SecretRotator (lib/api/secret-rotator.ts) rotates it on its own schedule.',
         });
+        this.generatedAuthTokenSecret = generated;
+        this.authSecret = generated;
+        // Read when the replication group is created or replaced; the rotator keeps "current" what ElastiCache accepts.
+        authToken = generated.secretValueFromJson('current').unsafeUnwrap();
       }
-      this.authSecret = tokenSecret;
-      authToken = tokenSecret.secretValue.unsafeUnwrap();
     }
 
     this.slowLogGroup = this.logGroup('SlowLog', 'slow-log', props.logRetention, supportingRemovalPolicy);

@@ -65,7 +65,10 @@ const HOST_NAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,
 export interface EdgeDistributionProps {
   /** Host name of the API origin, e.g. the HTTP API's `{id}.execute-api.{region}.amazonaws.com`. */
   readonly apiDomainName: string;
-  /** Secret whose value CloudFront sends to the API as the `x-origin-verify` header. */
+  /**
+   * Secret whose `current` field CloudFront sends to the API as the `x-origin-verify` header (JSON
+   * `{"current": …}`, as the API constructs create it; a `SecretRotator` keeps it in step).
+   */
   readonly originVerifySecret: secretsmanager.ISecret;
   /** Region of Origin Shield in front of the API; choose the region of the API or the nearest one that has Origin Shield. @default - the stack's region */
   readonly originShieldRegion?: string;
@@ -256,7 +259,7 @@ export class EdgeDistribution extends Construct {
       // CloudFront custom headers take no secret reference; unwrapping puts a CloudFormation dynamic
       // reference ({{resolve:secretsmanager:...}}) in the template, resolved at deploy, so the value
       // itself never appears in the template or in cdk.out.
-      customHeaders: { [ORIGIN_VERIFY_HEADER]: props.originVerifySecret.secretValue.unsafeUnwrap() },
+      customHeaders: { [ORIGIN_VERIFY_HEADER]: props.originVerifySecret.secretValueFromJson('current').unsafeUnwrap() },
     });
     this.viewerAuthorizationFunction = new cloudfront.Function(this, 'ViewerAuthorization', {
       comment: `cache-pyramid: copies Authorization into ${VIEWER_AUTHORIZATION_HEADER}, which reaches the API outside the cache key`,

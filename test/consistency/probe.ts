@@ -14,6 +14,7 @@ import { startDevServer } from '../../scripts/dev-server';
 import { seededDatabase } from '../lambda/runtime/db/support';
 import { testApp } from '../support/cdk';
 import { freePort, PostgresServer, RedisServer } from '../support/servers';
+import { userSubject } from '../../db/seed/seed';
 
 const results: { check: string; ok: boolean; seen: string }[] = [];
 function report(check: string, ok: boolean, seen: unknown): void {
@@ -32,13 +33,13 @@ async function main(): Promise<void> {
   const b = await startDevServer({ port: await freePort(), env, logger: silent });
   const settings = devJwtSettings({});
   const token = async (sub: string, scopes: string[] = []) => `Bearer ${await signDevToken(settings, { sub, scopes })}`;
-  const admin = await token('1', ['products:write']);
+  const admin = await token(userSubject(1), ['products:write']);
   const json = { 'content-type': 'application/json' };
   try {
     await probeRoundTripAndInstances(a.url, b.url, admin, json);
     await probeCategoryMove(a.url, b.url, admin, json, pool);
-    await probeOrders(a.url, await token('2'), await token('3'), json, pool);
-    await probeRefusals(a.url, await token('4'), json, redis);
+    await probeOrders(a.url, await token(userSubject(2)), await token(userSubject(3)), json, pool);
+    await probeRefusals(a.url, await token(userSubject(4)), json, redis);
     const canonical = await fetch(`${a.url}/api/products?page=%31`, { redirect: 'manual' });
     report('?page=%31 is refused or redirected to the canonical form', canonical.status === 400 || (canonical.status >= 300 && canonical.status < 400), `${canonical.status} ${canonical.headers.get('location') ?? ''}`.trim());
     await probeSecretThrottle();

@@ -35,6 +35,7 @@ import { apiEvent } from '../lambda/api/support';
 import { eventBridgeBody, sqsRecord } from '../lambda/runtime/invalidation/sqs-records';
 import { ConsistencyChecker, Layer, layerOfXCache } from './checker';
 import { EdgeCacheModel, OriginResponse } from './edge-model';
+import { userSubject } from '../../db/seed/seed';
 
 export enum Ordering {
   /** Origin → Redis → (L1 TTL + margin) → CDN: the Redis purger forwards the CDN purge. */
@@ -256,7 +257,7 @@ export class Pyramid {
     const event = apiEvent(`/api/products/${id}`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
-      claims: { sub: '1', scope: 'products:write' },
+      claims: { sub: userSubject(1), scope: 'products:write' },
       body,
     });
     this.faults[instance].down = redisDown;

@@ -12,6 +12,7 @@ import { freePort, PostgresServer } from '../support/servers';
 import { describeEachTopology } from '../support/topologies';
 import { seededDatabase } from '../lambda/runtime/db/support';
 import { NODE, tsxArgs } from '../support/tsx';
+import { userSubject } from '../../db/seed/seed';
 
 const run = promisify(execFile);
 const ROOT = path.join(__dirname, '..', '..');
@@ -23,10 +24,10 @@ async function token(...args: string[]): Promise<string> {
 
 describe('npm run token', () => {
   test('prints an HS256 token with the subject, the scopes as one space-separated claim, issuer and audience', async () => {
-    const jwt = await token('--sub', '42', '--scope', 'products:write', '--scope', 'orders:read');
+    const jwt = await token('--sub', userSubject(42), '--scope', 'products:write', '--scope', 'orders:read');
     const claims = decodeJwt(jwt);
     const settings = devJwtSettings({});
-    expect(claims).toMatchObject({ sub: '42', scope: 'products:write orders:read', iss: settings.issuer, aud: settings.audience });
+    expect(claims).toMatchObject({ sub: userSubject(42), scope: 'products:write orders:read', iss: settings.issuer, aud: settings.audience });
     expect(claims.exp! - claims.iat!).toBe(3600);
   });
 
@@ -116,7 +117,7 @@ describeEachTopology('npm run dev', (topology) => {
   });
 
   test('verifies bearer tokens like the JWT authorizer on the users route', async () => {
-    const own = await token('--sub', '2');
+    const own = await token('--sub', userSubject(2));
     const ok = await fetch(`${base}/api/users/2`, { headers: { authorization: `Bearer ${own}` } });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('cache-control')).toBe('private, max-age=0, no-cache');

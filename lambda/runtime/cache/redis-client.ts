@@ -6,6 +6,7 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { lazyClient, loadSecretsManager } from '../aws/lazy-client';
 import Redis, { Cluster, ClusterOptions, RedisOptions } from 'ioredis';
+import { followAuthRotation, type CachePasswords } from './auth-rotation';
 import type { CircuitBreakerOptions } from './circuit-breaker';
 
 export interface CacheNode {
@@ -28,6 +29,13 @@ export interface CacheClientConfig {
   readonly username?: string;
   /** AUTH token or RBAC password. @default - no AUTH */
   readonly password?: string;
+  /** Passwords that may be valid during a token rotation, tried in turn when AUTH answers WRONGPASS. @default - none */
+  readonly alternatePasswords?: readonly string[];
+  /**
+   * Reads the AUTH secret again once every known password was refused (a rotation finished while
+   * this client was warm). @default - none: only `password` and `alternatePasswords` are tried
+   */
+  readonly refreshPasswords?: () => Promise<CachePasswords>;
   /** Time to establish a connection before it counts as failed. @default 100 */
   readonly connectTimeoutMs?: number;
   /** Time any one cache operation may take before the read falls back to the origin. @default 50 */
@@ -88,19 +96,34 @@ export function createRedis(config: CacheClientConfig): Redis | Cluster {
       dnsLookup: (address, callback) => callback(null, address),
       redisOptions: shared,
     };
-    return new Cluster(
-      resolved.clusterNodes.map((node) => ({ host: node.host, port: node.port })),
-      options,
+    return followingRotation(
+      new Cluster(
+        resolved.clusterNodes.map((node) => ({ host: node.host, port: node.port })),
+        options,
+      ),
+      resolved.password,
+      config,
     );
   }
-  return new Redis({
-    ...shared,
-    host: resolved.host,
-    port: resolved.port,
-    db: resolved.db,
-    enableOfflineQueue: false,
-    retryStrategy: (attempt) => reconnectDelayMs(attempt),
-  });
+  return followingRotation(
+    new Redis({
+      ...shared,
+      host: resolved.host,
+      port: resolved.port,
+      db: resolved.db,
+      enableOfflineQueue: false,
+      retryStrategy: (attempt) => reconnectDelayMs(attempt),
+    }),
+    resolved.password,
+    config,
+  );
+}
+
+function followingRotation<T extends Redis | Cluster>(redis: T, password: string | undefined, config: CacheClientConfig): T {
+  if (password !== undefined && (config.alternatePasswords !== undefined || config.refreshPasswords !== undefined)) {
+    followAuthRotation(redis, { passwords: { password, alternatePasswords: config.alternatePasswords }, refresh: config.refreshPasswords });
+  }
+  return redis;
 }
 
 interface NormalisedConfig {
@@ -203,9 +226,11 @@ export function secretFromSecretsManager(
 
 /**
  * The AUTH token from a secret that is either the raw token or JSON such as
- * `{"password": "…"}`, `{"authToken": "…"}` or an RBAC `{"username": "…", "password": "…"}`.
+ * `{"password": "…"}`, `{"authToken": "…"}`, an RBAC `{"username": "…", "password": "…"}`, or what
+ * the stack's secret rotator writes: `{"current": "…", "previous": "…", "pending": "…"}` (the
+ * previous and pending tokens become `alternatePasswords`, tried when the current one is refused).
  */
-export function parseAuthSecret(secret: string): { username?: string; password: string } {
+export function parseAuthSecret(secret: string): { username?: string; password: string; alternatePasswords?: string[] } {
   const trimmed = secret.trim();
   if (!trimmed.startsWith('{')) return { password: trimmed };
   let parsed: unknown;
@@ -215,12 +240,13 @@ export function parseAuthSecret(secret: string): { username?: string; password: 
     throw new Error('cache AUTH secret looks like JSON but does not parse');
   }
   const record = parsed as Record<string, unknown>;
-  const password = [record.password, record.authToken, record.auth_token].find((v) => typeof v === 'string' && v !== '');
+  const password = [record.current, record.password, record.authToken, record.auth_token].find((v) => typeof v === 'string' && v !== '');
   if (typeof password !== 'string') {
-    throw new Error('cache AUTH secret JSON must hold a non-empty "password" or "authToken" string');
+    throw new Error('cache AUTH secret JSON must hold a non-empty "current", "password" or "authToken" string');
   }
   const username = typeof record.username === 'string' && record.username !== '' ? record.username : undefined;
-  return { username, password };
+  const alternatePasswords = [record.previous, record.pending].filter((v): v is string => typeof v === 'string' && v !== '' && v !== password);
+  return alternatePasswords.length === 0 ? { username, password } : { username, password, alternatePasswords };
 }
 
 /**
@@ -251,8 +277,16 @@ export async function resolveCacheConfig(
   }
   const endpoint = parseEndpoint(env.CACHE_ENDPOINT);
   const tls = parseFlag('CACHE_TLS', env.CACHE_TLS);
-  const auth = env.CACHE_AUTH_SECRET_ARN ? parseAuthSecret(await getSecret(env.CACHE_AUTH_SECRET_ARN)) : undefined;
-  const common = { ...overrides, tls, username: auth?.username, password: auth?.password };
+  const secretArn = env.CACHE_AUTH_SECRET_ARN;
+  const auth = secretArn ? parseAuthSecret(await getSecret(secretArn)) : undefined;
+  const common = {
+    ...overrides,
+    tls,
+    username: auth?.username,
+    password: auth?.password,
+    ...(auth?.alternatePasswords ? { alternatePasswords: auth.alternatePasswords } : {}),
+    ...(secretArn ? { refreshPasswords: async () => parseAuthSecret(await getSecret(secretArn)) } : {}),
+  };
   return clusterMode ? { ...common, clusterNodes: [endpoint] } : { ...common, host: endpoint.host, port: endpoint.port };
 }
 

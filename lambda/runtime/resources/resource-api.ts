@@ -95,8 +95,13 @@ export interface ResourceApiOptions {
   readonly tagIndex?: TagIndex;
   /** Epoch milliseconds. @default Date.now */
   readonly clock?: () => number;
-  /** The caller's verified subject; throws `UnauthorizedError` (401) without one. @default - the JWT `sub` claim (`auth/claims.ts`) */
-  readonly subjectOf?: (event: ResourceEvent) => string;
+  /**
+   * The caller's verified subject, compared with `subjectParam` and `ownerOf`; throws
+   * `UnauthorizedError` (401) without one. May resolve it asynchronously, e.g. to map the identity
+   * provider's `sub` (a Cognito UUID) to the app's own user id.
+   * @default - the JWT `sub` claim (`auth/claims.ts`)
+   */
+  readonly subjectOf?: (event: ResourceEvent) => string | Promise<string>;
   /** Unexpected errors and origin outages are logged here. @default - not logged */
   readonly logger?: Pick<CacheLogger, 'warn' | 'error'>;
 }
@@ -212,7 +217,7 @@ export function createResourceApi(options: ResourceApiOptions): ResourceApi {
     checkRequestSize(rawPath, rawQuery, event.body, event.isBase64Encoded ?? false);
     const perSubject = resource.sharing === Sharing.PER_SUBJECT;
     // Authentication first: an anonymous caller learns nothing, not even which ids are well-formed.
-    const subject = perSubject ? subjectOf(event) : undefined;
+    const subject = perSubject ? await subjectOf(event) : undefined;
     const parsed = resource.parse(rawPath, rawQuery)!;
     const personalised = carriesCredentials(event.headers, event.cookies);
     if (!parsed.canonical) return redirect(resource, parsed.params, method, personalised);

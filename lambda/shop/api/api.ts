@@ -3,7 +3,7 @@
  * every dependency as an argument and never reads the environment; `lambda/api/index.ts` wires the
  * real clients, the dev server and the tests wire theirs.
  *
- * Per request: origin lock (x-origin-verify) → the write routes (write-routes.ts) → the declared
+ * Per request: origin lock (x-origin-verify) → `GET /api/users/me` → the write routes (write-routes.ts) → the declared
  * resources (resources.ts, answered by the runtime's resource API: route, query, key, headers, tags,
  * who may see it) → health → 405/404. Every cached answer says where it came from in
  * `x-cache: l1|redis|origin|stale`.
@@ -17,6 +17,7 @@ import {
   parseQuery,
   RESOURCE_METHODS,
   responseForError,
+  subjectOf,
   uncachedResponse,
   type ApiResponse,
   type CacheKeys,
@@ -60,6 +61,20 @@ export interface ApiDependencies {
 
 export type ApiHandler = (event: ApiEvent) => Promise<ApiResponse>;
 
+/** Where a signed-in user finds their own profile, whatever their id. */
+export const OWN_PROFILE_PATH = '/api/users/me';
+
+/**
+ * The subject the per-user resources compare with their user id: the id of the user the token's
+ * `sub` is linked to, or, for a token that names no user, a value no id can equal (so every per-user
+ * read answers the 404 a missing record answers).
+ */
+export async function userSubjectOf(event: ApiEvent, identities: ShopOrigin['identities']): Promise<string> {
+  const sub = subjectOf(event as Parameters<typeof subjectOf>[0]);
+  const userId = await identities.userIdOf(sub);
+  return userId === undefined ? `unlinked:${sub}` : String(userId);
+}
+
 export function createApi(deps: ApiDependencies): ApiHandler {
   const resources = createResourceApi({
     bindings: shopBindings(deps.origin),
@@ -71,6 +86,7 @@ export function createApi(deps: ApiDependencies): ApiHandler {
     staleWindows: deps.staleWindows,
     clock: deps.clock,
     logger: deps.logger,
+    subjectOf: (event) => userSubjectOf(event, deps.origin.identities),
   });
 
   return async (event) => {
@@ -80,6 +96,7 @@ export function createApi(deps: ApiDependencies): ApiHandler {
         return errorResponse(403, 'forbidden', 'requests must come through the CDN', { method });
       }
       const rawPath = event.rawPath ?? '/';
+      if (rawPath === OWN_PROFILE_PATH && (method === 'GET' || method === 'HEAD')) return await ownProfile(event, method, deps.origin.identities);
       const write = deps.writes && matchWriteRoute(method, rawPath);
       if (write?.kind === 'method-not-allowed') return methodNotAllowed(method, write.allow);
       if (write) return await deps.writes!(event, method, write);
@@ -97,6 +114,21 @@ export function createApi(deps: ApiDependencies): ApiHandler {
       if (unexpected) deps.logger?.error('unexpected error answering a request', { path: event.rawPath, error: describe(error) });
       return response;
     }
+  };
+}
+
+/**
+ * `GET /api/users/me`: a redirect to the signed-in user's own `/api/users/{id}` (a token carries the
+ * identity provider's subject, not the shop's id). Never stored: it differs per caller.
+ */
+async function ownProfile(event: ApiEvent, method: string, identities: ShopOrigin['identities']): Promise<ApiResponse> {
+  const subject = await userSubjectOf(event, identities);
+  if (!/^\d+$/.test(subject)) return errorResponse(404, 'not_found', 'no user is linked to this sign-in', { method });
+  const location = `/api/users/${subject}`;
+  return {
+    statusCode: 303,
+    headers: { 'x-content-type-options': 'nosniff', 'content-type': 'application/json', 'cache-control': 'private, no-store', location },
+    body: method === 'HEAD' ? '' : JSON.stringify({ location }),
   };
 }
 

@@ -4,7 +4,7 @@
  * the declaration, through the runtime's resource API.
  */
 import { bindResource, toOriginError, type ResourceBinding } from 'cache-pyramid/runtime';
-import { ConfigRepository, ProductRepository, UserRepository, type AppConfig, type Order, type Product, type ProductPage, type Queryable, type RepositoryOptions, type UserSummary } from '../repositories';
+import { ConfigRepository, ProductRepository, UserIdentityRepository, UserRepository, type AppConfig, type Order, type Product, type ProductPage, type Queryable, type RepositoryOptions, type UserSummary } from '../repositories';
 import { config, order, product, productList, user } from '../resources';
 import { OrderStore } from '../write-path/orders';
 
@@ -17,11 +17,19 @@ export interface ShopOrigin {
   readonly users: { findSummary(id: number): Promise<UserSummary | null> };
   readonly orders: { findById(id: number): Promise<Order | null> };
   readonly config: { load(): Promise<AppConfig> };
+  /** Which user a verified token's `sub` names (`users.subject`). */
+  readonly identities: { userIdOf(subject: string): Promise<number | undefined> };
 }
 
 /** The repositories over one pool: the origin of every shop resource. */
 export function shopOrigin(db: Queryable, options: RepositoryOptions = {}): ShopOrigin {
-  return { products: new ProductRepository(db, options), users: new UserRepository(db, options), orders: new OrderStore(db), config: new ConfigRepository(db, options) };
+  return {
+    products: new ProductRepository(db, options),
+    users: new UserRepository(db, options),
+    orders: new OrderStore(db),
+    config: new ConfigRepository(db, options),
+    identities: new UserIdentityRepository(db, options),
+  };
 }
 
 /** `Retry-After` of a 503 when PostgreSQL cannot answer an order read. */

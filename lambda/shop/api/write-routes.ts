@@ -34,7 +34,7 @@ import {
   type ResourceEvent,
   type TagIndex,
 } from 'cache-pyramid/runtime';
-import type { Queryable, UserSummary } from '../repositories';
+import { UserIdentityRepository, type Queryable, type UserSummary } from '../repositories';
 import { acceptProfileChange, ProfileChangeStatus } from '../write-behind/accept-profile-change';
 import { validateProfileFields } from '../write-behind/profile-change';
 import type { ProfileSequencer } from '../write-behind/profile-sequencer';
@@ -109,6 +109,8 @@ export interface WriteRoutesDependencies {
   readonly personalCache: Pick<ReadThroughCache, 'get' | 'put'>;
   readonly keys: CacheKeys;
   readonly users: { findSummary(id: number): Promise<UserSummary | null> };
+  /** Which user a verified token's `sub` names (`users.subject`). @default - a UserIdentityRepository over `db` */
+  readonly identities?: { userIdOf(subject: string): Promise<number | undefined> };
   /** Purges the tags a product write changes (its own, and both categories on a move); without it the event names the tags for the purge pipeline. */
   readonly tagIndex?: Pick<TagIndex, 'invalidate'>;
   readonly publisher: InvalidationPublisher;
@@ -144,17 +146,16 @@ function claimsEvent(event: ApiEvent): APIGatewayProxyEventV2WithJWTAuthorizer {
   return event as APIGatewayProxyEventV2WithJWTAuthorizer;
 }
 
-/** The token's subject as a user id; a token for something else than a user may not write as one. */
-function subjectUserId(event: ApiEvent): number {
-  const subject = subjectOf(claimsEvent(event));
-  if (!/^[1-9][0-9]{0,15}$/.test(subject) || !Number.isSafeInteger(Number(subject))) {
-    throw new ForbiddenError('the token does not name a user');
-  }
-  return Number(subject);
-}
-
 export function createWriteRoutes(deps: WriteRoutesDependencies): WriteRouteHandler {
   const retryAfterSeconds = deps.retryAfterSeconds ?? 5;
+  const identities = deps.identities ?? new UserIdentityRepository(deps.db, { retryAfterSeconds });
+
+  /** The user the token's subject is linked to; a token that names no user may not write as one. */
+  async function subjectUserId(event: ApiEvent): Promise<number> {
+    const userId = await identities.userIdOf(subjectOf(claimsEvent(event)));
+    if (userId === undefined) throw new ForbiddenError('the token does not name a user');
+    return userId;
+  }
   const orders = { store: new OrderStore(deps.db), cache: deps.personalCache, keys: deps.keys, log: deps.log };
 
   /**
@@ -185,14 +186,14 @@ export function createWriteRoutes(deps: WriteRoutesDependencies): WriteRouteHand
     },
 
     async [WriteRouteName.PLACE_ORDER](event, method) {
-      const userId = subjectUserId(event);
+      const userId = await subjectUserId(event);
       const order = parseNewOrder(parseJsonBody(event));
       const { order: placed, cached } = await origin(() => placeOrder(orders, userId, order));
       return uncachedResponse(201, placed, method, { location: `/api/orders/${placed.id}`, 'x-cache': cached ? 'write-through' : 'not-cached' });
     },
 
     async [WriteRouteName.UPDATE_PROFILE](event, method, rawId) {
-      const subject = subjectUserId(event);
+      const subject = await subjectUserId(event);
       const id = parseId('id', rawId);
       if (subject !== id) throw new ForbiddenError('a user may change only their own profile');
       const fields = validateProfileFields(parseJsonBody(event));

@@ -25,6 +25,7 @@ import { refreshCachedProfiles } from '../../../lambda/shop/write-behind/cache-r
 import { LocalWriteBehindQueue } from '../../../lambda/shop/write-behind/local-queue';
 import { ProfileSequencer } from '../../../lambda/shop/write-behind/profile-sequencer';
 import type { LoadConfig, RouteKind, WorkerMessage, WorkerReport, PurgeRecord } from './protocol';
+import { userSubject } from '../../../db/seed/seed';
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
@@ -149,7 +150,7 @@ async function run(config: LoadConfig): Promise<void> {
 
   async function readUser(): Promise<void> {
     const id = Math.random() < 0.5 && ownUsers.length > 0 ? pick(ownUsers) : pick(config.userIds);
-    const r = await request('user', event('GET', `/api/users/${id}`, { claims: { sub: String(id) } }));
+    const r = await request('user', event('GET', `/api/users/${id}`, { claims: { sub: userSubject(id) } }));
     if (r.status === 200) report.reads.push({ resource: `user:${id}`, version: (r.body as { version: number }).version, layer: r.source ?? '', client: ownUsers.includes(id) ? client_ : `reader-${client_}`, startedAt: r.startedAt });
   }
 
@@ -165,7 +166,7 @@ async function run(config: LoadConfig): Promise<void> {
       [id],
     );
     const body = { name: rows[0].name, description: rows[0].description, stock: rows[0].stock, category: rows[0].slug, priceCents: 100 + Math.floor(Math.random() * 10_000), version };
-    const r = await request('put', event('PUT', `/api/products/${id}`, { claims: { sub: '1', scope: 'products:write' }, body }));
+    const r = await request('put', event('PUT', `/api/products/${id}`, { claims: { sub: userSubject(1), scope: 'products:write' }, body }));
     if (r.status === 200) {
       const written = (r.body as { version: number }).version;
       knownVersion.set(id, written);
@@ -178,7 +179,7 @@ async function run(config: LoadConfig): Promise<void> {
 
   async function patchProfile(): Promise<void> {
     const id = pick(ownUsers);
-    const r = await request('patch', event('PATCH', `/api/users/${id}/profile`, { claims: { sub: String(id) }, body: { bio: `bio ${Math.random()}` } }));
+    const r = await request('patch', event('PATCH', `/api/users/${id}/profile`, { claims: { sub: userSubject(id) }, body: { bio: `bio ${Math.random()}` } }));
     if (r.status === 200 || r.status === 202) {
       const ackedAt = now();
       report.writes.push({ resource: `user:${id}`, version: (r.body as { version: number }).version, client: client_, startedAt: r.startedAt, ackedAt, settledAt: ackedAt });

@@ -9,7 +9,7 @@ import { CacheClient, ReadThroughCache, TagIndex } from '../../../lambda/runtime
 import { shopOrigin } from '../../../lambda/shop/api/read-bindings';
 import { CacheKeys } from '../../../lambda/runtime/keys';
 import { DEFAULT_TTL_SECONDS } from '../../../lambda/runtime/ttl';
-import { SEED_CATEGORIES } from '../../../db/seed/seed';
+import { SEED_CATEGORIES, userSubject } from '../../../db/seed/seed';
 import { ClusterOperator } from '../../support/cluster-operations';
 import { PostgresServer, RedisCluster } from '../../support/servers';
 import { seededDatabase } from '../../lambda/runtime/db/support';
@@ -109,7 +109,7 @@ async function freshReads(env: ClusterEnvironment): Promise<{ read: (resource: s
   const read = async (resource: string): Promise<number> => {
     const [kind, id] = resource.split(':');
     const path = kind === 'product' ? `/api/products/${id}` : kind === 'list' ? '/api/products' : `/api/users/${id}`;
-    const claims = kind === 'user' ? { authorizer: { principalId: '', integrationLatency: 0, jwt: { claims: { sub: id }, scopes: [] } } } : {};
+    const claims = kind === 'user' ? { authorizer: { principalId: '', integrationLatency: 0, jwt: { claims: { sub: userSubject(Number(id)) }, scopes: [] } } } : {};
     const response = await handle({
       rawPath: path,
       rawQueryString: kind === 'list' ? `category=${id}` : '',

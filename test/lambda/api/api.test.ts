@@ -1,5 +1,5 @@
 import { OriginVerifier, strongETag, MAX_ID, REQUEST_LIMITS } from 'cache-pyramid/runtime';
-import { SEED_CONFIG } from '../../../db/seed/seed';
+import { SEED_CONFIG, userSubject } from '../../../db/seed/seed';
 import { user } from '../../../lambda/shop/resources';
 import { describeEachTopology } from '../../support/topologies';
 import { freshKeys } from '../runtime/cache/support';
@@ -174,7 +174,7 @@ describeEachTopology('API routes', (topology) => {
   describe('GET /api/users/{id}', () => {
     test('a user reads their own summary, privately, and the cached bytes hold no secret column', async () => {
       const api = await freshApi();
-      const res = await api.handle(apiEvent('/api/users/3', { claims: { sub: '3' }, headers: { authorization: 'Bearer t' } }));
+      const res = await api.handle(apiEvent('/api/users/3', { claims: { sub: userSubject(3) }, headers: { authorization: 'Bearer t' } }));
       expect(res.statusCode).toBe(200);
       expect(res.headers).toMatchObject({ 'cache-control': PRIVATE, 'x-cache': 'origin' });
       expect(res.headers).not.toHaveProperty('vary');
@@ -187,7 +187,7 @@ describeEachTopology('API routes', (topology) => {
         expect(res.body).not.toContain(secret);
       }
       expect(raw).not.toMatch(/password|mfa|email/i);
-      const revalidated = await api.handle(apiEvent('/api/users/3', { claims: { sub: '3' }, headers: { 'if-none-match': res.headers.etag } }));
+      const revalidated = await api.handle(apiEvent('/api/users/3', { claims: { sub: userSubject(3) }, headers: { 'if-none-match': res.headers.etag } }));
       expect(revalidated).toMatchObject({ statusCode: 304, headers: { 'cache-control': PRIVATE, etag: res.headers.etag } });
     });
 
@@ -199,17 +199,25 @@ describeEachTopology('API routes', (topology) => {
       expect(api.db.statements).toBe(0);
     });
 
-    test("another user's record is the 404 of a missing one and nothing is read", async () => {
+    test("another user's record is the 404 of a missing one, and that record is not read", async () => {
       const api = await freshApi();
-      const res = await api.handle(apiEvent('/api/users/4', { claims: { sub: '3' } }));
+      const res = await api.handle(apiEvent('/api/users/4', { claims: { sub: userSubject(3) } }));
       expect(res).toMatchObject({ statusCode: 404, headers: { 'cache-control': 'no-store' } });
       expect(json(res.body)).toEqual({ error: { code: 'not_found', message: 'user 4 does not exist' } });
-      expect(api.db.statements).toBe(0);
+      // Only the token's subject is looked up (to know it is user 3); user 4's record is not read.
+      expect(api.db.statements).toBe(1);
+    });
+
+    test('a sub that is the numeric user id (not a subject the identity provider issues) names no user: 404', async () => {
+      const api = await freshApi();
+      const res = await api.handle(apiEvent('/api/users/3', { claims: { sub: '3' } }));
+      expect(res).toMatchObject({ statusCode: 404, headers: { 'cache-control': 'no-store' } });
+      expect(json(res.body)).toEqual({ error: { code: 'not_found', message: 'user 3 does not exist' } });
     });
 
     test('a token whose user no longer exists gets 404', async () => {
       const api = await freshApi();
-      const res = await api.handle(apiEvent('/api/users/777', { claims: { sub: '777' } }));
+      const res = await api.handle(apiEvent('/api/users/777', { claims: { sub: userSubject(777) } }));
       expect(res).toMatchObject({ statusCode: 404, headers: { 'cache-control': 'no-store' } });
     });
   });

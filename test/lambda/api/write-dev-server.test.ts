@@ -12,6 +12,7 @@ import { freePort, PostgresServer } from '../../support/servers';
 import { describeEachTopology } from '../../support/topologies';
 import { seededDatabase } from '../runtime/db/support';
 import { NODE, tsxArgs } from '../../support/tsx';
+import { userSubject } from '../../../db/seed/seed';
 
 const run = promisify(execFile);
 const ROOT = path.join(__dirname, '..', '..', '..');
@@ -60,14 +61,14 @@ describeEachTopology('write routes under npm run dev', (topology) => {
     const product = (await (await fetch(`${base}/api/products/4`)).json()) as Record<string, unknown>;
     const body = JSON.stringify({ name: 'Renamed in dev', description: product.description, priceCents: product.priceCents, stock: product.stock, category: product.category, version: product.version });
     const headers = { 'content-type': 'application/json' };
-    const plain = await token('--sub', '1');
+    const plain = await token('--sub', userSubject(1));
     const withoutScope = await fetch(`${base}/api/products/4`, { method: 'PUT', headers: { ...headers, authorization: `Bearer ${plain}` }, body });
     expect(withoutScope.status).toBe(403);
     await withoutScope.arrayBuffer();
     const noToken = await fetch(`${base}/api/products/4`, { method: 'PUT', headers, body });
     expect(noToken.status).toBe(401);
     await noToken.arrayBuffer();
-    const writer = await token('--sub', '1', '--scope', 'products:write');
+    const writer = await token('--sub', userSubject(1), '--scope', 'products:write');
     const ok = await fetch(`${base}/api/products/4`, { method: 'PUT', headers: { ...headers, authorization: `Bearer ${writer}` }, body });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toMatchObject({ id: 4, name: 'Renamed in dev', version: (product.version as number) + 1 });
@@ -77,7 +78,7 @@ describeEachTopology('write routes under npm run dev', (topology) => {
   });
 
   test('POST /api/orders stores the order in Redis; its owner reads it from there', async () => {
-    const buyer = await token('--sub', '3');
+    const buyer = await token('--sub', userSubject(3));
     const placed = await fetch(`${base}/api/orders`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${buyer}` }, body: JSON.stringify({ items: [{ productId: 2, quantity: 2 }] }) });
     expect(placed.status).toBe(201);
     const order = (await placed.json()) as { id: number };
@@ -87,7 +88,7 @@ describeEachTopology('write routes under npm run dev', (topology) => {
   });
 
   test('PATCH /api/users/{id}/profile answers 202, reads see it at once, and the in-process queue has written it to PostgreSQL when the server exits on SIGTERM', async () => {
-    const own = await token('--sub', '2');
+    const own = await token('--sub', userSubject(2));
     const accepted = await fetch(`${base}/api/users/2/profile`, { method: 'PATCH', headers: { 'content-type': 'application/json', authorization: `Bearer ${own}` }, body: JSON.stringify({ bio: 'written behind in dev' }) });
     expect(accepted.status).toBe(202);
     expect(await accepted.json()).toMatchObject({ status: 'queued', profile: { id: 2, bio: 'written behind in dev' } });

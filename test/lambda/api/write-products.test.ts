@@ -209,6 +209,7 @@ describeEachTopology('PUT /api/products/{id}', (topology) => {
             users: { findSummary: async () => null },
             orders: { findById: async () => null },
             config: { load: async () => ({}) },
+            identities: { userIdOf: async () => undefined },
           },
         },
       });
@@ -264,6 +265,7 @@ describeEachTopology('PUT /api/products/{id}', (topology) => {
             users: { findSummary: async () => null },
             orders: { findById: async () => null },
             config: { load: async () => ({}) },
+            identities: { userIdOf: async () => undefined },
           },
         },
       });

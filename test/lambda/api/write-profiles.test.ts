@@ -230,7 +230,8 @@ describeEachTopology('write-behind profiles', (topology) => {
     expect(json((await api.handle(patch('9007199254740992', { bio: 'x' }, 9))).body)).toMatchObject({ error: { field: 'id' } });
     expect((await api.handle(patch(10, { bio: 'not mine' }, 9))).statusCode).toBe(403);
     expect((await api.handle(patch(10, { bio: 'no token' }, null))).statusCode).toBe(401);
-    expect((await api.handle(patch(424_242, { bio: 'nobody' }, 424_242))).statusCode).toBe(404);
+    // A token whose subject is linked to no user may not write as one.
+    expect((await api.handle(patch(424_242, { bio: 'nobody' }, 424_242))).statusCode).toBe(403);
     expect(sqs.commandCalls(SendMessageBatchCommand)).toHaveLength(0);
   });
 });

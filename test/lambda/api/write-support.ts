@@ -18,6 +18,7 @@ import { UserRepository } from '../../../lambda/shop/repositories';
 import { ProfileSequencer } from '../../../lambda/shop/write-behind/profile-sequencer';
 import { SqsProfileChangeQueue } from '../../../lambda/shop/write-behind/queue';
 import { CountingPool, TEST_TTLS, testCaches } from './support';
+import { userSubject } from '../../../db/seed/seed';
 
 export const QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/cache-pyramid-write-behind.fifo';
 export const BUS_NAME = 'cache-pyramid-invalidation';
@@ -43,12 +44,14 @@ export function buildWriteApi(pool: Pool, keys: CacheKeys, client: CacheClient, 
   const db = new CountingPool(pool);
   const { cache, personalCache, tagIndex } = testCaches(keys, client, options.cache);
   const users = new UserRepository(db);
+  const origin = { ...shopOrigin(db), users };
   const writes = createWriteRoutes({
     db,
     cache,
     personalCache,
     keys,
     users,
+    identities: origin.identities,
     tagIndex,
     publisher: new EventBridgeInvalidationPublisher({ client: new EventBridgeClient({ region: 'eu-west-1' }), eventBusName: BUS_NAME, cacheKeys: keys, sleep: async () => undefined }),
     profileQueue: new SqsProfileChangeQueue(new SQSClient({ region: 'eu-west-1' }), QUEUE_URL, { sleep: async () => undefined }),
@@ -62,7 +65,7 @@ export function buildWriteApi(pool: Pool, keys: CacheKeys, client: CacheClient, 
     writes,
     keys,
     ttls: TEST_TTLS,
-    origin: { ...shopOrigin(db), users },
+    origin,
     ...options.api,
   });
   return { handle, cache, personalCache, tagIndex, db, keys };
@@ -125,7 +128,10 @@ export function sentRecords(sqs: AwsClientStub<SQSClient>): SQSRecord[] {
   });
 }
 
-/** Claims as API Gateway's JWT authorizer passes them (strings), with the scope claim when given. */
-export function claims(sub: number | string, scope?: string): Record<string, string> {
-  return { sub: String(sub), ...(scope ? { scope } : {}) };
+/**
+ * Claims as API Gateway's JWT authorizer passes them (strings), with the scope claim when given: a
+ * number is a seed user, named by its subject (a UUID, as Cognito names users); a string is the sub as is.
+ */
+export function claims(user: number | string, scope?: string): Record<string, string> {
+  return { sub: typeof user === 'number' ? userSubject(user) : user, ...(scope ? { scope } : {}) };
 }

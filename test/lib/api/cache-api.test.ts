@@ -310,10 +310,10 @@ describe('CacheApi', () => {
       expect(sendTargets).toEqual([arn(api.writeBehindDlq)]);
     });
 
-    it('generates the origin-verify secret without punctuation (it travels as a header value)', () => {
+    it('generates the origin-verify secret as JSON whose current value has no punctuation (it travels as a header value)', () => {
       const { stack } = fixture();
       Template.fromStack(stack).hasResourceProperties('AWS::SecretsManager::Secret', {
-        GenerateSecretString: { PasswordLength: 48, ExcludePunctuation: true },
+        GenerateSecretString: { SecretStringTemplate: '{}', GenerateStringKey: 'current', PasswordLength: 48, ExcludePunctuation: true },
         Description: Match.stringLikeRegexp('x-origin-verify'),
       });
     });

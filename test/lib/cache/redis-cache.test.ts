@@ -86,17 +86,17 @@ describe('RedisCache', () => {
       template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     });
 
-    test('takes its AUTH token from a generated Secrets Manager secret through a dynamic reference', () => {
+    test('takes its AUTH token from the current field of a generated JSON secret through a dynamic reference', () => {
       const f = fixture();
       cache(f);
       const template = Template.fromStack(f.stack);
       template.hasResourceProperties('AWS::SecretsManager::Secret', {
-        GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true, IncludeSpace: false },
+        GenerateSecretString: { SecretStringTemplate: '{}', GenerateStringKey: 'current', PasswordLength: 64, ExcludePunctuation: true, IncludeSpace: false },
         KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('CacheKey'), 'Arn'] },
       });
       const token = new Capture();
       template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', { AuthToken: token });
-      expect(JSON.stringify(token.asObject())).toMatch(/\{\{resolve:secretsmanager:.*:SecretString:::\}\}/);
+      expect(JSON.stringify(token.asObject())).toMatch(/\{\{resolve:secretsmanager:.*:SecretString:current::\}\}/);
       template.resourcePropertiesCountIs('AWS::ElastiCache::ReplicationGroup', { UserGroupIds: Match.anyValue() }, 0);
     });
 

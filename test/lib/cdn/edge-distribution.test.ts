@@ -301,6 +301,8 @@ describe('EdgeDistribution', () => {
       const headerValue = JSON.stringify(apiOrigin.OriginCustomHeaders[0].HeaderValue);
       expect(headerValue).toContain('{{resolve:secretsmanager:');
       expect(headerValue).toContain('OriginVerify');
+      // The secret's current value, so that an update of the distribution after a rotation sends what the functions accept.
+      expect(headerValue).toContain(':SecretString:current::}}');
     });
 
     it('puts Origin Shield where it is told, or nowhere when disabled', () => {

@@ -5,6 +5,7 @@ import { CDN_PURGER_AWS_CALLS } from '../../../lambda/cdn-purger/aws-calls';
 import { FLUSHER_AWS_CALLS } from '../../../lambda/flusher/aws-calls';
 import { MIGRATE_AWS_CALLS } from '../../../lambda/migrate/aws-calls';
 import { REDIS_PURGER_AWS_CALLS } from '../../../lambda/redis-purger/aws-calls';
+import { SECRET_ROTATOR_AWS_CALLS } from '../../../lambda/secret-rotator/aws-calls';
 import type { AwsApiCall } from '../../../lambda/runtime/aws/aws-calls';
 import { TOKEN_SCOPES_AWS_CALLS } from '../../../lambda/token-scopes/aws-calls';
 import { CachePyramidFunction } from '../../../lib/api/api-function';
@@ -29,6 +30,7 @@ function declaredFunctions(stacks: CachePyramidStacks): Array<{ fn: CachePyramid
     { fn: pyramid.api.flusherFunction, calls: FLUSHER_AWS_CALLS },
     { fn: pyramid.invalidation.redisPurger, calls: REDIS_PURGER_AWS_CALLS },
     { fn: pyramid.invalidation.cdnPurger, calls: CDN_PURGER_AWS_CALLS },
+    { fn: pyramid.secretRotator.rotatorFunction, calls: SECRET_ROTATOR_AWS_CALLS },
     ...(pyramid.database.migrationFunction === undefined ? [] : [{ fn: pyramid.database.migrationFunction, calls: MIGRATE_AWS_CALLS }]),
     ...(pyramid.userPool === undefined ? [] : [{ fn: pyramid.userPool.scopeTrigger, calls: TOKEN_SCOPES_AWS_CALLS }]),
   ];

@@ -52,6 +52,7 @@ describe('resolveCacheConfig', () => {
       tls: true,
       username: undefined,
       password: 'tok-123',
+      refreshPasswords: expect.any(Function),
     });
   });
 
@@ -83,13 +84,14 @@ describe('parseAuthSecret', () => {
     ['JSON with password', '{"password":"p"}', { password: 'p', username: undefined }],
     ['JSON with authToken', '{"authToken":"a"}', { password: 'a', username: undefined }],
     ['an RBAC user', '{"username":"app","password":"p"}', { username: 'app', password: 'p' }],
+    ['a token mid-rotation', '{"current":"new","previous":"old","pending":"next"}', { username: undefined, password: 'new', alternatePasswords: ['old', 'next'] }],
   ])('reads %s', (_what, secret, expected) => {
     expect(parseAuthSecret(secret)).toEqual(expected);
   });
 
   test.each([
     ['{"password":', 'cache AUTH secret looks like JSON but does not parse'],
-    ['{"user":"x"}', 'cache AUTH secret JSON must hold a non-empty "password" or "authToken" string'],
+    ['{"user":"x"}', 'cache AUTH secret JSON must hold a non-empty "current", "password" or "authToken" string'],
   ])('rejects %s', (secret, message) => {
     expect(() => parseAuthSecret(secret)).toThrow(message);
   });

@@ -1,4 +1,4 @@
-import { OriginVerifier } from '../../../../lambda/runtime/http/origin-verify';
+import { formatOriginVerifySecret, OriginVerifier, parseOriginVerifySecret } from '../../../../lambda/runtime/http/origin-verify';
 
 function secretSource(...values: string[]) {
   let reads = 0;
@@ -112,5 +112,61 @@ describe('OriginVerifier', () => {
   test('an empty secret is refused rather than matching an empty header', async () => {
     const verifier = new OriginVerifier(async () => '');
     await expect(verifier.load()).rejects.toThrow('the origin-verify secret is empty');
+  });
+
+  describe('during a rotation (secret JSON with current, previous and rotatedAt)', () => {
+    const rotated = (at: number) => formatOriginVerifySecret({ current: 'new', previous: 'old', rotatedAt: at });
+
+    test('accepts the current and the previous value within the window, and only the current one after it', async () => {
+      let now = 1_000_000;
+      const verifier = new OriginVerifier(secretSource(rotated(1_000_000)).read, { previousValueWindowMs: 600_000, now: () => now });
+      await verifier.load();
+      expect(await verifier.verify('new')).toBe(true);
+      expect(await verifier.verify('old')).toBe(true);
+      now = 1_599_999;
+      expect(await verifier.verify('old')).toBe(true);
+      now = 1_600_000;
+      expect(await verifier.verify('old')).toBe(false);
+      expect(await verifier.verify('new')).toBe(true);
+    });
+
+    test('a bogus header makes a warm sandbox re-read, and the re-read still accepts the value CloudFront sends', async () => {
+      let now = 0;
+      const source = secretSource('old', rotated(10_000));
+      const verifier = new OriginVerifier(source.read, { refreshIntervalMs: 60_000, now: () => now });
+      await verifier.load();
+      now = 70_000;
+      expect(await verifier.verify('bogus')).toBe(false);
+      expect(source.reads()).toBe(2);
+      expect(await verifier.verify('old')).toBe(true);
+      expect(await verifier.verify('new')).toBe(true);
+    });
+
+    test('a bogus-header flood re-reads at most once per refresh interval', async () => {
+      let now = 0;
+      const source = secretSource(rotated(0));
+      const verifier = new OriginVerifier(source.read, { refreshIntervalMs: 60_000, now: () => now });
+      await verifier.load();
+      for (let i = 0; i < 600; i++) {
+        now = i * 500;
+        await verifier.verify(`bogus-${i}`);
+      }
+      // Wrong headers for just under 300 s: the read at load (0 s), then one at 60, 120, 180 and 240 s.
+      expect(source.reads()).toBe(1 + 4);
+    });
+
+    test('a previous value without rotatedAt is never accepted', async () => {
+      const verifier = new OriginVerifier(async () => JSON.stringify({ current: 'new', previous: 'old' }));
+      await verifier.load();
+      expect(await verifier.verify('old')).toBe(false);
+      expect(await verifier.verify('new')).toBe(true);
+    });
+
+    test('the secret format is checked', () => {
+      expect(parseOriginVerifySecret('plain')).toEqual({ current: 'plain' });
+      expect(parseOriginVerifySecret(rotated(0))).toEqual({ current: 'new', previous: 'old', rotatedAt: 0 });
+      expect(() => parseOriginVerifySecret('{nope')).toThrow('the origin-verify secret looks like JSON but does not parse');
+      expect(() => parseOriginVerifySecret('{"previous":"x"}')).toThrow('the origin-verify secret JSON must hold a non-empty "current" string');
+    });
   });
 });
