@@ -63,11 +63,6 @@ export class DecodedEntries {
     return entry;
   }
 
-  /** The tags of the last envelope decoded for `key` (a Redis read fetches their marks with the entry, in one round trip). */
-  tagsOf(key: string): readonly string[] | undefined {
-    return this.lru.peek(key)?.entry?.g;
-  }
-
   /** Forgets `key` (its memory is no longer worth holding: the key was invalidated). */
   delete(key: string): void {
     this.lru.delete(key);

@@ -23,6 +23,7 @@
  *   (or the L1 TTL) other processes'.
  */
 import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { CacheUnavailableError, OriginUnavailableError } from '../errors';
 import type { CacheKeys } from '../keys';
 import { CacheTtl, TtlClass, TtlTable, ttlSecondsOf, withJitter } from '../ttl';
@@ -95,6 +96,8 @@ export interface ReadOptions {
 
 /** `Retry-After` of the 503 a hard timeout without a stale value answers. */
 const HARD_TIMEOUT_RETRY_AFTER_SECONDS = 5;
+/** Keys whose tags are remembered for the next read's mark fetch (least recently read forgotten first). */
+const MAX_PREDICTED_TAG_KEYS = 10_000;
 /** Keys whose grace backoff is remembered at most (oldest forgotten first). */
 const MAX_BACKOFF_KEYS = 10_000;
 
@@ -263,6 +266,8 @@ export class ReadThroughCache {
   private readonly l1?: LocalCache;
   private readonly decoded?: DecodedEntries;
   private readonly inflight = new Map<string, Promise<CacheRead<unknown>>>();
+  /** Per key, the tags (and their mark keys) of the last tagged entry read: the next read fetches those marks with the entry. */
+  private readonly tagsByKey = new LRUCache<string, { readonly tags: readonly string[]; readonly markKeys: readonly string[] }>({ max: MAX_PREDICTED_TAG_KEYS });
   private readonly refreshing = new Set<string>();
   /** Per key, until when the origin is not called while a stale value can be served (`graceBackoffMs`). */
   private readonly backoffUntil = new Map<string, number>();
@@ -555,16 +560,23 @@ export class ReadThroughCache {
    * as `prefetched` for {@link tagsCurrent}.
    */
   private async readEntry<T>(client: CacheClient, key: string): Promise<{ raw: string | null; entry: Envelope<T> | undefined; prefetched?: PrefetchedMarks }> {
-    const predicted = this.decoded?.tagsOf(key);
-    if (predicted === undefined) {
-      const raw = await client.get(key);
-      return { raw, entry: this.decode<T>(key, raw) };
-    }
+    const predicted = this.tagsByKey.get(key);
     let raw: string | null;
-    let marks: (string | null)[];
-    if (!client.isCluster) [raw, ...marks] = await client.mget([key, ...predicted.map((tag) => this.keys.tagMark(tag))]);
-    else [raw, marks] = await Promise.all([client.get(key), readMarks(client, this.keys, predicted)]);
-    return { raw, entry: this.decode<T>(key, raw), prefetched: { tags: predicted, marks } };
+    let prefetched: PrefetchedMarks | undefined;
+    if (predicted === undefined) raw = await client.get(key);
+    else {
+      let marks: (string | null)[];
+      if (!client.isCluster) [raw, ...marks] = await client.mget([key, ...predicted.markKeys]);
+      else [raw, marks] = await Promise.all([client.get(key), client.mget(predicted.markKeys)]);
+      prefetched = { tags: predicted.tags, marks };
+    }
+    const entry = this.decode<T>(key, raw);
+    if (entry?.g === undefined) {
+      if (predicted !== undefined) this.tagsByKey.delete(key);
+    } else if (predicted === undefined || !sameTags(predicted.tags, entry.g)) {
+      this.tagsByKey.set(key, { tags: entry.g, markKeys: entry.g.map((tag) => this.keys.tagMark(tag)) });
+    }
+    return { raw, entry, prefetched };
   }
 
   /** Whether the tagged `entry` is current by its tags' marks (those `prefetched` when they are its tags, else read now). */
