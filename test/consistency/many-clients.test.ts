@@ -95,7 +95,10 @@ describeEachTopology('many clients on several instances at once', (handle) => {
     const topology = handle.current();
     const stall = (pause: boolean): void => {
       const servers = topology.kind === 'standalone' ? [topology.server] : topology.cluster.nodes;
-      for (const node of servers) (pause ? node.pause() : node.resume());
+      for (const node of servers) {
+        if (pause) node.pause();
+        else node.resume();
+      }
     };
     rounds += 1;
     const fleet = await Fleet.start({ pool, clients, clusterMode: topology.kind === 'cluster', namespace: `m${process.pid}-${rounds}`, bus: true, random: seeded(rounds) });
