@@ -238,9 +238,9 @@ export class TagIndex {
    */
   async invalidate(tags: readonly string[], options: InvalidateOptions = {}): Promise<TagInvalidation> {
     const unique = [...new Set(tags)];
+    if (unique.length === 0) return { unlinked: 0, keys: [], cdnPaths: [], unknownTags: [], clock: 0 };
     for (const tag of unique) this.keys.tagSet(tag);
     const clock = Number(await this.store.eval(TAG_CLOCK_TICK, [this.keys.tagClock()], [TAG_CLOCK_TTL_MS]));
-    if (unique.length === 0) return { unlinked: 0, keys: [], cdnPaths: [], unknownTags: [], clock };
     const read = await Promise.all(
       unique.map(async (tag) => ({ tag, members: (await this.store.eval(TAG_MARK_AND_READ, [this.keys.tagSet(tag), this.keys.tagMark(tag)], [clock, this.markTtlMs])) as string[] })),
     );
