@@ -224,10 +224,11 @@ interface Counters {
   backgroundRefreshes: number;
 }
 
-/** Marks fetched with an entry, for the tags its key carried last time. */
-interface PrefetchedMarks {
+/** The tags a key's last entry carried, their mark keys, and the key followed by them (one MGET). */
+interface PredictedTags {
   readonly tags: readonly string[];
-  readonly marks: readonly (string | null)[];
+  readonly markKeys: readonly string[];
+  readonly keyAndMarks: readonly string[];
 }
 
 type WaitOutcome<T> =
@@ -267,7 +268,7 @@ export class ReadThroughCache {
   private readonly decoded?: DecodedEntries;
   private readonly inflight = new Map<string, Promise<CacheRead<unknown>>>();
   /** Per key, the tags (and their mark keys) of the last tagged entry read: the next read fetches those marks with the entry. */
-  private readonly tagsByKey = new LRUCache<string, { readonly tags: readonly string[]; readonly markKeys: readonly string[] }>({ max: MAX_PREDICTED_TAG_KEYS });
+  private readonly tagsByKey = new LRUCache<string, PredictedTags>({ max: MAX_PREDICTED_TAG_KEYS });
   private readonly refreshing = new Set<string>();
   /** Per key, until when the origin is not called while a stale value can be served (`graceBackoffMs`). */
   private readonly backoffUntil = new Map<string, number>();
@@ -510,10 +511,24 @@ export class ReadThroughCache {
     let stale: Envelope<T> | undefined;
     let invalidated = false;
     try {
-      const { raw, entry: read, prefetched } = await this.readEntry<T>(client, key);
-      let entry = read;
+      // When the key's last entry was tagged, its tags' marks come in the same round trip: one MGET
+      // after the key on a standalone server (marks from index 1), per-slot MGETs alongside in cluster mode.
+      const predicted = this.tagsByKey.get(key);
+      let raw: string | null;
+      let withMarks: (string | null)[] | undefined;
+      if (predicted === undefined) raw = await client.get(key);
+      else if (!client.isCluster) [raw] = withMarks = await client.mget(predicted.keyAndMarks);
+      else {
+        const [value, marks] = await Promise.all([client.get(key), client.mget(predicted.markKeys)]);
+        raw = value;
+        withMarks = [value, ...marks];
+      }
+      let entry = this.decode<T>(key, raw);
+      this.predictTags(key, predicted, entry);
       if (raw !== null && entry === undefined) this.logger.debug('cache entry not in a known format; treated as a miss', { key });
-      if (entry && entry.g !== undefined && !(await this.tagsCurrent(client, entry, prefetched))) {
+      const current =
+        entry?.g === undefined || (withMarks !== undefined && sameTags(predicted!.tags, entry.g) ? entryCurrent(entry, withMarks, 1) : await this.tagsCurrent(client, entry));
+      if (!current) {
         // A tag of the entry was invalidated after its load began (or its mark was lost): it is gone.
         invalidated = true;
         entry = undefined;
@@ -554,36 +569,19 @@ export class ReadThroughCache {
     return this.coalesceAcrossProcesses(client, { key, ttlClass, load, options, mode: 'none', stale, generation }, invalidated);
   }
 
-  /**
-   * GETs `key`; when the last entry decoded for it was tagged, fetches those tags' marks in the same
-   * round trip (one MGET on a standalone server; parallel per-slot MGETs in cluster mode), returned
-   * as `prefetched` for {@link tagsCurrent}.
-   */
-  private async readEntry<T>(client: CacheClient, key: string): Promise<{ raw: string | null; entry: Envelope<T> | undefined; prefetched?: PrefetchedMarks }> {
-    const predicted = this.tagsByKey.get(key);
-    let raw: string | null;
-    let prefetched: PrefetchedMarks | undefined;
-    if (predicted === undefined) raw = await client.get(key);
-    else {
-      let marks: (string | null)[];
-      if (!client.isCluster) [raw, ...marks] = await client.mget([key, ...predicted.markKeys]);
-      else [raw, marks] = await Promise.all([client.get(key), client.mget(predicted.markKeys)]);
-      prefetched = { tags: predicted.tags, marks };
-    }
-    const entry = this.decode<T>(key, raw);
+  /** Keeps (or forgets) the tags of `entry`, read for `key`, so the next read fetches their marks with it. */
+  private predictTags(key: string, predicted: PredictedTags | undefined, entry: Envelope | undefined): void {
     if (entry?.g === undefined) {
       if (predicted !== undefined) this.tagsByKey.delete(key);
     } else if (predicted === undefined || !sameTags(predicted.tags, entry.g)) {
-      this.tagsByKey.set(key, { tags: entry.g, markKeys: entry.g.map((tag) => this.keys.tagMark(tag)) });
+      const markKeys = entry.g.map((tag) => this.keys.tagMark(tag));
+      this.tagsByKey.set(key, { tags: entry.g, markKeys, keyAndMarks: [key, ...markKeys] });
     }
-    return { raw, entry, prefetched };
   }
 
-  /** Whether the tagged `entry` is current by its tags' marks (those `prefetched` when they are its tags, else read now). */
-  private async tagsCurrent(client: CacheClient, entry: Envelope, prefetched?: PrefetchedMarks): Promise<boolean> {
-    const tags = entry.g!;
-    const marks = prefetched && sameTags(prefetched.tags, tags) ? prefetched.marks : await readMarks(client, this.keys, tags);
-    return entryCurrent(entry, marks);
+  /** Whether the tagged `entry` is current by its tags' marks, read now. */
+  private async tagsCurrent(client: CacheClient, entry: Envelope): Promise<boolean> {
+    return entryCurrent(entry, await readMarks(client, this.keys, entry.g!));
   }
 
   /** One process loads under the lock (`SET NX PX`); the others poll for its fill, or load after `waitMs`. */

@@ -179,10 +179,11 @@ export function markAllows(mark: string | null | undefined, ticket: number): boo
   return Number.isFinite(value) && value <= ticket;
 }
 
-/** Whether `entry`, if tagged, is still current by the marks read for its tags (in the order of `entry.g`). */
-export function entryCurrent(entry: Envelope, marks: readonly (string | null)[]): boolean {
+/** Whether `entry`, if tagged, is still current by the marks read for its tags (in the order of `entry.g`, from `marks[offset]`). */
+export function entryCurrent(entry: Envelope, marks: readonly (string | null)[], offset = 0): boolean {
   if (entry.g === undefined) return true;
-  return entry.g.every((_, i) => markAllows(marks[i], entry.e!));
+  for (let i = 0; i < entry.g.length; i++) if (!markAllows(marks[offset + i], entry.e!)) return false;
+  return true;
 }
 
 /** Reads the marks of `tags` (in their order) through `client`: one MGET, one per slot in cluster mode. */
