@@ -137,14 +137,12 @@ export function commentRoute(deps: ArticlesApiDeps): (event: ResourceEvent) => P
     } catch (error) {
       deps.logger?.warn('comment stored but its pages not purged from Redis; the purge pipeline retries', { tag, error: String(error) });
     }
-    if (purged && purged.keys.length > 0) {
-      // L1 does not know tags, so the tagged keys are dropped by name: at once in this process, and in
-      // the others when the bus message arrives (CACHE_L1_BUS), else at their L1 TTL (docs/runtime.md).
-      await cache.forgetRemoved(...purged.keys).catch((error: unknown) => deps.logger?.warn('comment pages purged from Redis but not announced to other instances; their L1 copies expire with the L1 TTL', { tag, error: String(error) }));
-    }
-    // Without the tag set the cached pages are unknown: every page of the article's comments, at the edge.
+    // Every L1 copy carrying the tag goes at once in this process (whether the tag set still named it
+    // or not), in the others when the bus message arrives (CACHE_L1_BUS), else at their L1 TTL (docs/runtime.md).
+    await cache.forgetTagged([tag], purged?.keys).catch((error: unknown) => deps.logger?.warn('comment pages purged from Redis but not announced to other instances; their L1 copies expire with the L1 TTL', { tag, error: String(error) }));
+    // Without the tag set (not purged, or evicted) the cached pages are unknown: every page of the article's comments, at the edge.
     const firstPage = comments.canonicalUrl({ slug, page: 1 });
-    const paths = purged ? purged.cdnPaths : [firstPage, `${firstPage}?*`];
+    const paths = purged && purged.unknownTags.length === 0 ? purged.cdnPaths : [...(purged?.cdnPaths ?? []), firstPage, `${firstPage}?*`];
     if (deps.publisher && (!purged || paths.length > 0)) {
       await deps.publisher
         .publishInvalidation({ paths, ...(purged ? {} : { tags: [tag] }), reason: `comment on ${slug}` })

@@ -108,6 +108,13 @@ export class CacheKeys {
     return key.startsWith(this.prefix);
   }
 
+  /** The tag whose set `key` is ({@link tagSet} read backwards), or undefined when `key` is no tag set. */
+  tagOf(key: string): string | undefined {
+    if (!this.isTag(key)) return undefined;
+    const tag = key.slice(this.tagPrefix.length, this.clusterMode ? -1 : undefined);
+    return CACHE_TAG_PATTERN.test(tag) ? tag : undefined;
+  }
+
   /** True when `key` is a tag set (a set of key names, {@link tagSet}) that a purge empties with its members. */
   isTag(key: string): boolean {
     // In cluster mode a tag's mark shares the tag set's hash tag; only the set itself ends with it.

@@ -33,6 +33,7 @@ import { UserRepository } from '../../lambda/shop/repositories';
 import { ProfileSequencer } from '../../lambda/shop/write-behind/profile-sequencer';
 import { apiEvent } from '../lambda/api/support';
 import { eventBridgeBody, sqsRecord } from '../lambda/runtime/invalidation/sqs-records';
+import { NaiveTagIndex } from '../support/naive-tag-index';
 import { ConsistencyChecker, Layer, layerOfXCache } from './checker';
 import { EdgeCacheModel, OriginResponse } from './edge-model';
 import { userSubject } from '../../db/seed/seed';
@@ -173,6 +174,8 @@ export interface PyramidOptions {
   readonly namespace: string;
   /** Edge locations (POPs); client `n` uses location `n % edgeLocations`. @default 1 */
   readonly edgeLocations?: number;
+  /** The tag index as it was before issue 20 (test/support/naive-tag-index.ts). @default false */
+  readonly naiveTagIndex?: boolean;
 }
 
 export interface ReadResult {
@@ -197,7 +200,7 @@ export class Pyramid {
   private readonly reads: { resource: string; version: number; layer: Layer; client: string; startedAt: number }[] = [];
   private nextEventFaults: EventFaults = { redisDeliveryMs: 0, cdnDeliveryMs: 0, redisPurgeFailures: 0 };
   /** Published events, each linked to the write it invalidates once that write is acknowledged. */
-  private readonly pendingEvents: { write?: PendingWrite }[] = [];
+  private readonly pendingEvents: { write?: PendingWrite; purgedAt?: number }[] = [];
   readonly deadLettered: string[] = [];
 
   constructor(private readonly options: PyramidOptions) {
@@ -234,6 +237,26 @@ export class Pyramid {
     if (layer === undefined) throw new Error(`answer without a known x-cache: ${JSON.stringify(response.headers)}`);
     this.reads.push({ resource: `product:${id}`, version, layer, client, startedAt });
     return { status: response.statusCode, version, layer };
+  }
+
+  /**
+   * GET /api/products?category=… by `client` through its edge location; misses go to API instance
+   * `instance`. The answer counts as one read of every product it lists, at the version it shows.
+   */
+  async readList(client: string, instance: number, category: string): Promise<{ status: number; layer: Layer; versions: Record<number, number> }> {
+    const startedAt = this.time.now;
+    const query = `category=${category}`;
+    const response = await this.edgeOf(client).request({ method: 'GET', path: '/api/products', query }, this.time.now, () => this.origin(instance, apiEvent('/api/products', { query })));
+    const layer = response.edge === 'hit' || response.edge === 'stale' ? Layer.EDGE : layerOfXCache(response.headers['x-cache']);
+    if (layer === undefined) throw new Error(`answer without a known x-cache: ${JSON.stringify(response.headers)}`);
+    const versions: Record<number, number> = {};
+    if (response.statusCode === 200) {
+      for (const item of (JSON.parse(response.body) as { items: { id: number; version: number }[] }).items) {
+        versions[item.id] = item.version;
+        this.reads.push({ resource: `product:${item.id}`, version: item.version, layer, client, startedAt });
+      }
+    }
+    return { status: response.statusCode, layer, versions };
   }
 
   /**
@@ -280,7 +303,12 @@ export class Pyramid {
     const write: PendingWrite = { resource: `product:${id}`, version, client, ackedAt: this.time.now, tombstoned: !redisDown };
     this.writes.push(write);
     // The write's event was published before its answer: link it to the write it invalidates.
-    for (const event of this.pendingEvents) event.write ??= write;
+    for (const event of this.pendingEvents) {
+      if (event.write) continue;
+      event.write = write;
+      // A purge delivered at once may have finished before the answer arrived.
+      if (event.purgedAt !== undefined) write.purgedAt ??= event.purgedAt;
+    }
     return { status: 200, version };
   }
 
@@ -288,7 +316,7 @@ export class Pyramid {
   checker(): ConsistencyChecker {
     const checker = new ConsistencyChecker({ bounds: {} });
     for (const write of this.writes) {
-      const purgedAfter = write.purgedAt === undefined ? Number.POSITIVE_INFINITY : write.purgedAt - write.ackedAt;
+      const purgedAfter = write.purgedAt === undefined ? Number.POSITIVE_INFINITY : Math.max(0, write.purgedAt - write.ackedAt);
       const redis = write.tombstoned ? 0 : purgedAfter;
       checker.recordWrite({
         resource: write.resource,
@@ -319,7 +347,9 @@ export class Pyramid {
     const clock = () => this.time.now;
     const cache = new ReadThroughCache({ client, keys, ttls: DEFAULT_TTL_SECONDS, clock, earlyRefreshBeta: 0 });
     const personalCache = new ReadThroughCache({ client, keys, ttls: DEFAULT_TTL_SECONDS, clock, earlyRefreshBeta: 0, l1: false });
-    const tagIndex = new TagIndex(client, keys, { staleTtlSeconds: cache.staleTtlSeconds });
+    const tagIndex = this.options.naiveTagIndex
+      ? new NaiveTagIndex(client, keys, { staleTtlSeconds: cache.staleTtlSeconds })
+      : new TagIndex(client, keys, { staleTtlSeconds: cache.staleTtlSeconds });
     const users = new UserRepository(pool);
     const writes = createWriteRoutes({
       db: pool,
@@ -342,7 +372,7 @@ export class Pyramid {
       publishInvalidation: async (request: InvalidationRequest) => {
         const body = eventBridgeBody('CacheInvalidation', request);
         const faults = this.nextEventFaults;
-        const link: { write?: PendingWrite } = {};
+        const link: { write?: PendingWrite; purgedAt?: number } = {};
         this.pendingEvents.push(link);
         let receives = 0;
         const redisPurge = async (): Promise<void> => {
@@ -370,6 +400,7 @@ export class Pyramid {
             this.time.schedule(this.timing.redisVisibilityTimeoutMs, redisPurge);
             return;
           }
+          link.purgedAt ??= this.time.now;
           if (link.write && link.write.purgedAt === undefined) link.write.purgedAt = this.time.now;
         };
         this.time.schedule(faults.redisDeliveryMs, redisPurge);

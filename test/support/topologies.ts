@@ -2,7 +2,7 @@
  * Runs a block of cache tests against both Redis topologies the product supports: a standalone
  * server and a 3-master cluster, each started for the block and stopped after it.
  */
-import { RedisCluster, RedisServer } from './servers';
+import { RedisCluster, RedisServer, RedisServerOptions } from './servers';
 
 export type Topology =
   | { readonly kind: 'standalone'; readonly server: RedisServer; readonly url: string }
@@ -13,17 +13,20 @@ export interface TopologyHandle {
   current(): Topology;
 }
 
-/** `describe` once per topology; `body` receives a handle to the servers started for it. */
-export function describeEachTopology(name: string, body: (handle: TopologyHandle) => void): void {
+/**
+ * `describe` once per topology; `body` receives a handle to the servers started for it. `server`
+ * options (e.g. `maxmemory` and its policy) apply to the standalone server and to every cluster node.
+ */
+export function describeEachTopology(name: string, body: (handle: TopologyHandle) => void, server: RedisServerOptions = {}): void {
   for (const kind of ['standalone', 'cluster'] as const) {
     describe(`${name} (${kind} Redis)`, () => {
       let topology: Topology | undefined;
       beforeAll(async () => {
         if (kind === 'standalone') {
-          const server = await RedisServer.start();
-          topology = { kind, server, url: server.url };
+          const started = await RedisServer.start(server);
+          topology = { kind, server: started, url: started.url };
         } else {
-          const cluster = await RedisCluster.start();
+          const cluster = await RedisCluster.start(server);
           topology = { kind, cluster, startupNodes: cluster.startupNodes };
         }
       });

@@ -127,6 +127,27 @@ export class CacheClient {
     return this.run(key, 'GET', () => this.redis.get(key));
   }
 
+  /** MGET: the values of `keys`, in order (`null` for a missing key); in cluster mode one MGET per hash slot, in parallel. */
+  async mget(keys: readonly string[]): Promise<(string | null)[]> {
+    if (keys.length === 0) return [];
+    if (!this.isCluster) return this.run(keys[0], 'MGET', () => this.redis.mget(...keys));
+    const groups = new Map<number, number[]>();
+    for (const [i, key] of keys.entries()) {
+      const slot = hashSlot(key);
+      const list = groups.get(slot) ?? [];
+      list.push(i);
+      groups.set(slot, list);
+    }
+    const values: (string | null)[] = new Array<string | null>(keys.length).fill(null);
+    await Promise.all(
+      [...groups.values()].map(async (indexes) => {
+        const replies = await this.run(keys[indexes[0]], 'MGET', () => this.redis.mget(...indexes.map((i) => keys[i])));
+        for (const [n, i] of indexes.entries()) values[i] = replies[n];
+      }),
+    );
+    return values;
+  }
+
   /** SET with a TTL; with `onlyIfAbsent` (NX) returns false when the key already existed. */
   async set(key: string, value: string, ttlMs: number, options: { onlyIfAbsent?: boolean } = {}): Promise<boolean> {
     const ttl = wholeMilliseconds(ttlMs);

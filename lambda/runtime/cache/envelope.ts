@@ -8,7 +8,9 @@
  * - `ver` the origin's row version, which lets a write refuse an older fill (see the fill script);
  * - `d` how long the origin load took (XFetch early refresh weighs it);
  * - `t` tombstone: a short-lived marker left by a write; reads treat it as a miss;
- * - `l` the value's own soft TTL in seconds, when its loader set one (HTTP `max-age` is derived from it).
+ * - `l` the value's own soft TTL in seconds, when its loader set one (HTTP `max-age` is derived from it);
+ * - `g` the value's tags and `e` the invalidation clock when its origin read began (cache/tag-index.ts):
+ *   a read treats the entry as gone once one of its tags was invalidated after `e`, or its mark is lost.
  *
  * Decoding is defensive: anything malformed decodes to `undefined` (a miss), never throws.
  */
@@ -23,6 +25,8 @@ export interface Envelope<T = unknown> {
   readonly d?: number;
   readonly t?: 1;
   readonly l?: number;
+  readonly g?: readonly string[];
+  readonly e?: number;
 }
 
 export function encodeEnvelope<T>(entry: Omit<Envelope<T>, 'f'>): string {
@@ -32,6 +36,10 @@ export function encodeEnvelope<T>(entry: Omit<Envelope<T>, 'f'>): string {
   if (entry.d !== undefined) head.d = entry.d;
   if (entry.t) head.t = 1;
   if (entry.l !== undefined) head.l = entry.l;
+  if (entry.g !== undefined) {
+    head.g = entry.g;
+    head.e = entry.e;
+  }
   head.v = entry.v;
   return JSON.stringify(head);
 }
@@ -53,6 +61,9 @@ export function decodeEnvelope<T = unknown>(raw: string | null | undefined): Env
   if (entry.d !== undefined && !isFiniteNumber(entry.d)) return undefined;
   if (entry.t !== undefined && entry.t !== 1) return undefined;
   if (entry.l !== undefined && !isFiniteNumber(entry.l)) return undefined;
+  // Tags come with their ticket, or not at all: tags whose marks cannot be compared would never expire.
+  if (entry.g !== undefined && !(Array.isArray(entry.g) && entry.g.every((tag) => typeof tag === 'string') && isFiniteNumber(entry.e))) return undefined;
+  if (entry.g === undefined && entry.e !== undefined) return undefined;
   return entry as unknown as Envelope<T>;
 }
 

@@ -30,5 +30,5 @@ export {
 export type { CacheClientConfig, CacheNode, SecretReader } from './redis-client';
 export { followAuthRotation, isWrongPassword } from './auth-rotation';
 export type { AuthRotationOptions, CachePasswords } from './auth-rotation';
-export { DEFAULT_TAG_MARK_TTL_MS, MAX_TAGGED_READS, TAG_CLOCK_TTL_MS, TagIndex, taggedLoader } from './tag-index';
-export type { TaggedLoaderOptions, TagIndexOptions, TagInvalidation, TagStore } from './tag-index';
+export { DEFAULT_TAG_MARK_TTL_MS, entryCurrent, markAllows, MAX_TAGGED_READS, TAG_CLOCK_TTL_MS, TagIndex, taggedLoader } from './tag-index';
+export type { InvalidateOptions, TaggedLoaderOptions, TagIndexOptions, TagInvalidation, TagStore } from './tag-index';

@@ -72,6 +72,14 @@ export class LocalCache {
     this.lru.delete(key);
   }
 
+  /** Removes every entry `predicate` holds for; returns how many. */
+  deleteWhere(predicate: (entry: Envelope) => boolean): number {
+    const doomed: string[] = [];
+    for (const [key, slot] of this.lru.entries()) if (predicate(slot.entry)) doomed.push(key);
+    for (const key of doomed) this.lru.delete(key);
+    return doomed.length;
+  }
+
   clear(): void {
     this.lru.clear();
   }

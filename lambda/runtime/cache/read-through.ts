@@ -16,8 +16,14 @@
  *   when its message arrives (milliseconds), and while the bus is not subscribed their L1 entries
  *   live at most `busFallbackL1TtlSeconds`.
  * - Stale-while-revalidate serves an entry at most `staleTtlSeconds` past its soft expiry.
+ * - Tagged entries (cache/tag-index.ts): a Redis read fetches the marks of the entry's tags with it
+ *   and treats the entry as absent (not even stale) when one was invalidated after the entry's load
+ *   began, or its mark was lost; so no tag invalidation, whatever Redis evicted, leaves a value
+ *   readable from Redis. L1 copies are not checked: `forgetTagged` drops this process's, the bus
+ *   (or the L1 TTL) other processes'.
  */
 import { randomUUID } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { CacheUnavailableError, OriginUnavailableError } from '../errors';
 import type { CacheKeys } from '../keys';
 import { CacheTtl, TtlClass, TtlTable, ttlSecondsOf, withJitter } from '../ttl';
@@ -25,6 +31,7 @@ import type { CacheClient } from './cache-client';
 import { DecodedEntries, DecodedEntriesOptions, DEFAULT_DECODED_ENTRIES } from './decoded-entries';
 import { decodeEnvelope, encodeEnvelope, Envelope, ENVELOPE_FORMAT, isTombstone } from './envelope';
 import { hashTagOf } from './hash-slot';
+import { entryCurrent, readMarks } from './tag-index';
 import { BusEvent, BusKey, BusState, FillWatch, InvalidationBus } from './invalidation-bus';
 import { LocalCache } from './local-cache';
 import { CacheLogger, CacheMetric, CacheMetrics, noopCacheLogger, noopCacheMetrics } from './metrics';
@@ -53,6 +60,8 @@ export type Loaded<T> = {
   readonly ttlSeconds?: number;
   /** False: answer this value but keep it out of every cache layer (and release the lock). @default true */
   readonly cache?: boolean;
+  /** The value's tags and the invalidation clock when its origin read began (set by `TagIndex.loader`). @default - untagged */
+  readonly tagged?: { readonly tags: readonly string[]; readonly ticket: number };
 } | null;
 
 export type Loader<T> = () => Promise<Loaded<T>>;
@@ -87,6 +96,8 @@ export interface ReadOptions {
 
 /** `Retry-After` of the 503 a hard timeout without a stale value answers. */
 const HARD_TIMEOUT_RETRY_AFTER_SECONDS = 5;
+/** Keys whose tags are remembered for the next read's mark fetch (least recently read forgotten first). */
+const MAX_PREDICTED_TAG_KEYS = 10_000;
 /** Keys whose grace backoff is remembered at most (oldest forgotten first). */
 const MAX_BACKOFF_KEYS = 10_000;
 
@@ -213,6 +224,13 @@ interface Counters {
   backgroundRefreshes: number;
 }
 
+/** The tags a key's last entry carried, their mark keys, and the key followed by them (one MGET). */
+interface PredictedTags {
+  readonly tags: readonly string[];
+  readonly markKeys: readonly string[];
+  readonly keyAndMarks: readonly string[];
+}
+
 type WaitOutcome<T> =
   | { readonly kind: 'filled'; readonly entry: Envelope<T>; readonly raw: string }
   | { readonly kind: 'acquired' }
@@ -249,6 +267,8 @@ export class ReadThroughCache {
   private readonly l1?: LocalCache;
   private readonly decoded?: DecodedEntries;
   private readonly inflight = new Map<string, Promise<CacheRead<unknown>>>();
+  /** Per key, the tags (and their mark keys) of the last tagged entry read: the next read fetches those marks with the entry. */
+  private readonly tagsByKey = new LRUCache<string, PredictedTags>({ max: MAX_PREDICTED_TAG_KEYS });
   private readonly refreshing = new Set<string>();
   /** Per key, until when the origin is not called while a stale value can be served (`graceBackoffMs`). */
   private readonly backoffUntil = new Map<string, number>();
@@ -407,6 +427,25 @@ export class ReadThroughCache {
   }
 
   /**
+   * After a tag invalidation (`TagIndex.invalidate`): drops from this process's L1 every entry
+   * carrying one of `tags`, whether a tag set still named it or not (another instance's write may
+   * have removed it from the set, or Redis evicted the set), and the `keys` the sets named; reads in
+   * flight are detached. Then announces the tags on the bus (other instances drop their L1). Bus
+   * errors propagate.
+   */
+  async forgetTagged(tags: readonly string[], keys: readonly string[] = []): Promise<void> {
+    this.forgetLocally(keys);
+    if (tags.length > 0) {
+      const wanted = new Set(tags);
+      this.l1?.deleteWhere((entry) => entry.g !== undefined && entry.g.some((tag) => wanted.has(tag)));
+      // Loads in flight may carry a tag: none of them may enter L1 or be joined by later reads.
+      this.inflight.clear();
+    }
+    if (!this.bus || keys.length + tags.length === 0) return;
+    await this.bus.publish({ origin: this.busOrigin, keys: keys.map((key) => ({ key })), tags: [...tags], filled: [] });
+  }
+
+  /**
    * Replaces `key` with a short-lived tombstone carrying `version` (the version a write just
    * committed): until it expires, fills of an older or unknown version are refused, so a read that
    * began before the write cannot put the old value back. `ttlMs` must cover the slowest fill, so it
@@ -470,10 +509,30 @@ export class ReadThroughCache {
     const client = this.client;
     if (!client) return this.loadFromOrigin({ key, ttlClass, load, options, mode: 'none', generation });
     let stale: Envelope<T> | undefined;
+    let invalidated = false;
     try {
-      const raw = await client.get(key);
-      const entry = this.decode<T>(key, raw);
+      // When the key's last entry was tagged, its tags' marks come in the same round trip: one MGET
+      // after the key on a standalone server (marks from index 1), per-slot MGETs alongside in cluster mode.
+      const predicted = this.tagsByKey.get(key);
+      let raw: string | null;
+      let withMarks: (string | null)[] | undefined;
+      if (predicted === undefined) raw = await client.get(key);
+      else if (!client.isCluster) [raw] = withMarks = await client.mget(predicted.keyAndMarks);
+      else {
+        const [value, marks] = await Promise.all([client.get(key), client.mget(predicted.markKeys)]);
+        raw = value;
+        withMarks = [value, ...marks];
+      }
+      let entry = this.decode<T>(key, raw);
+      this.predictTags(key, predicted, entry);
       if (raw !== null && entry === undefined) this.logger.debug('cache entry not in a known format; treated as a miss', { key });
+      const current =
+        entry?.g === undefined || (withMarks !== undefined && sameTags(predicted!.tags, entry.g) ? entryCurrent(entry, withMarks, 1) : await this.tagsCurrent(client, entry));
+      if (!current) {
+        // A tag of the entry was invalidated after its load began (or its mark was lost): it is gone.
+        invalidated = true;
+        entry = undefined;
+      }
       if (entry && this.belowFloor(key, entry)) {
         // A write of this process could not reach Redis (failover): Redis may still hold what it
         // replaced. Read the origin and store its version over the old one.
@@ -507,17 +566,33 @@ export class ReadThroughCache {
       this.cacheFailed('read', key, error);
       return this.loadFromOrigin({ key, ttlClass, load, options, mode: 'none', generation });
     }
-    return this.coalesceAcrossProcesses(client, { key, ttlClass, load, options, mode: 'none', stale, generation });
+    return this.coalesceAcrossProcesses(client, { key, ttlClass, load, options, mode: 'none', stale, generation }, invalidated);
+  }
+
+  /** Keeps (or forgets) the tags of `entry`, read for `key`, so the next read fetches their marks with it. */
+  private predictTags(key: string, predicted: PredictedTags | undefined, entry: Envelope | undefined): void {
+    if (entry?.g === undefined) {
+      if (predicted !== undefined) this.tagsByKey.delete(key);
+    } else if (predicted === undefined || !sameTags(predicted.tags, entry.g)) {
+      const markKeys = entry.g.map((tag) => this.keys.tagMark(tag));
+      this.tagsByKey.set(key, { tags: entry.g, markKeys, keyAndMarks: [key, ...markKeys] });
+    }
+  }
+
+  /** Whether the tagged `entry` is current by its tags' marks, read now. */
+  private async tagsCurrent(client: CacheClient, entry: Envelope): Promise<boolean> {
+    return entryCurrent(entry, await readMarks(client, this.keys, entry.g!));
   }
 
   /** One process loads under the lock (`SET NX PX`); the others poll for its fill, or load after `waitMs`. */
-  private async coalesceAcrossProcesses<T>(client: CacheClient, plan: LoadPlan<T>): Promise<CacheRead<T>> {
+  private async coalesceAcrossProcesses<T>(client: CacheClient, plan: LoadPlan<T>, invalidated = false): Promise<CacheRead<T>> {
     const token = randomUUID();
     // Watching before the first ACQUIRE: a fill notice sent while it is answered is not lost.
     const watch = this.bus?.state === BusState.SUBSCRIBED ? this.bus.watchFill(plan.key) : undefined;
     let outcome: WaitOutcome<T>;
     try {
-      outcome = await this.tryAcquire<T>(client, plan.key, token);
+      // An entry just found invalidated by its tags must not come back as "filled": lock past it.
+      outcome = await this.tryAcquire<T>(client, plan.key, token, invalidated ? Number.MAX_SAFE_INTEGER : this.clock());
       if (outcome.kind === 'waiting') outcome = await this.waitForHolder<T>(client, plan.key, token, watch, outcome.holder);
     } catch (error) {
       this.cacheFailed('lock', plan.key, error);
@@ -528,6 +603,17 @@ export class ReadThroughCache {
     switch (outcome.kind) {
       case 'filled':
         if (this.belowFloor(plan.key, outcome.entry)) return this.loadFromOrigin({ ...plan, mode: FillMode.WRITE });
+        if (outcome.entry.g !== undefined) {
+          let current: boolean;
+          try {
+            current = await this.tagsCurrent(client, outcome.entry);
+          } catch (error) {
+            this.cacheFailed('marks', plan.key, error);
+            return this.loadFromOrigin(plan);
+          }
+          // Another process's fill of a value already invalidated: load, without filling over it.
+          if (!current) return this.loadFromOrigin(plan);
+        }
         this.redisHit();
         this.remember(plan.key, outcome.entry, outcome.raw, plan.generation);
         return readOf(outcome.entry, 'redis');
@@ -743,6 +829,7 @@ export class ReadThroughCache {
       ...(found && loaded.version !== undefined ? { ver: loaded.version } : {}),
       ...(loadMs > 0 ? { d: loadMs } : {}),
       ...(found && loaded.ttlSeconds !== undefined ? { l: ttlSecondsOf(this.ttls, loaded.ttlSeconds) } : {}),
+      ...(found && loaded.tagged !== undefined ? { g: loaded.tagged.tags, e: loaded.tagged.ticket } : {}),
     };
     return { entry, ttlMs: softMs + staleMs };
   }
@@ -892,6 +979,10 @@ export class ReadThroughCache {
 function readOf<T>(entry: Envelope<T>, source: CacheSource): CacheRead<T> {
   const read: CacheRead<T> = entry.ver === undefined ? { value: entry.v, source, storedAtMs: entry.s } : { value: entry.v, source, storedAtMs: entry.s, version: entry.ver };
   return entry.l === undefined ? read : { ...read, ttlSeconds: entry.l };
+}
+
+function sameTags(a: readonly string[], b: readonly string[]): boolean {
+  return a === b || (a.length === b.length && a.every((tag, i) => tag === b[i]));
 }
 
 function checkLoaderOptions(options: ReadOptions): void {

@@ -32,7 +32,7 @@ import {
   redisWorkOf,
 } from './messages';
 import { InvalidationLogger, noopInvalidationLogger } from './observability';
-import { purgeRedis } from './redis-purge';
+import { cleanupTags, purgeRedis } from './redis-purge';
 import { InvalidationMapping, checkInvalidationMapping } from './templates';
 
 export { DEFAULT_INVALIDATION_SOURCE };
@@ -339,6 +339,8 @@ export class LocalInvalidationPublisher implements InvalidationPublisher {
       const result = await purgeRedis({ keys, scans, tags }, { redis: this.options.redis, cacheKeys: this.options.cacheKeys, now: Date.now, deadline: Infinity, replicaAcks: this.options.replicaAcks });
       unlinked += result.unlinked;
       paths.push(...result.cdnPaths);
+      // No CDN here: nothing to make safe before the tag members go.
+      if (result.tagCleanup) await cleanupTags(this.options.redis, this.options.cacheKeys, result.tagCleanup);
       scans = result.remaining;
       keys = [];
       tags = [];

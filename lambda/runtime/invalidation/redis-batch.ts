@@ -8,6 +8,9 @@
  * forwarded to the CloudFront purge queue with a delay that outlasts every L1 copy (the adapter
  * sends them with SQS `DelaySeconds`). A record whose Redis purge failed forwards nothing; its retry,
  * once it succeeds, forwards — so a CDN purge always follows the last Redis purge, never precedes it.
+ * The tag members a purge found stay in their sets until their CDN paths are forwarded (or carried by
+ * the continuation): a failure in between (the send, the Lambda timeout) leaves them for the retry,
+ * which finds and forwards them again.
  *
  * Outcomes: done; continued; dead-lettered with the reason (hopeless record, too many continuations,
  * or a Redis failure on the record's last receive); or an error is thrown so that SQS returns the
@@ -20,7 +23,7 @@ import { CacheKeys } from '../keys';
 import { DeadLetterRecord, DeadLetterSender, receiveCountOf } from './dead-letter';
 import { CDN_PURGE_KIND, CdnPurgeForward, DEFAULT_MAX_CONTINUATIONS, REDIS_PURGE_CONTINUATION_KIND, RedisPurgeContinuation, decodeInvalidationMessage, redisWorkOf } from './messages';
 import { InvalidationLogger, InvalidationMetric, InvalidationMetrics, noopInvalidationLogger, noopInvalidationMetrics } from './observability';
-import { purgeRedis } from './redis-purge';
+import { cleanupTags, purgeRedis, RedisPurgeResult } from './redis-purge';
 
 export { DEFAULT_MAX_CONTINUATIONS };
 
@@ -96,12 +99,24 @@ export async function handleRedisPurgeRecord(record: DeadLetterRecord, options: 
   }
   logger.info('redis purge step done', { messageId: record.messageId, unlinked: result.unlinked, scanSteps: result.scanSteps, unfinished: result.remaining.length, ...work.origin });
   const paths = unique([...work.paths, ...result.cdnPaths]);
+  const redis = await options.redis();
   if (result.remaining.length === 0) {
     if (paths.length > 0 && options.forwardCdnPurge) {
       await options.forwardCdnPurge({ kind: CDN_PURGE_KIND, version: 1, paths, reason: work.reason, origin: work.origin, redisPurgedAt: options.now() });
       metrics.count(InvalidationMetric.CDN_PURGES_FORWARDED);
     }
+    await cleanUp(result);
     return 'purged';
+  }
+
+  /** Once the paths are safe: a failure only leaves members a later purge unlinks again (nothing is lost). */
+  async function cleanUp(done: RedisPurgeResult): Promise<void> {
+    if (!done.tagCleanup) return;
+    try {
+      await cleanupTags(redis, options.cacheKeys, done.tagCleanup);
+    } catch (error) {
+      logger.warn('tag members purged but not removed from their sets; the next purge of the tag unlinks them again', { messageId: record.messageId, error: String(error) });
+    }
   }
 
   const continuation: RedisPurgeContinuation = {
@@ -119,6 +134,7 @@ export async function handleRedisPurgeRecord(record: DeadLetterRecord, options: 
   }
   await options.continue(continuation);
   metrics.count(InvalidationMetric.SCANS_CONTINUED);
+  await cleanUp(result);
   return 'continued';
 }
 

@@ -64,7 +64,7 @@ export interface RedisPurgeOptions {
 
 /** What a purge should remove. */
 export interface RedisPurgeRequest {
-  /** Exact keys; tag sets among them (`CacheKeys.isTag`) are emptied together with their members. */
+  /** Exact keys; tag sets among them (`CacheKeys.isTag`) are purged as their tags (see `tags`). */
   readonly keys: readonly string[];
   /** Pattern scans, fresh (`{ pattern, cursors: {}, finished: [] }`) or resumed from a continuation. */
   readonly scans: readonly PatternScanState[];
@@ -78,6 +78,14 @@ export interface RedisPurgeResult {
   readonly tagsCleared: number;
   /** CDN paths recorded with the removed tag members, sorted: the CDN purge that must follow this one. */
   readonly cdnPaths: readonly string[];
+  /** Tags whose set was gone (evicted): their values are unreadable, their CDN paths unknown (TagInvalidation.unknownTags). */
+  readonly unknownTags: readonly string[];
+  /**
+   * The tag members this purge invalidated are still in their sets: remove them with
+   * {@link cleanupTags} once `cdnPaths` are safe (forwarded, or carried by a continuation), so that a
+   * retry after a failure in between finds them again. Undefined when no tag was purged.
+   */
+  readonly tagCleanup?: TagCleanup;
   /** `SCAN` steps run. */
   readonly scanSteps: number;
   /** Scans not finished before the deadline, with the cursor of each master to resume from. */
@@ -222,31 +230,9 @@ function sumReplies(replies: [Error | null, unknown][] | null): number {
   return total;
 }
 
-/**
- * Empties a tag set named among the keys: `SMEMBERS`, `UNLINK` the members (within the namespace),
- * then `SREM` exactly the members read. A member added while this runs stays in the set for the next
- * purge instead of being lost with an `UNLINK` of the whole tag; once the set is empty Redis removes
- * the key itself. Members that are CDN paths (`/…`) are reported, not unlinked.
- */
-async function clearTag(redis: Redis | Cluster, cacheKeys: CacheKeys, tag: string, batchSize: number, logger: InvalidationLogger, paths: Set<string>): Promise<number> {
-  const members = await redis.smembers(tag);
-  if (members.length === 0) return 0;
-  const owned = members.filter((m) => cacheKeys.owns(m));
-  const cdn = members.filter((m) => m.startsWith('/'));
-  for (const path of cdn) paths.add(path);
-  if (owned.length + cdn.length < members.length) {
-    logger.warn('tag set holds keys outside the app namespace; they are left in place', { tag, foreign: members.length - owned.length - cdn.length });
-  }
-  const unlinked = await unlinkKeys(redis, owned, batchSize);
-  const read = [...owned, ...cdn];
-  for (const batch of chunk(read, batchSize)) await redis.srem(tag, ...batch);
-  return unlinked;
-}
-
 /** The tag index's operations over a raw ioredis client (the purgers hold one, not a `CacheClient`). */
 export function redisTagStore(redis: Redis | Cluster, batchSize = 500): TagStore {
   return {
-    get: (key) => redis.get(key),
     eval: async (script: LuaScript, keys, args) => {
       try {
         return await redis.evalsha(script.sha1, keys.length, ...keys, ...args);
@@ -255,8 +241,8 @@ export function redisTagStore(redis: Redis | Cluster, batchSize = 500): TagStore
         return redis.eval(script.source, keys.length, ...keys, ...args);
       }
     },
-    unlink: (keys) => unlinkKeys(redis, keys, batchSize),
-    srem: (key, members) => (members.length === 0 ? Promise.resolve(0) : redis.srem(key, ...members)),
+    // An even batch size: a key and the lock next to it go in one UNLINK (TagStore.unlink).
+    unlink: (keys) => unlinkKeys(redis, keys, 2 * batchSize),
   };
 }
 
@@ -283,18 +269,20 @@ export async function purgeRedis(request: RedisPurgeRequest, options: RedisPurge
     if (!cacheKeys.owns(pattern)) throw outsideNamespace(pattern, cacheKeys);
   }
   let unlinked = await purgeEntries(redis, cacheKeys, plain, batchSize);
-  let tagsCleared = 0;
   const cdnPaths = new Set<string>();
-  for (const tag of tags) {
-    unlinked += await clearTag(redis, cacheKeys, tag, batchSize, logger, cdnPaths);
-    tagsCleared++;
-  }
-  if (request.tags && request.tags.length > 0) {
-    const invalidated = await new TagIndex(redisTagStore(redis, batchSize), cacheKeys).invalidate(request.tags);
+  const tagNames = [...new Set([...tags.map((key) => cacheKeys.tagOf(key)!), ...(request.tags ?? [])])];
+  let tagCleanup: TagCleanup | undefined;
+  let unknownTags: string[] = [];
+  if (tagNames.length > 0) {
+    // Members stay in their sets until the caller has made their CDN paths safe (cleanupTags).
+    const invalidated = await new TagIndex(redisTagStore(redis, batchSize), cacheKeys).invalidate(tagNames, { deferCleanup: true });
     unlinked += invalidated.unlinked;
-    tagsCleared += new Set(request.tags).size;
     for (const path of invalidated.cdnPaths) cdnPaths.add(path);
+    unknownTags = invalidated.unknownTags;
+    tagCleanup = { tags: tagNames, clock: invalidated.clock };
+    if (unknownTags.length > 0) logger.warn('tag sets gone (evicted?): their values are unreadable, their CDN paths unknown', { tags: unknownTags });
   }
+  const tagsCleared = tagNames.length;
 
   let scanSteps = 0;
   const remaining: PatternScanState[] = [];
@@ -350,7 +338,18 @@ export async function purgeRedis(request: RedisPurgeRequest, options: RedisPurge
   metrics.count(InvalidationMetric.KEYS_UNLINKED, unlinked);
   metrics.count(InvalidationMetric.TAGS_CLEARED, tagsCleared);
   metrics.count(InvalidationMetric.SCAN_STEPS, scanSteps);
-  return { unlinked, tagsCleared, cdnPaths: [...cdnPaths].sort(), scanSteps, remaining };
+  return { unlinked, tagsCleared, cdnPaths: [...cdnPaths].sort(), unknownTags, scanSteps, remaining, ...(tagCleanup ? { tagCleanup } : {}) };
+}
+
+/** The tag members a purge invalidated: the tags, and its clock value. */
+export interface TagCleanup {
+  readonly tags: readonly string[];
+  readonly clock: number;
+}
+
+/** Removes from their sets the members the purge of `cleanup` invalidated (TagIndex.cleanup). */
+export async function cleanupTags(redis: Redis | Cluster, cacheKeys: CacheKeys, cleanup: TagCleanup): Promise<void> {
+  await new TagIndex(redisTagStore(redis), cacheKeys).cleanup(cleanup.tags, cleanup.clock);
 }
 
 /** Who the purger's bus messages come from (a cache ignores only its own origin). */

@@ -21,7 +21,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { subjectOf as claimsSubjectOf } from '../auth/claims';
-import { taggedLoader, type CacheLogger, type CacheRead, type Loaded, type ReadOptions, type TagIndex } from '../cache';
+import { type CacheLogger, type CacheRead, type Loaded, type ReadOptions, type TagIndex } from '../cache';
 import { OriginUnavailableError } from '../errors';
 import { Cacheability, carriesCredentials, DEFAULT_STALE_WINDOWS, NO_STORE, PRIVATE_CACHE_CONTROL, remainingFreshnessSeconds, StaleWindows } from '../http/cache-control';
 import { checkRequestSize, headerValue } from '../http/request';
@@ -197,7 +197,7 @@ export function createResourceApi(options: ResourceApiOptions): ResourceApi {
     const { resource } = binding;
     const tagsOf = resource.tags;
     if (tagsOf === undefined) return loadOnce(binding, params, event, subject, state);
-    return taggedLoader(options.tagIndex!, {
+    return options.tagIndex!.loader({
       key,
       paths: resource.cdnPaths(params),
       ttlSeconds: ttlSecondsOf(options.ttls, resource.ttl),

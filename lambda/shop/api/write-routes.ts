@@ -104,7 +104,7 @@ export interface WriteLogger {
 export interface WriteRoutesDependencies {
   readonly db: Queryable;
   /** The shared cache (L1 + Redis): products and lists. */
-  readonly cache: Pick<ReadThroughCache, 'tombstone' | 'invalidate' | 'forgetRemoved'>;
+  readonly cache: Pick<ReadThroughCache, 'tombstone' | 'invalidate' | 'forgetTagged'>;
   /** The cache of per-user data (Redis only, no L1, so a user reads their own writes on any instance): orders, profiles. */
   readonly personalCache: Pick<ReadThroughCache, 'get' | 'put'>;
   readonly keys: CacheKeys;

@@ -119,7 +119,7 @@ export interface ProductInvalidation {
 
 export interface ProductWriterDependencies {
   readonly db: Queryable;
-  readonly cache: Pick<ReadThroughCache, 'tombstone' | 'invalidate' | 'forgetRemoved'>;
+  readonly cache: Pick<ReadThroughCache, 'tombstone' | 'invalidate' | 'forgetTagged'>;
   readonly keys: CacheKeys;
   /** Purges the write's tags; without it (no Redis at all) the event names the tags for the purge pipeline. */
   readonly tagIndex?: Pick<TagIndex, 'invalidate'>;
@@ -207,10 +207,9 @@ async function invalidateProduct(deps: ProductWriterDependencies, product: Produ
       log?.warn('product written but its tags not purged; the purge pipeline retries', { productId: product.id, tags, error: String(error) });
     }
   }
-  if (tagged && tagged.keys.length > 0) {
-    // Already gone from Redis; this drops this process's L1 copies (and, with the bus, every other's).
-    await deps.cache.forgetRemoved(...tagged.keys).catch((error: unknown) => log?.warn('tagged keys purged from Redis but not from L1; they expire with the L1 TTL', { productId: product.id, error: String(error) }));
-  }
+  // Already unreadable in Redis; this drops this process's L1 copies carrying the tags, named by the
+  // sets or not (another instance's write may have taken a page out of them), and, with the bus, every other's.
+  await deps.cache.forgetTagged(tags, tagged?.keys).catch((error: unknown) => log?.warn('tagged keys purged from Redis but not from L1; they expire with the L1 TTL', { productId: product.id, error: String(error) }));
   // After the tag purge, which unlinks the product's own entry with the rest.
   let tombstoned = true;
   try {
@@ -219,8 +218,8 @@ async function invalidateProduct(deps: ProductWriterDependencies, product: Produ
     tombstoned = false;
     log?.warn('product written but its cache entry not tombstoned; the purge pipeline retries', { key: productKey, error: String(error) });
   }
-  // Without the tag sets the affected pages are unknown: every list, at the edge.
-  const listPaths = tagged ? tagged.cdnPaths : [productList.path, `${productList.path}?*`];
+  // Without the tag sets (not purged, or evicted) the affected pages are unknown: every list, at the edge.
+  const listPaths = tagged && tagged.unknownTags.length === 0 ? tagged.cdnPaths : [...(tagged?.cdnPaths ?? []), productList.path, `${productList.path}?*`];
   const paths = [...new Set([...productResource.cdnPaths(params), ...listPaths])];
   let published = true;
   try {

@@ -136,7 +136,7 @@ export function testCaches(keys: CacheKeys, client: CacheClient | undefined, opt
   const unavailable = async (): Promise<never> => {
     throw new Error('no Redis');
   };
-  const tagIndex = new TagIndex(client ?? { get: unavailable, eval: unavailable, unlink: unavailable, srem: unavailable }, keys, { staleTtlSeconds: cache.staleTtlSeconds });
+  const tagIndex = new TagIndex(client ?? { eval: unavailable, unlink: unavailable }, keys, { staleTtlSeconds: cache.staleTtlSeconds });
   return { cache, personalCache, tagIndex };
 }
 

@@ -143,7 +143,7 @@ describeEachTopology('PUT /api/products/{id}', (topology) => {
       const allKey = productList.key(api.keys, { category: undefined, page: 1 });
       const categoryKey = productList.key(api.keys, { category, page: 1 });
       expect(await redis.exists(allKey)).toBe(1);
-      expect(await redis.smembers(api.keys.tagSet('product:9'))).toEqual(expect.arrayContaining([allKey, categoryKey, '/api/products', `/api/products?category=${category}`]));
+      expect(await redis.zrange(api.keys.tagSet('product:9'), 0, -1)).toEqual(expect.arrayContaining([allKey, categoryKey, '/api/products', `/api/products?category=${category}`]));
       const tagTtl = await redis.pttl(api.keys.tagSet('product:9'));
       expect(tagTtl).toBeGreaterThanOrEqual((TTL_LIST_SECONDS * 1.1 + api.cache.staleTtlSeconds) * 1000);
 

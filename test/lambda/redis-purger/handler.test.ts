@@ -92,7 +92,7 @@ describeEachTopology('redis-purger handler', (handle) => {
   it('purges keys, tags and patterns, and dead-letters a malformed record with the reason', async () => {
     await Promise.all(Array.from({ length: 200 }, (_, i) => redis.set(keys.product(i), 'p', 'EX', 600)));
     await redis.set(keys.resource('product-list', ['_', '1']), 'list', 'EX', 600);
-    await redis.sadd(keys.tagSet('product:5'), keys.resource('product-list', ['_', '1']));
+    await redis.zadd(keys.tagSet('product:5'), 0, keys.resource('product-list', ['_', '1']));
     await redis.set(keys.resource('user', [String(1)]), 'u', 'EX', 600);
     await redis.set(keys.resource('order', [String(1)]), 'o', 'EX', 600);
 
@@ -144,7 +144,7 @@ describeEachTopology('redis-purger handler', (handle) => {
     it('forwards the event\'s paths and those recorded in the cleared tag sets to the CloudFront queue, delayed by the L1 TTL + margin, once Redis is clean', async () => {
       const tag = keys.tagSet('category:garden');
       await redis.set(keys.resource('product-list', ['garden', '2']), 'page', 'EX', 600);
-      await redis.sadd(tag, keys.resource('product-list', ['garden', '2']), '/api/products?category=garden&page=2');
+      await redis.zadd(tag, 0, keys.resource('product-list', ['garden', '2']), 0, '/api/products?category=garden&page=2');
       const response = await adapter.handler(
         sqsEvent([sqsRecord(eventBridgeBody('CacheInvalidation', { keys: [tag], paths: ['/api/products/7'], reason: 'product 7 moved' }), { messageId: 'move' })]),
         lambdaContext(),

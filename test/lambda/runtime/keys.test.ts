@@ -100,6 +100,17 @@ describe('tag sets', () => {
     expect(plain.isTag('app:v1:tag:x:mark')).toBe(true);
   });
 
+  test('tagOf reads a tag set key back to its tag, and nothing else', () => {
+    expect(plain.tagOf(plain.tagSet('category:garden'))).toBe('category:garden');
+    expect(cluster.tagOf(cluster.tagSet('category:garden'))).toBe('category:garden');
+    expect(plain.tagOf(plain.tagMark('x'))).toBeUndefined();
+    expect(cluster.tagOf(cluster.tagMark('x'))).toBeUndefined();
+    expect(plain.tagOf('app:v1:product:1')).toBeUndefined();
+    expect(plain.tagOf('app:v1:tag:a b')).toBeUndefined();
+    expect(plain.tagOf('app:v1:tag:')).toBeUndefined();
+    expect(cluster.tagOf('app:v1:{tag:}')).toBeUndefined();
+  });
+
   test('isTag recognises tag sets of this application only', () => {
     expect(plain.isTag(plain.tagSet('x'))).toBe(true);
     expect(cluster.isTag(cluster.tagSet('x'))).toBe(true);

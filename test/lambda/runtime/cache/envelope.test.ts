@@ -21,6 +21,8 @@ describe('cache envelope', () => {
   test('keeps the metadata before the value so that it reads well in redis-cli', () => {
     expect(encodeEnvelope({ v: { a: 1 }, s: 10, x: 20, ver: 3, d: 5 })).toBe('{"f":1,"s":10,"x":20,"ver":3,"d":5,"v":{"a":1}}');
     expect(encodeEnvelope({ v: null, s: 1, x: 1, ver: 2, t: 1 })).toBe('{"f":1,"s":1,"x":1,"ver":2,"t":1,"v":null}');
+    expect(encodeEnvelope({ v: 1, s: 1, x: 2, g: ['product:1'], e: 7 })).toBe('{"f":1,"s":1,"x":2,"g":["product:1"],"e":7,"v":1}');
+    expect(decodeEnvelope('{"f":1,"s":1,"x":2,"g":["product:1"],"e":7,"v":1}')).toEqual({ f: 1, s: 1, x: 2, g: ['product:1'], e: 7, v: 1 });
   });
 
   test.each([
@@ -35,6 +37,9 @@ describe('cache envelope', () => {
     ['a non-numeric version', '{"f":1,"v":1,"s":1,"x":2,"ver":"3"}'],
     ['an unknown tombstone marker', '{"f":1,"v":null,"s":1,"x":2,"t":true}'],
     ['truncated JSON', '{"f":1,"v":'],
+    ['tags without their ticket', '{"f":1,"s":1,"x":2,"g":["t"],"v":1}'],
+    ['a ticket without tags', '{"f":1,"s":1,"x":2,"e":5,"v":1}'],
+    ['tags that are not strings', '{"f":1,"s":1,"x":2,"g":[1],"e":5,"v":1}'],
   ])('decodes %s as a miss', (_what, raw) => {
     expect(decodeEnvelope(raw)).toBeUndefined();
   });

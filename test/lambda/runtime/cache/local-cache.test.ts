@@ -7,6 +7,16 @@ function entry(value: unknown): { entry: Envelope; bytes: number } {
 }
 
 describe('LocalCache (L1)', () => {
+  test('deleteWhere removes exactly the entries its predicate holds for', () => {
+    const cache = new LocalCache({ maxBytes: 4_096, ttlSeconds: 60 });
+    const tagged = (tags: string[]): Envelope => ({ f: 1, v: 1, s: 0, x: 1e15, g: tags, e: 1 });
+    cache.set('a', tagged(['product:1', 'all']), 50, 60_000);
+    cache.set('b', tagged(['product:2']), 50, 60_000);
+    cache.set('c', entry(1).entry, 50, 60_000);
+    expect(cache.deleteWhere((e) => e.g?.includes('product:1') ?? false)).toBe(1);
+    expect([cache.get('a'), cache.get('b')?.v, cache.get('c')?.v]).toEqual([undefined, 1, 1]);
+  });
+
   test('stays within its byte budget by evicting the least recently used entries', () => {
     const cache = new LocalCache({ maxBytes: 4_096, ttlSeconds: 60 });
     const big = 'x'.repeat(900);

@@ -57,12 +57,15 @@ describeEachTopology('TagIndex', (topology) => {
       }
       await redis.set(keys.lock(tagged[0]), 'token', 'EX', 60);
       const result = await index.invalidate(['topic:cache']);
-      expect(result.unlinked).toBe(30);
+      // The 30 keys and the one lock that existed, each lock unlinked in one command with its key.
+      expect(result.unlinked).toBe(31);
+      expect(result.unknownTags).toEqual([]);
       expect(result.cdnPaths).toEqual(tagged.map((_, i) => `/api/articles/${i + 1}`).sort());
       for (const key of tagged) expect(await redis.exists(key)).toBe(0);
       expect(await redis.exists(keys.lock(tagged[0]))).toBe(0);
       expect(await redis.exists(untagged)).toBe(1);
-      expect(await redis.exists(keys.tagSet('topic:cache'))).toBe(0);
+      // Only the sentinel is left: the set is whole, and empty of members.
+      expect(await redis.zrange(keys.tagSet('topic:cache'), 0, -1)).toEqual(['#']);
       // The other tags still name their (now gone) members: a later invalidation costs an UNLINK of nothing.
       expect(await index.invalidate(['odd', 'even'])).toMatchObject({ unlinked: 0, keys: [...tagged].sort(), cdnPaths: expect.arrayContaining(['/api/articles/1', '/api/articles/2']) });
     });
@@ -82,7 +85,32 @@ describeEachTopology('TagIndex', (topology) => {
       await index.invalidate(['t']);
       expect(await index.record(before, keys.resource('a', ['1']), [], ['t'], 60)).toBe(false);
       expect(await index.record(await index.ticket(), keys.resource('a', ['1']), [], ['t'], 60)).toBe(true);
-      expect(await index.record(before, keys.resource('a', ['2']), [], ['unrelated'], 60)).toBe(true);
+      // A tag without a mark: created at the ticket, which is only trusted while the clock has not moved since.
+      expect(await index.record(before, keys.resource('a', ['2']), [], ['unrelated'], 60)).toBe(false);
+      const now = await index.ticket();
+      expect(await index.record(now, keys.resource('a', ['3']), [], ['another'], 60)).toBe(true);
+      expect(await redis.get(keys.tagMark('another'))).toBe(String(now));
+    });
+
+    test('a tag whose set is gone is reported unknown; its marks still move', async () => {
+      const { keys, index } = setup();
+      await index.record(await index.ticket(), keys.resource('a', ['1']), ['/a/1'], ['kept', 'evicted'], 60);
+      await redis.del(keys.tagSet('evicted'));
+      const result = await index.invalidate(['kept', 'evicted']);
+      expect(result.unknownTags).toEqual(['evicted']);
+      expect(result.cdnPaths).toEqual(['/a/1']);
+      expect(Number(await redis.get(keys.tagMark('evicted')))).toBe(result.clock);
+    });
+
+    test('the clock never runs below the Redis node\'s time, so losing it cannot bring ticks under the marks', async () => {
+      const { keys, index } = setup();
+      const first = await index.invalidate(['t']);
+      await redis.del(keys.tagClock());
+      const ticket = await index.ticket();
+      expect(ticket).toBeGreaterThanOrEqual(first.clock);
+      const second = await index.invalidate(['t']);
+      expect(second.clock).toBeGreaterThan(first.clock);
+      expect(await index.record(await index.ticket(), keys.resource('a', ['1']), [], ['t'], 60)).toBe(true);
     });
 
     test('a tag outside the allowed characters is refused by name', async () => {
@@ -124,7 +152,7 @@ describeEachTopology('TagIndex', (topology) => {
       const key = keys.resource('row', ['1']);
       const hold = gate();
       const reading = cache.get(key, 3600, reader(index, key, row, { beforeFill: hold.wait }));
-      await until(async () => (await redis.scard(keys.tagSet('row:1'))) === 2);
+      await until(async () => (await redis.zcard(keys.tagSet('row:1'))) === 3);
       row.version = 2;
       expect((await index.invalidate(['row:1'])).cdnPaths).toEqual(['/api/rows/1']);
       hold.open();
@@ -140,7 +168,7 @@ describeEachTopology('TagIndex', (topology) => {
       const reading = cache.get(key, 3600, reader(index, key, row, { afterOriginRead: hold.wait }));
       await until(async () => row.reads === 1);
       row.version = 2;
-      expect(await index.invalidate(['row:1'])).toEqual({ unlinked: 0, keys: [], cdnPaths: [] });
+      expect(await index.invalidate(['row:1'])).toMatchObject({ unlinked: 0, keys: [], cdnPaths: [] });
       hold.open();
       expect((await reading).value).toMatchObject({ name: 'v2' });
       expect(row.reads).toBe(2);
@@ -207,7 +235,7 @@ describeEachTopology('TagIndex', (topology) => {
       const { keys, cache } = setup();
       const errors: unknown[] = [];
       // A store whose scripts fail, as a shard that is failing over answers them.
-      const broken = new TagIndex({ get: async () => null, eval: async () => Promise.reject(new Error('CLUSTERDOWN')), unlink: async () => 0, srem: async () => 0 }, keys);
+      const broken = new TagIndex({ eval: async () => Promise.reject(new Error('CLUSTERDOWN')), unlink: async () => 0 }, keys);
       const row = new Row();
       const key = keys.resource('row', ['1']);
       const loader = taggedLoader(broken, { key, paths: [], ttlSeconds: 60, load: async () => row.read(), tagsOf: () => ['row:1'], onError: (e) => errors.push(e) });

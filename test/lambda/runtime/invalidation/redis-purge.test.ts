@@ -4,7 +4,7 @@ import { CacheKeys } from '../../../../lambda/runtime/keys';
 import { PatternScanState } from '../../../../lambda/runtime/invalidation/messages';
 import { InMemoryInvalidationMetrics, InvalidationMetric } from '../../../../lambda/runtime/invalidation/observability';
 import { TagIndex } from '../../../../lambda/runtime/cache/tag-index';
-import { purgeRedis, redisTagStore, unlinkKeys } from '../../../../lambda/runtime/invalidation/redis-purge';
+import { cleanupTags, purgeRedis, redisTagStore, unlinkKeys } from '../../../../lambda/runtime/invalidation/redis-purge';
 import { describeEachTopology } from '../../../support/topologies';
 
 function waitReady(client: Redis | Cluster): Promise<void> {
@@ -146,7 +146,7 @@ describeEachTopology('purgeRedis', (handle) => {
     const lists = [keys.resource('product-list', ['_', '1']), keys.resource('product-list', ['books', '2']), keys.resource('product-list', ['games', '1'])];
     const other = keys.resource('product-list', ['music', '1']);
     await Promise.all([...lists, other].map((k) => redis.set(k, 'x', 'EX', 600)));
-    await redis.sadd(tag, ...lists);
+    await redis.zadd(tag, ...lists.flatMap((list) => [0, list]));
     const metrics = new InMemoryInvalidationMetrics();
 
     const result = await purgeRedis({ keys: [tag], scans: [] }, { redis, cacheKeys: keys, now: Date.now, deadline: Infinity, metrics });
@@ -154,34 +154,30 @@ describeEachTopology('purgeRedis', (handle) => {
     expect(result.tagsCleared).toBe(1);
     expect(result.unlinked).toBe(3);
     expect(await existing(lists)).toBe(0);
+    // The members stay until the caller has made their CDN paths safe.
+    expect(await redis.zcard(tag)).toBe(3);
+    await cleanupTags(redis, keys, result.tagCleanup!);
     expect(await redis.exists(tag)).toBe(0);
     expect(await redis.exists(other)).toBe(1);
     expect(metrics.get(InvalidationMetric.TAGS_CLEARED)).toBe(1);
   });
 
-  it('keeps a tag member added while the purge runs, so the next purge still finds it', async () => {
+  it('keeps a tag member recorded while the purge runs, so the next purge still finds it', async () => {
+    const index = new TagIndex(redisTagStore(redis), keys);
     const tag = keys.tagSet('product:8');
     const before = keys.resource('product-list', ['_', '1']);
     const during = keys.resource('product-list', ['_', '2']);
     await redis.set(before, 'x', 'EX', 600);
-    await redis.sadd(tag, before);
-    // The write path caches a new list page (and tags it) between our SMEMBERS and the clean-up.
-    const racing = new Proxy(redis, {
-      get(target, property, receiver) {
-        if (property !== 'smembers') return Reflect.get(target, property, receiver);
-        return async (key: string) => {
-          const members = await target.smembers(key);
-          await target.set(during, 'x', 'EX', 600);
-          await target.sadd(key, during);
-          return members;
-        };
-      },
-    });
+    await index.record(await index.ticket(), before, [], ['product:8'], 300);
 
-    await purgeRedis({ keys: [tag], scans: [] }, { redis: racing, cacheKeys: keys, now: Date.now, deadline: Infinity });
+    const result = await purgeRedis({ keys: [tag], scans: [] }, { redis, cacheKeys: keys, now: Date.now, deadline: Infinity });
+    // The write path caches a new list page (and records it) between the purge's read and its clean-up.
+    await redis.set(during, 'x', 'EX', 600);
+    expect(await index.record(await index.ticket(), during, [], ['product:8'], 300)).toBe(true);
+    await cleanupTags(redis, keys, result.tagCleanup!);
 
     expect(await redis.exists(before)).toBe(0);
-    expect(await redis.smembers(tag)).toEqual([during]);
+    expect((await redis.zrange(tag, 0, -1)).sort()).toEqual(['#', during].sort());
   });
 
   it('purges tags: every key recorded under them, with its lock, and reports their CDN paths', async () => {
@@ -195,9 +191,12 @@ describeEachTopology('purgeRedis', (handle) => {
 
     const result = await purgeRedis({ keys: [], scans: [], tags: ['category:books'] }, { redis, cacheKeys: keys, now: Date.now, deadline: Infinity, metrics });
 
-    expect(result).toMatchObject({ unlinked: 20, tagsCleared: 1, remaining: [] });
+    // The 20 pages and the one lock, each unlinked with its key.
+    expect(result).toMatchObject({ unlinked: 21, tagsCleared: 1, remaining: [], unknownTags: [] });
     expect(result.cdnPaths).toEqual(books.map((_, i) => `/api/lists/books?page=${i + 1}`).sort());
-    expect(await existing([...books, keys.lock(books[3]), keys.tagSet('category:books')])).toBe(0);
+    expect(await existing([...books, keys.lock(books[3])])).toBe(0);
+    await cleanupTags(redis, keys, result.tagCleanup!);
+    expect(await redis.zrange(keys.tagSet('category:books'), 0, -1)).toEqual(['#']);
     expect(await existing(other)).toBe(1);
     expect(metrics.get(InvalidationMetric.TAGS_CLEARED)).toBe(1);
   });
@@ -206,7 +205,7 @@ describeEachTopology('purgeRedis', (handle) => {
     const tag = keys.tagSet('product:9');
     const foreign = `someone-else:${keys.resource('product-list', ['_', '1'])}`;
     await redis.set(foreign, 'x', 'EX', 600);
-    await redis.sadd(tag, foreign);
+    await redis.zadd(tag, 0, foreign);
     await purgeRedis({ keys: [tag], scans: [] }, { redis, cacheKeys: keys, now: Date.now, deadline: Infinity });
     expect(await redis.exists(foreign)).toBe(1);
     await redis.unlink(foreign);

@@ -305,8 +305,8 @@ describeEachTopology('createResourceApi', (topology) => {
       expect((await handle('/api/articles', { query: 'page=2&topic=cache' })).headers['x-cache']).toBe('l1');
       const invalidated = await tagIndex.invalidate(['article:4']);
       const key = articleList.key(keys, { page: 2, topic: 'cache' });
-      expect(invalidated).toEqual({ unlinked: 1, keys: [key], cdnPaths: ['/api/articles?page=2&topic=cache'] });
-      expect(await tagIndex.invalidate(['topic:cache'])).toEqual({ unlinked: 0, keys: [key], cdnPaths: ['/api/articles?page=2&topic=cache'] });
+      expect(invalidated).toMatchObject({ unlinked: 1, keys: [key], cdnPaths: ['/api/articles?page=2&topic=cache'], unknownTags: [] });
+      expect(await tagIndex.invalidate(['topic:cache'])).toMatchObject({ unlinked: 0, keys: [key], cdnPaths: ['/api/articles?page=2&topic=cache'], unknownTags: [] });
       const again = await build({ keys });
       expect((await again.handle('/api/articles', { query: 'page=2&topic=cache' })).headers['x-cache']).toBe('origin');
       expect(origin.loads + again.origin.loads).toBe(2);
