@@ -1,5 +1,6 @@
 /**
- * The default page in a real browser: Debian's headless Chromium, driven by playwright-core,
+ * The default page in a real browser: the headless Chromium that `@sparticuz/chromium` ships on npm,
+ * driven by playwright-core,
  * against `npm run dev` started with neither REDIS_URL nor DATABASE_URL, so the dev server starts
  * its own Redis and PostgreSQL, migrates and seeds them. The screenshot is kept as a test artefact
  * in test-artifacts/ (gitignored).
@@ -9,11 +10,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BrowserContext, chromium } from 'playwright-core';
+import { headlessChromium } from '../support/chromium';
 import { freePort } from '../support/servers';
 import { NODE, tsxArgs } from '../support/tsx';
 
 const ROOT = path.join(__dirname, '..', '..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS_DIR = path.join(ROOT, 'test-artifacts');
 
 jest.setTimeout(240_000);
@@ -41,11 +42,8 @@ describe('the default page against npm run dev (its own Redis and PostgreSQL)', 
     base = `http://127.0.0.1:${port}`;
     profile = fs.mkdtempSync(path.join(os.tmpdir(), 'cache-pyramid-chromium-'));
     // A fresh profile per run (playwright passes it as --user-data-dir).
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    const { executablePath, args } = headlessChromium();
+    browser = await chromium.launchPersistentContext(profile, { executablePath, headless: true, args });
   });
 
   afterAll(async () => {
