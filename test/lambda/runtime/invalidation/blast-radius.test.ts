@@ -41,6 +41,19 @@ describe('Redis globs', () => {
     ['[]', 'a', false],
     ['a-', 'a-', true],
     ['[a-]', '-', true],
+    ['[ac-eb]', 'b', true],
+    ['[a-cc-e]', 'd', true],
+    ['[a-ce-g]', 'd', false],
+    ['[^b]', 'a', true],
+    ['[^b]', 'c', true],
+    ['[^b]', '\uffff', true],
+    ['[^a-c]', 'a', false],
+    ['x[\\-]', 'x-', true],
+    ['x[\\-]', 'x\\', false],
+    ['[^]x', 'ax', true],
+    ['*a*', 'bab', true],
+    ['?*b', 'ab', true],
+    ['a*', 'b', false],
   ])('%s matches %s: %s', (pattern, key, expected) => {
     expect(globMatches(pattern, key)).toBe(expected);
   });
@@ -121,6 +134,24 @@ describe('guarded blast radius of CacheInvalidation events', () => {
     expect(() => decodeInvalidationMessage(JSON.stringify(continuation), 'app:v1:')).toThrow(/continuation paths\[0\] "\/\*"/);
     const resumed = decodeInvalidationMessage(JSON.stringify({ ...continuation, purgeAll: { reason: 'r' } }), 'app:v1:');
     expect(redisWorkOf(resumed, standalone)).toMatchObject({ hop: 1, purgeAll: { reason: 'r' }, paths: ['/*'] });
+  });
+
+  it.each([
+    ['app:v1:*:loc?', false],
+    ['app:v1:*:[lk]ock', false],
+    ['app:v1:*:lock', true],
+    ['app:v1:*\\:lock', true],
+    ['app:v1:p:*lock', false],
+  ])('a pattern ending in %s names locks: %s', (pattern, refused) => {
+    const reason = (() => {
+      try {
+        redisWorkOf(decodeInvalidationMessage(event({ keyPatterns: [pattern], purgeAll: { reason: 'x' } }), standalone.prefix), standalone);
+        return undefined;
+      } catch (error) {
+        return (error as UnprocessableEventError).reason;
+      }
+    })();
+    expect(reason === undefined ? false : /names coalescing locks/.test(reason)).toBe(refused);
   });
 
   it('the publisher refuses the same before sending, naming the field', () => {
