@@ -20,6 +20,9 @@ module.exports = {
     '**/runtime/invalidation/cloudfront-paths.test.ts',
     '**/runtime/resources/resource.test.ts',
     '**/runtime/resources/resource-derivations.test.ts',
+    '**/runtime/invalidation/messages.test.ts',
+    '**/runtime/invalidation/split.test.ts',
+    '**/runtime/invalidation/blast-radius.test.ts',
   ],
   testTimeout: 60_000,
 };

@@ -17,6 +17,10 @@ export default {
     'lambda/runtime/invalidation/templates.ts',
     'lambda/runtime/invalidation/cloudfront-paths.ts',
     'lambda/runtime/resources/resource.ts',
+    'lambda/runtime/invalidation/messages.ts',
+    'lambda/runtime/invalidation/split.ts',
+    'lambda/runtime/invalidation/limits.ts',
+    'lambda/runtime/invalidation/blast-radius.ts',
   ],
   // Each mutant runs only the tests that reach it.
   coverageAnalysis: 'perTest',

@@ -18,6 +18,24 @@ const SEGMENT = /^[A-Za-z0-9_.-]{1,64}$/;
 /** A tag names a group of values, e.g. `category:garden`. */
 export const CACHE_TAG_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 
+/** Ends every coalescing lock's key (`<key>:lock`). */
+export const LOCK_SUFFIX = ':lock';
+
+/** The keys the runtime keeps for itself next to the cached values; no invalidation may remove one. */
+export enum InternalKeyKind {
+  TAG_SET = 'tag set',
+  TAG_MARK = 'tag mark',
+  TAG_CLOCK = 'tag clock',
+  LOCK = 'coalescing lock',
+  VERSION_CLOCK = 'write-behind version clock',
+}
+
+/** A `SCAN MATCH` glob covering every key of one internal kind (invalidation/blast-radius.ts). */
+export interface InternalKeyShape {
+  readonly kind: InternalKeyKind;
+  readonly pattern: string;
+}
+
 function checkSegment(name: string, value: string): string {
   if (!SEGMENT.test(value)) {
     throw new RangeError(`cache key ${name} must match ${SEGMENT}, got ${JSON.stringify(value)}`);
@@ -33,6 +51,8 @@ export class CacheKeys {
   readonly prefix: string;
   /** Start of every tag-set key; purges test thousands of keys against it. */
   private readonly tagPrefix: string;
+  /** Globs of the keys that are not cached values (tag sets, marks, the clock, version clocks, locks). */
+  readonly internalKeyShapes: readonly InternalKeyShape[];
 
   constructor(options: CacheKeysOptions = {}) {
     this.namespace = checkSegment('namespace', options.namespace ?? 'app');
@@ -43,6 +63,16 @@ export class CacheKeys {
     this.clusterMode = options.clusterMode ?? false;
     this.prefix = `${this.namespace}:v${this.schemaVersion}:`;
     this.tagPrefix = this.prefix + (this.clusterMode ? '{tag:' : 'tag:');
+    // Every builder below that returns something other than a cached value has its shape here;
+    // test/lambda/runtime/keys.test.ts checks each builder's output against them.
+    const hashTag = (identity: string): string => this.prefix + this.tag(identity);
+    this.internalKeyShapes = [
+      { kind: InternalKeyKind.TAG_SET, pattern: hashTag('tag:*') },
+      { kind: InternalKeyKind.TAG_MARK, pattern: this.clusterMode ? `${hashTag('tag:*')}:mark` : `${this.prefix}tag-mark:*` },
+      { kind: InternalKeyKind.TAG_CLOCK, pattern: hashTag('tag-clock') },
+      { kind: InternalKeyKind.VERSION_CLOCK, pattern: `${hashTag('user:*')}:profile-version` },
+      { kind: InternalKeyKind.LOCK, pattern: `${this.prefix}*${LOCK_SUFFIX}` },
+    ];
   }
 
   /**
@@ -100,7 +130,7 @@ export class CacheKeys {
 
   /** The coalescing lock of `key` (same slot as `key` in cluster mode). */
   lock(key: string): string {
-    return `${key}:lock`;
+    return key + LOCK_SUFFIX;
   }
 
   /** True when `key` belongs to this application's namespace and schema version. */

@@ -9,7 +9,7 @@ import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import { UnprocessableEventError } from '../errors';
 import { CdnPurgeOptions, CdnPurgeRecord, purgeCdnPaths } from './cdn-purge';
 import { DeadLetterSender, receiveCountOf } from './dead-letter';
-import { decodeInvalidationMessage, pathsOf } from './messages';
+import { decodeInvalidationMessage, pathsOf, purgeAllOf } from './messages';
 import { InvalidationLogger, InvalidationMetric, InvalidationMetrics, noopInvalidationLogger, noopInvalidationMetrics } from './observability';
 
 export interface CdnBatchOptions extends Omit<CdnPurgeOptions, 'metrics' | 'logger'> {
@@ -44,6 +44,8 @@ export async function handleCdnPurgeBatch(records: readonly SQSRecord[], options
   for (const record of records) {
     try {
       const message = decodeInvalidationMessage(record.body, options.keyPrefix);
+      const purgeAll = purgeAllOf(message);
+      if (purgeAll) logger.warn('purge of everything requested', { messageId: record.messageId, purgeAll: purgeAll.reason });
       purgeable.push({ id: record.messageId, paths: pathsOf(message) });
     } catch (error) {
       if (!(error instanceof UnprocessableEventError)) throw error;

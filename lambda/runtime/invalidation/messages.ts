@@ -11,7 +11,12 @@
  */
 import { UnprocessableEventError } from '../errors';
 import { CACHE_TAG_PATTERN, CacheKeys } from '../keys';
+import { keyRefusal, pathRefusal, patternRefusal } from './blast-radius';
+import { MAX_KEYS_PER_EVENT, MAX_PATHS_PER_EVENT, MAX_PATTERNS_PER_EVENT, MAX_TAGS_PER_EVENT } from './limits';
 import { InvalidationMappingSpec, checkInvalidationMapping, expandKeys, expandPaths } from './templates';
+
+/** Per-event caps (limits.ts, shared with the publisher's split); above them an event is refused. */
+export { EVENT_LIMITS, MAX_KEYS_PER_EVENT, MAX_PATHS_PER_EVENT, MAX_PATTERNS_PER_EVENT, MAX_TAGS_PER_EVENT } from './limits';
 
 /** Default `source` of `CacheInvalidation` events; the pipeline's rule matches it. */
 export const DEFAULT_INVALIDATION_SOURCE = 'cache-pyramid';
@@ -28,11 +33,6 @@ export const CDN_PURGE_KIND = 'cache-pyramid.cdn-purge';
 
 /** Largest message body a purger accepts: EventBridge events are at most 256 KB, plus the mapping. */
 export const MAX_MESSAGE_BYTES = 300 * 1024;
-/** Per-event caps; above them an event is a bug upstream, not a purge. */
-export const MAX_KEYS_PER_EVENT = 10_000;
-export const MAX_PATTERNS_PER_EVENT = 100;
-export const MAX_PATHS_PER_EVENT = 10_000;
-export const MAX_TAGS_PER_EVENT = 1_000;
 const MAX_KEY_LENGTH = 1024;
 const MAX_REASON_LENGTH = 1024;
 
@@ -51,6 +51,18 @@ export interface CacheInvalidationDetail {
   readonly tags?: readonly string[];
   /** Why, for logs and DLQ records. */
   readonly reason?: string;
+  /**
+   * The acknowledgement a purge of everything needs: without it a key pattern that can match the
+   * runtime's internal keys (`app:v1:*`) or the path `/*` is refused (invalidation/blast-radius.ts).
+   * Logged and counted (`PurgeAllRequested`). Internal keys are left in place even then.
+   * @default - no whole-namespace pattern, no `/*`
+   */
+  readonly purgeAll?: PurgeAll;
+}
+
+/** `detail.purgeAll`: why the whole namespace or distribution is purged. */
+export interface PurgeAll {
+  readonly reason: string;
 }
 
 /** Where a request came from, for logs and DLQ records. */
@@ -80,6 +92,8 @@ export interface RedisPurgeContinuation {
   readonly scans: readonly PatternScanState[];
   /** CDN paths to forward once the scans finish (the CDN is purged only after Redis). @default - none */
   readonly paths?: readonly string[];
+  /** The event's acknowledgement of a purge of everything, carried to the CDN purge. @default - none */
+  readonly purgeAll?: PurgeAll;
 }
 
 /** The CDN purge the Redis purger forwards after a successful Redis purge. */
@@ -92,6 +106,8 @@ export interface CdnPurgeForward {
   readonly origin: EventOrigin;
   /** When the Redis purge finished (epoch ms, the Redis purger's clock): the CDN purge follows it. */
   readonly redisPurgedAt: number;
+  /** The event's acknowledgement of a purge of everything, without which `/*` is refused. @default - none */
+  readonly purgeAll?: PurgeAll;
 }
 
 /** A decoded queue message. */
@@ -130,9 +146,9 @@ function originOf(event: Record<string, unknown>): EventOrigin {
 
 function checkDetail(detail: unknown): CacheInvalidationDetail {
   if (!isObject(detail)) fail('detail must be an object');
-  const unknown = Object.keys(detail).filter((k) => !['keys', 'keyPatterns', 'paths', 'tags', 'reason'].includes(k));
+  const unknown = Object.keys(detail).filter((k) => !DETAIL_FIELDS.includes(k));
   // An unknown field is most often a typo (`path` for `paths`) that would otherwise purge nothing.
-  if (unknown.length > 0) fail(`detail has unknown field(s) ${unknown.join(', ')}; expected keys, keyPatterns, paths, tags, reason`);
+  if (unknown.length > 0) fail(`detail has unknown field(s) ${unknown.join(', ')}; expected ${DETAIL_FIELDS.join(', ')}`);
   const keys = stringArray('detail.keys', detail.keys, MAX_KEYS_PER_EVENT, MAX_KEY_LENGTH);
   const keyPatterns = stringArray('detail.keyPatterns', detail.keyPatterns, MAX_PATTERNS_PER_EVENT, MAX_KEY_LENGTH);
   const paths = stringArray('detail.paths', detail.paths, MAX_PATHS_PER_EVENT, 8 * 1024);
@@ -143,8 +159,27 @@ function checkDetail(detail: unknown): CacheInvalidationDetail {
   if (detail.reason !== undefined && (typeof detail.reason !== 'string' || detail.reason.length > MAX_REASON_LENGTH)) {
     fail(`detail.reason must be a string of at most ${MAX_REASON_LENGTH} characters`);
   }
+  const purgeAll = checkPurgeAll(detail.purgeAll);
   if (keys.length + keyPatterns.length + paths.length + tags.length === 0) fail('detail names nothing to invalidate (keys, keyPatterns, paths and tags are all empty)');
-  return { keys, keyPatterns, paths, ...(tags.length > 0 ? { tags } : {}), reason: detail.reason as string | undefined };
+  checkPaths('detail.paths', paths, purgeAll !== undefined);
+  return { keys, keyPatterns, paths, ...(tags.length > 0 ? { tags } : {}), reason: detail.reason as string | undefined, ...(purgeAll ? { purgeAll } : {}) };
+}
+
+const DETAIL_FIELDS = ['keys', 'keyPatterns', 'paths', 'tags', 'reason', 'purgeAll'];
+
+function checkPurgeAll(value: unknown): PurgeAll | undefined {
+  if (value === undefined) return undefined;
+  if (!isObject(value) || typeof value.reason !== 'string' || value.reason.trim() === '' || value.reason.length > MAX_REASON_LENGTH) {
+    fail(`purgeAll must be { reason } with a non-empty reason of at most ${MAX_REASON_LENGTH} characters`);
+  }
+  return { reason: value.reason };
+}
+
+function checkPaths(field: string, paths: readonly string[], purgeAll: boolean): void {
+  paths.forEach((path, i) => {
+    const refusal = pathRefusal(path, purgeAll);
+    if (refusal) fail(`${field}[${i}] ${JSON.stringify(path)} ${refusal}`);
+  });
 }
 
 function checkContinuation(message: Record<string, unknown>): RedisPurgeContinuation {
@@ -161,7 +196,8 @@ function checkContinuation(message: Record<string, unknown>): RedisPurgeContinua
     if (!scan.finished.every((n) => typeof n === 'string')) fail(`continuation scans[${i}].finished must be node names`);
     if (scan.topology !== undefined && (typeof scan.topology !== 'string' || scan.topology.length > 64)) fail(`continuation scans[${i}].topology must be a layout hash`);
   }
-  stringArray('continuation paths', message.paths, MAX_PATHS_PER_EVENT, 8 * 1024);
+  const purgeAll = checkPurgeAll(message.purgeAll);
+  checkPaths('continuation paths', stringArray('continuation paths', message.paths, MAX_PATHS_PER_EVENT, 8 * 1024), purgeAll !== undefined);
   return message as unknown as RedisPurgeContinuation;
 }
 
@@ -169,6 +205,8 @@ function checkCdnForward(message: Record<string, unknown>): CdnPurgeForward {
   if (message.version !== 1) fail(`CDN purge version must be 1, got ${JSON.stringify(message.version)}`);
   const paths = stringArray('paths', message.paths, MAX_PATHS_PER_EVENT, 8 * 1024);
   if (paths.length === 0) fail('a CDN purge must name at least one path');
+  const purgeAll = checkPurgeAll(message.purgeAll);
+  checkPaths('paths', paths, purgeAll !== undefined);
   if (typeof message.redisPurgedAt !== 'number' || !Number.isFinite(message.redisPurgedAt)) fail('CDN purge redisPurgedAt must be a number of epoch ms');
   if (message.reason !== undefined && (typeof message.reason !== 'string' || message.reason.length > MAX_REASON_LENGTH)) {
     fail(`CDN purge reason must be a string of at most ${MAX_REASON_LENGTH} characters`);
@@ -180,6 +218,7 @@ function checkCdnForward(message: Record<string, unknown>): CdnPurgeForward {
     reason: message.reason as string | undefined,
     origin: isObject(message.origin) ? (message.origin as EventOrigin) : {},
     redisPurgedAt: message.redisPurgedAt,
+    ...(purgeAll ? { purgeAll } : {}),
   };
 }
 
@@ -224,12 +263,30 @@ export function pathsOf(message: InvalidationMessage): string[] {
   switch (message.kind) {
     case 'event':
       return [...(message.detail.paths ?? [])];
-    case 'mapped':
-      return expandPaths(message.mapping, message.event);
+    case 'mapped': {
+      // A mapping has no purgeAll: its templates may not expand to the whole distribution.
+      const paths = expandPaths(message.mapping, message.event);
+      checkPaths('the mapping\'s paths', paths, false);
+      return paths;
+    }
     case 'continuation':
       return [...(message.continuation.paths ?? [])];
     case 'cdn':
       return [...message.forward.paths];
+  }
+}
+
+/** The acknowledgement of a purge of everything a message carries, if any. */
+export function purgeAllOf(message: InvalidationMessage): PurgeAll | undefined {
+  switch (message.kind) {
+    case 'event':
+      return message.detail.purgeAll;
+    case 'mapped':
+      return undefined;
+    case 'continuation':
+      return message.continuation.purgeAll;
+    case 'cdn':
+      return message.forward.purgeAll;
   }
 }
 
@@ -258,6 +315,8 @@ export interface RedisPurgeWork {
   readonly reason?: string;
   /** CDN paths the Redis purger forwards to the CloudFront purger once the Redis work is done. */
   readonly paths: readonly string[];
+  /** The acknowledgement of a purge of everything, when the message carries one. */
+  readonly purgeAll?: PurgeAll;
 }
 
 /** The keys and patterns a message purges, each within `cacheKeys`' namespace, or an {@link UnprocessableEventError}. */
@@ -278,11 +337,16 @@ export function redisWorkOf(message: InvalidationMessage, cacheKeys: CacheKeys):
     ({ keys, patterns, tags } = expandKeys(message.mapping, message.event, cacheKeys));
     if (tags.length > MAX_TAGS_PER_EVENT) fail(`the mapping's tags expand to ${tags.length} tags for this event; at most ${MAX_TAGS_PER_EVENT}`);
   }
+  const purgeAll = purgeAllOf(message);
   keys.forEach((key, i) => {
     if (!cacheKeys.owns(key)) fail(`keys[${i}] ${JSON.stringify(key)} is outside the app namespace ${JSON.stringify(cacheKeys.prefix)}`);
+    const refusal = keyRefusal(key, cacheKeys);
+    if (refusal) fail(`keys[${i}] ${JSON.stringify(key)} ${refusal}`);
   });
   patterns.forEach((pattern, i) => {
     if (!cacheKeys.owns(pattern)) fail(`keyPatterns[${i}] ${JSON.stringify(pattern)} is outside the app namespace ${JSON.stringify(cacheKeys.prefix)}`);
+    const refusal = patternRefusal(pattern, cacheKeys, purgeAll !== undefined);
+    if (refusal) fail(`keyPatterns[${i}] ${JSON.stringify(pattern)} ${refusal}`);
   });
   if (message.kind !== 'continuation') scans = [...new Set(patterns)].map((pattern) => ({ pattern, cursors: {}, finished: [] }));
   return {
@@ -293,5 +357,6 @@ export function redisWorkOf(message: InvalidationMessage, cacheKeys: CacheKeys):
     origin: message.kind === 'continuation' ? message.continuation.origin : message.origin,
     reason: reasonOf(message),
     paths: pathsOf(message),
+    ...(purgeAll ? { purgeAll } : {}),
   };
 }

@@ -29,6 +29,8 @@ export enum InvalidationMetric {
   DEAD_LETTERED = 'InvalidationDeadLettered',
   /** CDN purges the Redis purger sent to the CloudFront queue after a finished Redis purge. */
   CDN_PURGES_FORWARDED = 'CdnPurgesForwarded',
+  /** Events acknowledging a purge of the whole namespace or distribution (`detail.purgeAll`), counted on their first hop. */
+  PURGE_ALL_REQUESTED = 'PurgeAllRequested',
 }
 
 export interface InvalidationMetrics {

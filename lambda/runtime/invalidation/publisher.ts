@@ -2,7 +2,8 @@
  * The app-side half of invalidation: what the API (and user code) calls after a write.
  *
  * - {@link EventBridgeInvalidationPublisher} (AWS): `PutEvents` to the pipeline's bus in chunks of at
- *   most 10 entries and 256 KB, an invalidation too large for one event split over several; entries
+ *   most 10 entries and 256 KB, an invalidation too large for one event split over several (by bytes
+ *   and by the purgers' per-event counts, split.ts); entries
  *   EventBridge refuses are retried alone with backoff and jitter, and what still fails is thrown as
  *   an {@link InvalidationPublishError} naming each entry and its error code.
  * - {@link LocalInvalidationPublisher} (`npm run dev`): runs the same message checks and Redis purge
@@ -20,6 +21,7 @@ import type Redis from 'ioredis';
 import type { Cluster } from 'ioredis';
 import { InvalidationPublishError, ValidationError } from '../errors';
 import { CACHE_TAG_PATTERN, CacheKeys } from '../keys';
+import { keyRefusal, pathRefusal, patternRefusal } from './blast-radius';
 import { checkInvalidationPath } from './cloudfront-paths';
 import {
   CACHE_INVALIDATION_DETAIL_TYPE,
@@ -33,9 +35,10 @@ import {
 } from './messages';
 import { InvalidationLogger, noopInvalidationLogger } from './observability';
 import { cleanupTags, purgeRedis } from './redis-purge';
+import { splitInvalidation } from './split';
 import { InvalidationMapping, checkInvalidationMapping } from './templates';
 
-export { DEFAULT_INVALIDATION_SOURCE };
+export { DEFAULT_INVALIDATION_SOURCE, splitInvalidation };
 
 /** What to invalidate (the `detail` of a `CacheInvalidation` event). */
 export type InvalidationRequest = CacheInvalidationDetail;
@@ -102,51 +105,27 @@ export function checkInvalidationRequest(request: InvalidationRequest, cacheKeys
   tags.forEach((tag, i) => {
     if (!CACHE_TAG_PATTERN.test(tag)) throw new ValidationError(`tags[${i}]`, `${JSON.stringify(tag)} must match ${CACHE_TAG_PATTERN}`);
   });
+  const purgeAll = request.purgeAll !== undefined;
+  if (purgeAll && !(typeof request.purgeAll?.reason === 'string' && request.purgeAll.reason.trim() !== '')) {
+    throw new ValidationError('purgeAll', 'must be { reason } with a non-empty reason');
+  }
   paths.forEach((path, i) => {
     const check = checkInvalidationPath(path);
     if (!check.valid) throw new ValidationError(`paths[${i}]`, `${JSON.stringify(path)}: ${check.reason}`);
+    const refusal = pathRefusal(path, purgeAll);
+    if (refusal) throw new ValidationError(`paths[${i}]`, `${JSON.stringify(path)} ${refusal}`);
   });
   if (!cacheKeys) return;
   keys.forEach((key, i) => {
     if (!cacheKeys.owns(key)) throw new ValidationError(`keys[${i}]`, `${JSON.stringify(key)} is outside the app namespace ${JSON.stringify(cacheKeys.prefix)}`);
+    const refusal = keyRefusal(key, cacheKeys);
+    if (refusal) throw new ValidationError(`keys[${i}]`, `${JSON.stringify(key)} ${refusal}`);
   });
   patterns.forEach((pattern, i) => {
     if (!cacheKeys.owns(pattern)) throw new ValidationError(`keyPatterns[${i}]`, `${JSON.stringify(pattern)} is outside the app namespace ${JSON.stringify(cacheKeys.prefix)}`);
+    const refusal = patternRefusal(pattern, cacheKeys, purgeAll);
+    if (refusal) throw new ValidationError(`keyPatterns[${i}]`, `${JSON.stringify(pattern)} ${refusal}`);
   });
-}
-
-/**
- * Splits an invalidation into details that each fit one event: lists are filled in order until the
- * next item would push the detail past `maxDetailBytes`.
- */
-export function splitInvalidation(request: InvalidationRequest, maxDetailBytes: number): CacheInvalidationDetail[] {
-  const reason = request.reason;
-  const base = Buffer.byteLength(JSON.stringify({ keys: [], keyPatterns: [], paths: [], tags: [], reason }), 'utf8');
-  const empty = () => ({ keys: [] as string[], keyPatterns: [] as string[], paths: [] as string[], tags: [] as string[] });
-  const details: ReturnType<typeof empty>[] = [];
-  let current = empty();
-  let size = base;
-  for (const field of ['keys', 'keyPatterns', 'paths', 'tags'] as const) {
-    for (const item of request[field] ?? []) {
-      const itemBytes = Buffer.byteLength(JSON.stringify(item), 'utf8') + 1;
-      if (base + itemBytes > maxDetailBytes) throw new ValidationError(field, `one entry is ${itemBytes} bytes, too large for an event`);
-      if (size + itemBytes > maxDetailBytes) {
-        details.push(current);
-        current = empty();
-        size = base;
-      }
-      current[field].push(item);
-      size += itemBytes;
-    }
-  }
-  details.push(current);
-  return details.map((d) => ({
-    ...(d.keys.length > 0 ? { keys: d.keys } : {}),
-    ...(d.keyPatterns.length > 0 ? { keyPatterns: d.keyPatterns } : {}),
-    ...(d.paths.length > 0 ? { paths: d.paths } : {}),
-    ...(d.tags.length > 0 ? { tags: d.tags } : {}),
-    ...(reason !== undefined ? { reason } : {}),
-  }));
 }
 
 export interface EventBridgePublisherOptions {

@@ -79,6 +79,11 @@ export async function handleRedisPurgeRecord(record: DeadLetterRecord, options: 
     throw error;
   }
 
+  if (work.purgeAll && work.hop === 0) {
+    metrics.count(InvalidationMetric.PURGE_ALL_REQUESTED);
+    logger.warn('purge of everything requested', { messageId: record.messageId, purgeAll: work.purgeAll.reason, keyPatterns: work.scans.map((s) => s.pattern), paths: work.paths, ...work.origin });
+  }
+
   let result;
   try {
     result = await purgeRedis(work, {
@@ -102,7 +107,7 @@ export async function handleRedisPurgeRecord(record: DeadLetterRecord, options: 
   const redis = await options.redis();
   if (result.remaining.length === 0) {
     if (paths.length > 0 && options.forwardCdnPurge) {
-      await options.forwardCdnPurge({ kind: CDN_PURGE_KIND, version: 1, paths, reason: work.reason, origin: work.origin, redisPurgedAt: options.now() });
+      await options.forwardCdnPurge({ kind: CDN_PURGE_KIND, version: 1, paths, reason: work.reason, origin: work.origin, redisPurgedAt: options.now(), ...(work.purgeAll ? { purgeAll: work.purgeAll } : {}) });
       metrics.count(InvalidationMetric.CDN_PURGES_FORWARDED);
     }
     await cleanUp(result);
@@ -127,6 +132,7 @@ export async function handleRedisPurgeRecord(record: DeadLetterRecord, options: 
     origin: work.origin,
     scans: result.remaining,
     ...(paths.length > 0 ? { paths } : {}),
+    ...(work.purgeAll ? { purgeAll: work.purgeAll } : {}),
   };
   if (continuation.hop > maxContinuations) {
     // The DLQ body is the continuation, so a redrive resumes the scan where it stopped.

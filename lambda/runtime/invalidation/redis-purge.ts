@@ -19,6 +19,7 @@ import { hashSlot } from '../cache/hash-slot';
 import { encodeBusMessage, InvalidationBus, withTimeout } from '../cache/invalidation-bus';
 import { TagIndex, TagStore } from '../cache/tag-index';
 import { CacheKeys } from '../keys';
+import { isPurgeableScanMatch } from './blast-radius';
 import { PatternScanState } from './messages';
 import { InvalidationLogger, InvalidationMetric, InvalidationMetrics, noopInvalidationLogger, noopInvalidationMetrics } from './observability';
 
@@ -304,7 +305,9 @@ export async function purgeRedis(request: RedisPurgeRequest, options: RedisPurge
         while (!done && (scanSteps === 0 || now() < deadline)) {
           const [next, found] = await node.client.scan(cursor, 'MATCH', scan.pattern, 'COUNT', scanCount);
           scanSteps++;
-          unlinked += await unlinkKeys(isCluster(redis) ? redis : node.client, found, batchSize);
+          // Internal keys (tag sets, marks, the clock) stay even under purgeAll: their loss breaks guarantees, not caches.
+          const purgeable = found.filter((key) => isPurgeableScanMatch(key, cacheKeys));
+          unlinked += await unlinkKeys(isCluster(redis) ? redis : node.client, purgeable, batchSize);
           cursor = next;
           done = cursor === '0';
         }

@@ -98,7 +98,7 @@ describeEachTopology('redis-purger handler', (handle) => {
 
     const response = await adapter.handler(
       sqsEvent([
-        sqsRecord(eventBridgeBody('CacheInvalidation', { keys: [keys.resource('user', [String(1)]), keys.tagSet('product:5')], keyPatterns: [keys.resourcePattern('product')] }), { messageId: 'ok' }),
+        sqsRecord(eventBridgeBody('CacheInvalidation', { keys: [keys.resource('user', [String(1)])], tags: ['product:5'], keyPatterns: [keys.resourcePattern('product')] }), { messageId: 'ok' }),
         sqsRecord('{oops', { messageId: 'malformed' }),
         sqsRecord(eventBridgeBody('CacheInvalidation', { keys: ['someone-else:v1:user:1'] }), { messageId: 'foreign' }),
       ]),
@@ -146,7 +146,7 @@ describeEachTopology('redis-purger handler', (handle) => {
       await redis.set(keys.resource('product-list', ['garden', '2']), 'page', 'EX', 600);
       await redis.zadd(tag, 0, keys.resource('product-list', ['garden', '2']), 0, '/api/products?category=garden&page=2');
       const response = await adapter.handler(
-        sqsEvent([sqsRecord(eventBridgeBody('CacheInvalidation', { keys: [tag], paths: ['/api/products/7'], reason: 'product 7 moved' }), { messageId: 'move' })]),
+        sqsEvent([sqsRecord(eventBridgeBody('CacheInvalidation', { tags: ['category:garden'], paths: ['/api/products/7'], reason: 'product 7 moved' }), { messageId: 'move' })]),
         lambdaContext(),
       );
       expect(response).toEqual({ batchItemFailures: [] });
