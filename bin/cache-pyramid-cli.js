@@ -6,8 +6,8 @@ const path = require('node:path');
 
 const compiled = path.join(__dirname, '..', 'dist', 'lib', 'ops', 'cli.js');
 if (fs.existsSync(compiled)) {
-  require(compiled);
+  require(compiled).runFromProcess();
 } else {
   require('tsx/cjs');
-  require(path.join(__dirname, '..', 'lib', 'ops', 'cli.ts'));
+  require(path.join(__dirname, '..', 'lib', 'ops', 'cli.ts')).runFromProcess();
 }

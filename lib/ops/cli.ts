@@ -292,7 +292,8 @@ function parseSeconds(option: string, value: string | undefined, fallback: numbe
   return seconds * 1000;
 }
 
-if (require.main === module) {
+/** Runs the CLI on this process's arguments and streams (the `cache-pyramid` bin, bin/cache-pyramid-cli.js). */
+export function runFromProcess(): void {
   void main(process.argv.slice(2), {
     clients: realClients,
     clock: REAL_CLOCK,
@@ -304,3 +305,5 @@ if (require.main === module) {
     process.exitCode = code;
   });
 }
+
+if (require.main === module) runFromProcess();
