@@ -17,7 +17,6 @@ export default {
     'lambda/runtime/invalidation/templates.ts',
     'lambda/runtime/invalidation/cloudfront-paths.ts',
     'lambda/runtime/resources/resource.ts',
-    'lambda/runtime/invalidation/messages.ts',
     'lambda/runtime/invalidation/split.ts',
     'lambda/runtime/invalidation/limits.ts',
     'lambda/runtime/invalidation/blast-radius.ts',

@@ -305,6 +305,17 @@ describe('defineResource checks what the types state, also for a caller in plain
     ['staleWhileRevalidate as text', { staleWhileRevalidate: 'yes' }, 'resource thing: `staleWhileRevalidate` must be a boolean, got "yes"'],
     ['a loader timeout of 0', { loader: { hardTimeoutMs: 0 } }, 'resource thing: `loader.hardTimeoutMs` must be an integer between 1 and 900000 milliseconds, got 0'],
     ['an unknown loader prop', { loader: { timeoutMs: 5 } }, 'resource thing: unknown prop `loader.timeoutMs`; a loader policy holds softTimeoutMs, hardTimeoutMs, graceBackoffMs'],
+    ['a loader timeout above 15 minutes', { loader: { softTimeoutMs: 900_001 } }, 'resource thing: `loader.softTimeoutMs` must be an integer between 1 and 900000 milliseconds, got 900001'],
+    ['a fractional loader timeout', { loader: { graceBackoffMs: 1.5 } }, 'resource thing: `loader.graceBackoffMs` must be an integer between 1 and 900000 milliseconds, got 1.5'],
+    ['a loader timeout as text', { loader: { hardTimeoutMs: '5' } }, 'resource thing: `loader.hardTimeoutMs` must be an integer between 1 and 900000 milliseconds, got "5"'],
+    ['a loader that is not an object', { loader: 5000 }, 'resource thing: `loader` must be an object ({ softTimeoutMs?, hardTimeoutMs?, graceBackoffMs? }), got 5000'],
+    ['a loader given as a list', { loader: [1] }, 'resource thing: `loader` must be an object ({ softTimeoutMs?, hardTimeoutMs?, graceBackoffMs? }), got [1]'],
+    ['params given as a list', { params: ['id'] }, 'resource thing: `params` must be an object of parameter name to ParamKind, got ["id"]'],
+    ['params given as null', { params: null }, 'resource thing: `params` must be an object of parameter name to ParamKind, got null'],
+    ['query given as text', { query: 'page' }, 'resource thing: `query` must be an object of parameter name to { kind, default? }, got "page"'],
+    ['a subject parameter that is not a name', { sharing: Sharing.PER_SUBJECT, subjectParam: 1 }, 'resource thing: `subjectParam` must be a path parameter name, got 1'],
+    ['a version that is a function name', { version: 'version' }, 'resource thing: `version` must be a function of the value, got "version"'],
+    ['an owner given as a value', { ownerOf: 42 }, 'resource thing: `ownerOf` must be a function of the value, got 42'],
   ])('refuses %s', (_label, overrides, message) => {
     expect(declare(overrides as unknown as Partial<ResourceSpec<unknown>>)).toThrow(new RangeError(message));
   });
@@ -312,6 +323,17 @@ describe('defineResource checks what the types state, also for a caller in plain
   test('refuses a declaration that is not an object, or a name that is not a string', () => {
     expect(() => defineResource(undefined as unknown as ResourceSpec<unknown>)).toThrow(new RangeError('defineResource: the declaration must be an object, got undefined'));
     expect(declare({ name: 7 } as unknown as Partial<ResourceSpec<unknown>>)).toThrow(new RangeError('defineResource: `name` must match /^[a-z][a-z0-9-]{0,31}$/, got 7'));
+  });
+
+  test('names a value it cannot print as JSON, and a function as such', () => {
+    expect(declare({ params: { id: () => 'id' } } as unknown as Partial<ResourceSpec<unknown>>)).toThrow(new RangeError('resource thing: `params.id` must be a ParamKind ("id", "slug", "page"), got a function'));
+    expect(declare({ ttl: 10n } as unknown as Partial<ResourceSpec<unknown>>)).toThrow(/got 10$/);
+    expect(declare({ name: undefined } as unknown as Partial<ResourceSpec<unknown>>)).toThrow(new RangeError('defineResource: `name` must match /^[a-z][a-z0-9-]{0,31}$/, got undefined'));
+    expect(declare({ name: 'Thing' })).toThrow(new RangeError('defineResource: `name` must match /^[a-z][a-z0-9-]{0,31}$/, got "Thing"'));
+  });
+
+  test('accepts a loader policy at its bounds, and staleWhileRevalidate as a boolean', () => {
+    expect(declare({ loader: { softTimeoutMs: 1, hardTimeoutMs: 900_000, graceBackoffMs: undefined }, staleWhileRevalidate: false })).not.toThrow();
   });
 
   test('accepts a TTL class of the app (ttlClass) and every ParamKind', () => {
