@@ -136,9 +136,13 @@ describe('the packed package in a new CDK app', () => {
   });
 });
 
-/** `npx cache-pyramid dev` in the app (the README's `npm run dev`), resolved once it prints its URL. */
+/**
+ * The app's installed `cache-pyramid` bin running `dev`, resolved once it prints its URL. Started with
+ * node itself rather than through npx, so that SIGINT reaches the command (npx does not pass it on).
+ */
 function startDev(app: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn('npx', ['cache-pyramid', 'dev', '--handler', 'handler.ts', '--migrations', 'migrations', '--port', '0'], {
+  const bin = path.join(app, 'node_modules', '.bin', 'cache-pyramid');
+  const child = spawn(process.execPath, [bin, 'dev', '--handler', 'handler.ts', '--migrations', 'migrations', '--port', '0'], {
     cwd: app,
     env: { ...process.env, REDIS_URL: '', DATABASE_URL: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
