@@ -4,15 +4,13 @@
  * run by `npm run dev` configured with that issuer and audience (HS256 stands in for the pool's
  * keys), over real Redis and PostgreSQL seeded with users linked to their subjects.
  */
-import { ChildProcess, spawn } from 'node:child_process';
-import * as path from 'node:path';
+import { ChildProcess } from 'node:child_process';
 import { userSubject } from '../../db/seed/seed';
 import { signDevToken } from '../../scripts/dev-auth';
 import { seededDatabase } from '../lambda/runtime/db/support';
-import { freePort, PostgresServer, RedisServer } from '../support/servers';
-import { NODE, tsxArgs } from '../support/tsx';
+import { killDevServer, startDevServer } from '../support/dev-server';
+import { PostgresServer, RedisServer } from '../support/servers';
 
-const ROOT = path.join(__dirname, '..', '..');
 const COGNITO = {
   secret: 'cognito-shaped-test-secret-0123456789abcdef',
   issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEfGhI',
@@ -24,33 +22,16 @@ describe('a Cognito-shaped token (UUID sub) through the API', () => {
   let redis: RedisServer;
   let dev: ChildProcess;
   let base: string;
-  let output = '';
 
   beforeAll(async () => {
     [pg, redis] = await Promise.all([PostgresServer.start(), RedisServer.start()]);
     const seeded = await seededDatabase(pg, { products: 10, users: 5 });
     await seeded.pool.end();
-    const port = await freePort();
-    dev = spawn(NODE, tsxArgs('scripts/dev-server.ts'), {
-      cwd: ROOT,
-      env: { ...process.env, REDIS_URL: redis.url, DATABASE_URL: seeded.url, PORT: String(port), JWT_SECRET: COGNITO.secret, JWT_ISSUER: COGNITO.issuer, JWT_AUDIENCE: COGNITO.audience },
-    });
-    dev.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    dev.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const deadline = Date.now() + 30_000;
-    while (!output.includes('listening on')) {
-      if (dev.exitCode !== null || Date.now() > deadline) throw new Error(`dev server did not start:\n${output}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    base = `http://127.0.0.1:${port}`;
+    ({ child: dev, base } = await startDevServer({ REDIS_URL: redis.url, DATABASE_URL: seeded.url, JWT_SECRET: COGNITO.secret, JWT_ISSUER: COGNITO.issuer, JWT_AUDIENCE: COGNITO.audience }));
   });
 
   afterAll(async () => {
-    if (dev && dev.exitCode === null) {
-      const exited = new Promise((r) => dev.once('exit', r));
-      dev.kill('SIGKILL');
-      await exited;
-    }
+    await killDevServer(dev);
     await Promise.all([pg?.stop(), redis?.stop()]);
   });
 

@@ -4,11 +4,12 @@
  * EventBridge the dev server runs the in-process write-behind queue (the flusher core) and purges
  * Redis in-process; on SIGTERM it drains the queue into PostgreSQL.
  */
-import { ChildProcess, execFile, spawn } from 'node:child_process';
+import { ChildProcess, execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Pool } from 'pg';
-import { freePort, PostgresServer } from '../../support/servers';
+import { killDevServer, startDevServer } from '../../support/dev-server';
+import { PostgresServer } from '../../support/servers';
 import { describeEachTopology } from '../../support/topologies';
 import { seededDatabase } from '../runtime/db/support';
 import { NODE, tsxArgs } from '../../support/tsx';
@@ -27,7 +28,6 @@ describeEachTopology('write routes under npm run dev', (topology) => {
   let pool: Pool;
   let dev: ChildProcess;
   let base: string;
-  let output = '';
 
   beforeAll(async () => {
     pg = await PostgresServer.start();
@@ -35,24 +35,11 @@ describeEachTopology('write routes under npm run dev', (topology) => {
     pool = seeded.pool;
     const t = topology.current();
     const cacheEnv = t.kind === 'standalone' ? { REDIS_URL: t.url } : { REDIS_URL: `redis://127.0.0.1:${t.startupNodes[0].port}`, CACHE_CLUSTER_MODE: 'true' };
-    const port = await freePort();
-    dev = spawn(NODE, tsxArgs('scripts/dev-server.ts'), { cwd: ROOT, env: { ...process.env, ...cacheEnv, DATABASE_URL: seeded.url, PORT: String(port) } });
-    dev.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    dev.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const deadline = Date.now() + 30_000;
-    while (!output.includes('listening on')) {
-      if (dev.exitCode !== null || Date.now() > deadline) throw new Error(`dev server did not start:\n${output}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    base = `http://127.0.0.1:${port}`;
+    ({ child: dev, base } = await startDevServer({ ...cacheEnv, DATABASE_URL: seeded.url }));
   });
 
   afterAll(async () => {
-    if (dev && dev.exitCode === null) {
-      const exited = new Promise((r) => dev.once('exit', r));
-      dev.kill('SIGKILL');
-      await exited;
-    }
+    await killDevServer(dev);
     await pool?.end();
     await pg?.stop();
   });
