@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import Redis, { Cluster } from 'ioredis';
 import { CacheUnavailableError } from '../errors';
 import { CircuitBreaker, CircuitBreakerOptions, CircuitState } from './circuit-breaker';
+import { Deadlines } from './deadlines';
 import { hashSlot } from './hash-slot';
 import { CacheLogger, noopCacheLogger } from './metrics';
 import { CacheClientConfig, createRedis, DEFAULT_COMMAND_TIMEOUT_MS, DEFAULT_CONNECT_TIMEOUT_MS, normalise } from './redis-client';
@@ -47,7 +48,8 @@ export class CacheClient {
   /** Creates the ioredis client for `config` (connection starts at once) and wraps it. */
   static connect(config: CacheClientConfig, options: Omit<CacheClientOptions, 'commandTimeoutMs' | 'connectTimeoutMs' | 'circuitBreaker'> = {}): CacheClient {
     const resolved = normalise(config);
-    return new CacheClient(createRedis(config), {
+    // No per-command ioredis timer: this client bounds every command itself (runOn, deadlines.ts).
+    return new CacheClient(createRedis(config, { commandTimeoutBackstop: false }), {
       ...options,
       commandTimeoutMs: resolved.commandTimeoutMs,
       connectTimeoutMs: resolved.connectTimeoutMs,
@@ -60,6 +62,8 @@ export class CacheClient {
   readonly commandTimeoutMs: number;
   readonly connectTimeoutMs: number;
   private readonly breakers = new Map<string, CircuitBreaker>();
+  /** The command timeouts of this client (one timer for all pending commands). */
+  private readonly deadlines = new Deadlines();
   private readonly breakerOptions?: CircuitBreakerOptions;
   private readonly clock: () => number;
   private readonly logger: CacheLogger;
@@ -123,14 +127,20 @@ export class CacheClient {
     return Object.fromEntries([...this.breakers].map(([shard, breaker]) => [shard, breaker.state]));
   }
 
-  async get(key: string): Promise<string | null> {
+  // get and mget are not `async`: returning runOn's promise as it is saves the microtask hops an
+  // async function's adoption of a returned promise costs, on every command of a cache hit.
+  get(key: string): Promise<string | null> {
     return this.run(key, 'GET', () => this.redis.get(key));
   }
 
   /** MGET: the values of `keys`, in order (`null` for a missing key); in cluster mode one MGET per hash slot, in parallel. */
-  async mget(keys: readonly string[]): Promise<(string | null)[]> {
-    if (keys.length === 0) return [];
+  mget(keys: readonly string[]): Promise<(string | null)[]> {
+    if (keys.length === 0) return Promise.resolve([]);
     if (!this.isCluster) return this.run(keys[0], 'MGET', () => this.redis.mget(...keys));
+    return this.mgetPerSlot(keys);
+  }
+
+  private async mgetPerSlot(keys: readonly string[]): Promise<(string | null)[]> {
     const groups = new Map<number, number[]>();
     for (const [i, key] of keys.entries()) {
       const slot = hashSlot(key);
@@ -258,17 +268,49 @@ export class CacheClient {
     return this.runOn(this.shardOf(key), what, operation);
   }
 
-  private async runOn<T>(shard: string, what: string, operation: () => Promise<T>, extraTimeoutMs = 0): Promise<T> {
-    const breaker = this.breakerFor(shard);
-    try {
-      return await breaker.execute(async () => {
-        if (!this.everReady && CONNECTING.has(this.redis.status)) await this.ready(this.connectTimeoutMs);
-        return withTimeout(operation(), this.commandTimeoutMs + extraTimeoutMs, what);
-      }, isUnavailable);
-    } catch (error) {
-      if (error instanceof CacheUnavailableError) throw error;
-      throw new CacheUnavailableError(`cache ${what} failed: ${(error as Error).message}`, { cause: error });
+  /**
+   * Runs `operation` through the shard's circuit breaker, bounded by the command timeout; every
+   * failure becomes a `CacheUnavailableError`. Written without `async` layers: this wraps every
+   * command of a cache hit (bench/hit-path).
+   */
+  private runOn<T>(shard: string, what: string, operation: () => Promise<T>, extraTimeoutMs = 0, waitedForReady = false): Promise<T> {
+    // The first commands wait (once, up to the connect timeout) for the very first connection.
+    if (!waitedForReady && !this.everReady && CONNECTING.has(this.redis.status)) {
+      return this.ready(this.connectTimeoutMs).then(() => this.runOn(shard, what, operation, extraTimeoutMs, true));
     }
+    const breaker = this.breakerFor(shard);
+    let probe: boolean;
+    let reply: Promise<T>;
+    try {
+      probe = breaker.admit();
+    } catch (error) {
+      return Promise.reject(unavailable(what, error));
+    }
+    try {
+      reply = operation();
+    } catch (error) {
+      reply = Promise.reject(error);
+    }
+    const ms = this.commandTimeoutMs + extraTimeoutMs;
+    // One promise settles the command: its reply or error, or its deadline, whichever comes first.
+    return new Promise<T>((resolve, reject) => {
+      const entry = this.deadlines.track(ms, () => {
+        breaker.settle(probe, true);
+        reject(new CacheUnavailableError(`cache ${what} timed out after ${ms} ms`));
+      });
+      reply.then(
+        (value) => {
+          if (!this.deadlines.settle(entry)) return;
+          breaker.settle(probe, false);
+          resolve(value);
+        },
+        (error: unknown) => {
+          if (!this.deadlines.settle(entry)) return;
+          breaker.settle(probe, isUnavailable(error));
+          reject(unavailable(what, error));
+        },
+      );
+    });
   }
 
   /** The connection commands on `key` go through (the slot's master in cluster mode). */
@@ -308,6 +350,12 @@ local ttl = tonumber(ARGV[1])
 if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
 return added`,
 );
+
+/** `error` as the CacheUnavailableError every cache operation fails with. */
+function unavailable(what: string, error: unknown): CacheUnavailableError {
+  if (error instanceof CacheUnavailableError) return error;
+  return new CacheUnavailableError(`cache ${what} failed: ${(error as Error).message}`, { cause: error });
+}
 
 function isUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return true;

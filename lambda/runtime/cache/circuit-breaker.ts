@@ -74,19 +74,27 @@ export class CircuitBreaker {
     const probe = this.admit();
     try {
       const value = await operation();
-      this.recordSuccess();
+      this.settle(probe, false);
       return value;
     } catch (error) {
-      if (isFailure(error)) this.recordFailure();
-      else this.recordSuccess();
+      this.settle(probe, isFailure(error));
       throw error;
-    } finally {
-      if (probe) this.probeInFlight = false;
     }
   }
 
+  /**
+   * The two halves of {@link execute}, for callers on a hot path that settle the call themselves:
+   * `admit()` before the operation (throws when the circuit is open), `settle(probe, failed)` once it
+   * has settled, with what `admit()` returned.
+   */
+  settle(probe: boolean, failed: boolean): void {
+    if (failed) this.recordFailure();
+    else this.recordSuccess();
+    if (probe) this.probeInFlight = false;
+  }
+
   /** Returns true when this call is the half-open probe; throws when the call must fail fast. */
-  private admit(): boolean {
+  admit(): boolean {
     const state = this.state;
     if (state === CircuitState.CLOSED) return false;
     if (state === CircuitState.HALF_OPEN && !this.probeInFlight) {

@@ -364,11 +364,13 @@ export class ReadThroughCache {
       this.counters.coalesced += 1;
       return joined.then((read) => this.served(read));
     }
-    const read = this.readThrough(key, ttlClass, load, options).finally(() => {
-      if (this.inflight.get(key) === read) this.inflight.delete(key);
-    });
+    const read = this.readThrough(key, ttlClass, load, options);
     this.inflight.set(key, read);
-    return read.then((result) => this.served(result));
+    try {
+      return this.served(await read);
+    } finally {
+      if (this.inflight.get(key) === read) this.inflight.delete(key);
+    }
   }
 
   /**

@@ -138,6 +138,16 @@ describe('createRedis', () => {
     }
   });
 
+  test('CacheClient.connect leaves out the per-command backstop timer: it bounds every command itself (deadlines.ts)', () => {
+    const client = CacheClient.connect({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 70 });
+    try {
+      expect((client.redis as Redis).options.commandTimeout).toBeUndefined();
+      expect(client.commandTimeoutMs).toBe(70);
+    } finally {
+      client.redis.disconnect();
+    }
+  });
+
   test('builds a Cluster with DNS passthrough, master reads and TLS/AUTH on every node', () => {
     const cluster = createRedis({ clusterNodes: [{ host: 'cfg.cache.local', port: 6379 }], tls: true, password: 'tok', commandTimeoutMs: 70 }) as Cluster;
     try {
