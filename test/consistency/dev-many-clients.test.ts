@@ -178,6 +178,7 @@ describe('two npm run dev instances, writers and readers racing on one product',
       process.stdout.write(summary(`bus ${bus ? 'on' : 'off'}`, result, violations));
       expect(result.failures).toEqual([]);
       expect(result.checker.writeCount).toBeGreaterThan(10);
+      expect(result.checker.readCount).toBeGreaterThan(10);
       result.checker.assertConsistent();
     },
     RACE_MS + 120_000,
