@@ -12,10 +12,26 @@ export interface DevServer {
   readonly base: string;
 }
 
+export interface DevServerStartOptions {
+  /** @default 30_000 */
+  readonly startTimeoutMs?: number;
+  /**
+   * A test-only module (path from the repository root) node loads before the script, through
+   * `--import`, e.g. {@link NAIVE_TAG_INDEX_PRELOAD}. @default - none
+   */
+  readonly preload?: string;
+}
+
+/** Makes the dev server use the tag index as it was before issue 20 (./naive-tag-index-preload.ts). */
+export const NAIVE_TAG_INDEX_PRELOAD = './test/support/naive-tag-index-preload.ts';
+
 /** Starts the dev server on a free port with `env` added to this process's, resolved once it listens. */
-export async function startDevServer(env: NodeJS.ProcessEnv, startTimeoutMs = 30_000): Promise<DevServer> {
+export async function startDevServer(env: NodeJS.ProcessEnv, options: DevServerStartOptions = {}): Promise<DevServer> {
+  const startTimeoutMs = options.startTimeoutMs ?? 30_000;
   const port = await freePort();
-  const child = spawn(NODE, tsxArgs('scripts/dev-server.ts'), { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port) } });
+  const [tsxImport, tsx, ...script] = tsxArgs('scripts/dev-server.ts');
+  const args = options.preload === undefined ? [tsxImport, tsx, ...script] : [tsxImport, tsx, '--import', options.preload, ...script];
+  const child = spawn(NODE, args, { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port) } });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
