@@ -83,7 +83,8 @@ describe('DecodedEntries', () => {
 
   test('counts the bytes attached to a held value, from when they are attached, and only for the key holding that value', () => {
     const decoded = new DecodedEntries({ maxBytes: 100_000 });
-    const first = decoded.decode<{ id: number }>('k1', encoded({ id: 1 }))!;
+    const raw = encoded({ id: 1 });
+    const first = decoded.decode<{ id: number }>('k1', raw)!;
     decoded.decode('k2', encoded({ id: 2 }));
     const bare = decoded.sizeBytes;
     attachBytes(first.v, 400);
@@ -91,7 +92,8 @@ describe('DecodedEntries', () => {
     expect(decoded.sizeBytes).toBe(bare);
     decoded.recount('k1', first.v);
     expect(decoded.sizeBytes).toBe(bare + 400);
-    expect(decoded.decode('k1', encoded({ id: 1 }))).toBe(first);
+    expect(decoded.decode('k1', raw)).toBe(first);
+    expect(decoded.sizeBytes).toBe(bare + 400);
   });
 
   test.each([0, -1, 1.5, Number.NaN])('refuses maxBytes %p with the option name', (maxBytes) => {
