@@ -12,11 +12,13 @@
  */
 import { LRUCache } from 'lru-cache';
 import { decodeEnvelope, Envelope } from './envelope';
+import { attachedBytes, bytesPerChar, DECODED_BYTES_PER_JSON_CHAR } from './heap-size';
 
 export interface DecodedEntriesOptions {
   /**
-   * Upper bound on the estimated memory held: per entry, 4 bytes per character of the encoded string
-   * (the string itself and the decoded objects) plus the key and a fixed overhead.
+   * Upper bound on the heap held, as estimated per entry: DECODED_ENTRY_OVERHEAD_BYTES, the key, the
+   * encoded string, DECODED_BYTES_PER_JSON_CHAR per character of it for the decoded envelope, and the
+   * bytes attached to its value (the resource API's body and ETag).
    */
   readonly maxBytes: number;
 }
@@ -27,12 +29,19 @@ export const DEFAULT_DECODED_ENTRIES: DecodedEntriesOptions = { maxBytes: 4 * 10
 /** Encoded strings longer than this are decoded every time: comparing them costs about what parsing saves. */
 export const MAX_REUSED_ENTRY_CHARS = 256 * 1024;
 
-const BYTES_PER_CHAR = 4;
-const ENTRY_OVERHEAD_BYTES = 96;
+/**
+ * Heap per entry beyond its key's characters, its string and its value: the LRU's map slot and
+ * arrays, the record, the headers of the key and the string, the envelope object and its timestamps.
+ */
+export const DECODED_ENTRY_OVERHEAD_BYTES = 352;
 
 interface Decoded {
   readonly raw: string;
   readonly entry: Envelope | undefined;
+  /** The whole estimate, `attached` included. */
+  readonly size: number;
+  /** Bytes attached to the entry's value when the size was estimated. */
+  readonly attached: number;
 }
 
 export class DecodedEntries {
@@ -46,7 +55,7 @@ export class DecodedEntries {
     this.maxBytes = options.maxBytes;
     this.lru = new LRUCache<string, Decoded>({
       maxSize: options.maxBytes,
-      sizeCalculation: (decoded, key) => decoded.raw.length * BYTES_PER_CHAR + key.length * 2 + ENTRY_OVERHEAD_BYTES,
+      sizeCalculation: (decoded) => decoded.size,
     });
   }
 
@@ -59,8 +68,21 @@ export class DecodedEntries {
     const known = this.lru.get(key);
     if (known !== undefined && known.raw === raw) return known.entry as Envelope<T> | undefined;
     const entry = decodeEnvelope<T>(raw);
-    if (raw.length <= MAX_REUSED_ENTRY_CHARS) this.lru.set(key, { raw, entry });
+    if (raw.length <= MAX_REUSED_ENTRY_CHARS) {
+      const attached = attachedBytes(entry?.v);
+      const size = DECODED_ENTRY_OVERHEAD_BYTES + 2 * key.length + (1 + DECODED_BYTES_PER_JSON_CHAR) * bytesPerChar(raw) * raw.length + attached;
+      this.hold(key, { raw, entry, size, attached });
+    }
     return entry;
+  }
+
+  /** Counts again what is attached to `value` (heap-size.ts `attachBytes`) in `key`'s entry, if that entry holds `value`. */
+  recount(key: string, value: unknown): void {
+    const known = this.lru.peek(key);
+    if (known?.entry === undefined || known.entry.v !== value) return;
+    const attached = attachedBytes(value);
+    if (attached === known.attached) return;
+    this.hold(key, { ...known, size: known.size - known.attached + attached, attached });
   }
 
   /** Forgets `key` (its memory is no longer worth holding: the key was invalidated). */
@@ -79,5 +101,10 @@ export class DecodedEntries {
   /** Estimated bytes held now. */
   get sizeBytes(): number {
     return this.lru.calculatedSize;
+  }
+
+  private hold(key: string, decoded: Decoded): void {
+    if (decoded.size > this.maxBytes) this.lru.delete(key);
+    else this.lru.set(key, decoded);
   }
 }

@@ -3,7 +3,7 @@ export { CacheClient, luaScript } from './cache-client';
 export type { CacheClientOptions, LuaScript } from './cache-client';
 export { CircuitBreaker, CircuitState, DEFAULT_CIRCUIT_BREAKER } from './circuit-breaker';
 export type { CircuitBreakerDeps, CircuitBreakerOptions } from './circuit-breaker';
-export { DecodedEntries, DEFAULT_DECODED_ENTRIES, MAX_REUSED_ENTRY_CHARS } from './decoded-entries';
+export { DECODED_ENTRY_OVERHEAD_BYTES, DecodedEntries, DEFAULT_DECODED_ENTRIES, MAX_REUSED_ENTRY_CHARS } from './decoded-entries';
 export type { DecodedEntriesOptions } from './decoded-entries';
 export { decodeEnvelope, encodeEnvelope, ENVELOPE_FORMAT, isTombstone } from './envelope';
 export type { Envelope } from './envelope';
@@ -12,7 +12,8 @@ export { BusState, decodeBusMessage, DEFAULT_BUS_HEARTBEAT_MS, DEFAULT_BUS_REPLY
 export type { BusEvent, BusKey, BusListener, BusMessage, InvalidationBusOptions } from './invalidation-bus';
 export { BusMode, connectL1Bus, L1_BUS_ENV, parseBusMode } from './l1-bus';
 export type { L1BusConnection, L1BusOptions } from './l1-bus';
-export { LocalCache } from './local-cache';
+export { DECODED_BYTES_PER_JSON_CHAR } from './heap-size';
+export { L1_ENTRY_OVERHEAD_BYTES, LocalCache } from './local-cache';
 export type { LocalCacheOptions } from './local-cache';
 export { CacheMetric, InMemoryCacheMetrics, noopCacheLogger, noopCacheMetrics } from './metrics';
 export type { CacheLogger, CacheMetrics } from './metrics';

@@ -33,6 +33,7 @@ import { decodeEnvelope, encodeEnvelope, Envelope, ENVELOPE_FORMAT, isTombstone 
 import { hashTagOf } from './hash-slot';
 import { entryCurrent, readMarks } from './tag-index';
 import { BusEvent, BusKey, BusState, FillWatch, InvalidationBus } from './invalidation-bus';
+import { attachBytes } from './heap-size';
 import { LocalCache } from './local-cache';
 import { CacheLogger, CacheMetric, CacheMetrics, noopCacheLogger, noopCacheMetrics } from './metrics';
 import { ACQUIRE, FILL, FILL_LOCK_LOST, FILL_WRITTEN, FillMode, RELEASE_LOCK, TOMBSTONE } from './scripts';
@@ -102,7 +103,7 @@ const MAX_PREDICTED_TAG_KEYS = 10_000;
 const MAX_BACKOFF_KEYS = 10_000;
 
 export interface L1Options {
-  /** Upper bound on the in-process cache's size in bytes. */
+  /** Upper bound on the heap the in-process cache's entries keep alive, in bytes (estimated: see LocalCacheOptions.maxBytes). */
   readonly maxBytes: number;
   /** Longest life of an in-process entry (≤ 60): the cross-process staleness bound. */
   readonly ttlSeconds: number;
@@ -197,6 +198,8 @@ export interface CacheStats {
   readonly served: Readonly<Record<CacheSource, number>>;
   /** L1 lookups. */
   readonly l1: { readonly hits: number; readonly misses: number; readonly bytes: number; readonly entries: number };
+  /** Decoded Redis entries held for reuse (`decodedEntries`): their estimated bytes and how many. */
+  readonly decoded: { readonly bytes: number; readonly entries: number };
   /** Redis lookups (including a waiter's final read of another process's fill). */
   readonly redis: { readonly hits: number; readonly misses: number };
   /** Reads that joined another read of the same key in this process. */
@@ -374,6 +377,17 @@ export class ReadThroughCache {
   }
 
   /**
+   * Counts `bytes` that another layer keeps alive with `value` (the resource API's body and ETag of
+   * it) in the size of every entry holding that very object: `key`'s entry in L1 and among the
+   * decoded entries now, and any entry that holds it later. Call it once per value object.
+   */
+  attach(key: string, value: unknown, bytes: number): void {
+    if (!attachBytes(value, bytes)) return;
+    this.l1?.recount(key, value);
+    this.decoded?.recount(key, value);
+  }
+
+  /**
    * Write-through: stores `value` (with the write's `version`) in Redis and L1 unless Redis holds a
    * strictly newer version. Returns whether it was stored. It wins over every fill that began before
    * it, versioned or not: it drops the coalescing lock, so a load in flight (which may have read
@@ -496,6 +510,7 @@ export class ReadThroughCache {
       reads: c.reads,
       served: { ...c.served },
       l1: { hits: c.l1Hits, misses: c.l1Misses, bytes: this.l1?.sizeBytes ?? 0, entries: this.l1?.entryCount ?? 0 },
+      decoded: { bytes: this.decoded?.sizeBytes ?? 0, entries: this.decoded?.entryCount ?? 0 },
       redis: { hits: c.redisHits, misses: c.redisMisses },
       coalesced: c.coalesced,
       originLoads: c.originLoads,
@@ -843,7 +858,7 @@ export class ReadThroughCache {
   private remember(key: string, entry: Envelope, raw: string, generation: number): void {
     if (!this.l1 || generation !== this.generation || this.belowFloor(key, entry)) return;
     const ttlMs = entry.x - this.clock();
-    this.l1.set(key, entry, Buffer.byteLength(raw), this.l1CapMs === undefined ? ttlMs : Math.min(ttlMs, this.l1CapMs));
+    this.l1.set(key, entry, raw, this.l1CapMs === undefined ? ttlMs : Math.min(ttlMs, this.l1CapMs));
   }
 
   /** Tells other processes; a cache error propagates to the invalidating caller, which retries. */

@@ -22,6 +22,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { subjectOf as claimsSubjectOf } from '../auth/claims';
 import { type CacheLogger, type CacheRead, type Loaded, type ReadOptions, type TagIndex } from '../cache';
+import { bytesPerChar } from '../cache/heap-size';
 import { OriginUnavailableError } from '../errors';
 import { Cacheability, carriesCredentials, DEFAULT_STALE_WINDOWS, NO_STORE, PRIVATE_CACHE_CONTROL, remainingFreshnessSeconds, StaleWindows } from '../http/cache-control';
 import { checkRequestSize, headerValue } from '../http/request';
@@ -37,6 +38,12 @@ export type ResourceEvent = APIGatewayProxyEventV2WithJWTAuthorizer | APIGateway
 /** The read path the resource API needs from a cache (`ReadThroughCache` fits). */
 export interface ResourceCache {
   get<T>(key: string, ttl: CacheTtl, load: () => Promise<Loaded<T>>, options?: ReadOptions): Promise<CacheRead<T>>;
+  /**
+   * Told the heap bytes of the body and ETag memoised for a value `get` answered for `key`, which
+   * live as long as the value does, so that the cache counts them against its bound.
+   * @default - not counted
+   */
+  attach?(key: string, value: unknown, bytes: number): void;
 }
 
 /** What a loader is told about the request that made it run. */
@@ -127,16 +134,27 @@ export const CANONICAL_REDIRECT_MAX_AGE_SECONDS = 3600;
 /**
  * Bodies and ETags of values answered before. An L1 hit hands back the very object it stored, so
  * its JSON and SHA-256 are computed once per cached value instead of once per request (most of an
- * L1 hit's cost). Cached values are never mutated: every reader shares them already.
+ * L1 hit's cost). Cached values are never mutated: every reader shares them already. The memo lives
+ * as long as its value, so its heap is counted by the cache holding the value (`ResourceCache.attach`).
  */
 const representations = new WeakMap<object, { readonly body: string; readonly etag: string }>();
 
-function representationOf(value: unknown): { readonly body: string; readonly etag: string } {
+/**
+ * Heap of one memo beyond its body's characters: the ETag (a 24-character string V8 keeps as a
+ * concatenation of a slice of the SHA-256's base64url), the memo object, the body's string headers,
+ * and its entries in `representations` and in the cache's attached bytes: about 330 bytes measured.
+ */
+export const MEMO_OVERHEAD_BYTES = 352;
+
+function representationOf(value: unknown, cache: ResourceCache, key: string): { readonly body: string; readonly etag: string } {
   const known = typeof value === 'object' && value !== null ? representations.get(value) : undefined;
   if (known) return known;
   const body = JSON.stringify(value);
   const made = { body, etag: strongETag(body) };
-  if (typeof value === 'object' && value !== null) representations.set(value, made);
+  if (typeof value === 'object' && value !== null) {
+    representations.set(value, made);
+    cache.attach?.(key, value, MEMO_OVERHEAD_BYTES + bytesPerChar(body) * body.length);
+  }
   return made;
 }
 
@@ -236,7 +254,7 @@ export function createResourceApi(options: ResourceApiOptions): ResourceApi {
     if (perSubject && resource.ownerOf !== undefined && resource.ownerOf(read.value) !== subject) return notFound(binding, params, method);
     // An answer its loader kept out of the cache is kept out of every other cache too.
     const cacheability = state.uncached && read.source === 'origin' ? Cacheability.SECRET : perSubject || personalised ? Cacheability.PRIVATE : Cacheability.PUBLIC;
-    const { body, etag } = representationOf(read.value);
+    const { body, etag } = representationOf(read.value, cache, key);
     return entityResponse({
       body,
       etag,

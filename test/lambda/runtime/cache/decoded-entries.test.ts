@@ -5,6 +5,7 @@
  */
 import { CacheClient, decodeEnvelope, DecodedEntries, encodeEnvelope, MAX_REUSED_ENTRY_CHARS, ReadThroughCache } from '../../../../lambda/runtime/cache';
 import type { Envelope } from '../../../../lambda/runtime/cache';
+import { attachBytes } from '../../../../lambda/runtime/cache/heap-size';
 import { DEFAULT_TTL_SECONDS, TtlClass } from '../../../../lambda/runtime/ttl';
 import { describeEachTopology } from '../../../support/topologies';
 import { connectClient, freshKeys } from './support';
@@ -78,6 +79,21 @@ describe('DecodedEntries', () => {
     expect(decoded.entryCount).toBe(2);
     decoded.clear();
     expect([decoded.entryCount, decoded.sizeBytes]).toEqual([0, 0]);
+  });
+
+  test('counts the bytes attached to a held value, from when they are attached, and only for the key holding that value', () => {
+    const decoded = new DecodedEntries({ maxBytes: 100_000 });
+    const raw = encoded({ id: 1 });
+    const first = decoded.decode<{ id: number }>('k1', raw)!;
+    decoded.decode('k2', encoded({ id: 2 }));
+    const bare = decoded.sizeBytes;
+    attachBytes(first.v, 400);
+    decoded.recount('k2', first.v);
+    expect(decoded.sizeBytes).toBe(bare);
+    decoded.recount('k1', first.v);
+    expect(decoded.sizeBytes).toBe(bare + 400);
+    expect(decoded.decode('k1', raw)).toBe(first);
+    expect(decoded.sizeBytes).toBe(bare + 400);
   });
 
   test.each([0, -1, 1.5, Number.NaN])('refuses maxBytes %p with the option name', (maxBytes) => {
