@@ -69,6 +69,14 @@ export interface ResourceBinding<TValue = unknown> {
    * @default - `<name> <canonical URL> does not exist`
    */
   notFoundMessage?(params: ResourceParams): string;
+  /**
+   * For a resource that declares `paging` (and only then): the number of the list's last page, 1 for
+   * an empty list (whose page 1 answers 200 with no items), or `null` when the list itself does not
+   * exist (the 404 of `notFoundMessage`). Called with the params of the request, cached like a value
+   * of the resource under `lastPageKey` with the declared `listTags`, and asked only for page 2 and
+   * beyond: a page past it answers 404 without calling `load`.
+   */
+  lastPage?(params: ResourceParams, context: Pick<ResourceLoadContext, 'event' | 'subject'>): Promise<number | null>;
 }
 
 /** Binds a loader to a resource with the value type checked against the declaration. */
@@ -169,8 +177,15 @@ export function createResourceApi(options: ResourceApiOptions): ResourceApi {
     if (resource.sharing === Sharing.PER_SUBJECT && !options.personalCache) {
       throw new RangeError(`personalCache is required: resource ${resource.name} is per-subject and must not be kept in L1`);
     }
-    if (resource.tags !== undefined && !options.tagIndex) {
-      throw new RangeError(`tagIndex is required: resource ${resource.name} declares tags, which must be recorded before a value is cached`);
+    if ((resource.tags !== undefined || resource.paging !== undefined) && !options.tagIndex) {
+      throw new RangeError(`tagIndex is required: resource ${resource.name} declares ${resource.tags !== undefined ? 'tags' : 'paging'}, which must be recorded before a value is cached`);
+    }
+    const binding = options.bindings.find((b) => b.resource === resource)!;
+    if (resource.paging !== undefined && typeof binding.lastPage !== 'function') {
+      throw new RangeError(`bindings: resource ${resource.name} declares paging, so its binding needs lastPage(params), the number of the list's last page`);
+    }
+    if (resource.paging === undefined && binding.lastPage !== undefined) {
+      throw new RangeError(`bindings: resource ${resource.name} has lastPage but declares no paging; declare paging: { pageParam, listTags }`);
     }
     ttlSecondsOf(options.ttls, resource.ttl);
   }
@@ -225,6 +240,59 @@ export function createResourceApi(options: ResourceApiOptions): ResourceApi {
     })();
   }
 
+  /**
+   * The list's last page number, from the cache or its binding's `lastPage`, recorded under the
+   * declared `listTags` before it is cached: a write that purges one of them drops it, and a count
+   * read while such a write commits is read again rather than cached (the tag index's tickets).
+   */
+  async function readLastPage(binding: ResourceBinding, params: ResourceParams, event: ResourceEvent, subject: string | undefined): Promise<CacheRead<number>> {
+    const { resource } = binding;
+    const paging = resource.paging!;
+    const listParams = { ...params, [paging.pageParam]: undefined };
+    const key = resource.lastPageKey(options.keys, params);
+    const cache = resource.sharing === Sharing.PER_SUBJECT ? options.personalCache! : options.cache;
+    const ttlSeconds = ttlSecondsOf(options.ttls, resource.ttl);
+    const count = async (): Promise<Loaded<number>> => {
+      const last = await binding.lastPage!(listParams, { event, ...(subject === undefined ? {} : { subject }) });
+      if (last === null) return null;
+      if (!Number.isSafeInteger(last) || last < 1) throw new RangeError(`resource ${resource.name}: lastPage must resolve a positive integer or null, got ${String(last)}`);
+      return { value: last };
+    };
+    return cache.get<number>(
+      key,
+      resource.ttl,
+      options.tagIndex!.loader<number>({
+        key,
+        // No URL serves the number itself: the pages it bounds are purged through their own tags.
+        paths: [],
+        ttlSeconds,
+        load: count,
+        tagsOf: () => paging.listTags(listParams),
+        onError: (error) => options.logger?.warn('last page number not recorded in its tag sets; answered uncached', { resource: resource.name, key, error: String(error) }),
+      }),
+      readOptionsOf.get(resource)!,
+    );
+  }
+
+  /**
+   * For page 2 and beyond of a paged list: the 404 of a page past the last one (or of a list that
+   * does not exist), from the cached last page number; undefined when the page exists. Page 1 needs
+   * no count: it exists whenever the list does (empty, it answers 200 with no items).
+   */
+  async function pastTheEnd(binding: ResourceBinding, params: ResourceParams, event: ResourceEvent, subject: string | undefined, method: string): Promise<ApiResponse | undefined> {
+    const paging = binding.resource.paging;
+    if (paging === undefined) return undefined;
+    const page = params[paging.pageParam] as number;
+    if (page <= 1) return undefined;
+    const last = await readLastPage(binding, params, event, subject);
+    // Like any per-subject 404, it says nothing of where it came from.
+    const source = binding.resource.sharing === Sharing.PER_SUBJECT ? undefined : last.source;
+    if (last.value === null) return notFound(binding, params, method, source);
+    if (page <= last.value) return undefined;
+    const message = `page ${page} is past the last page (${last.value}) of ${binding.resource.canonicalUrl({ ...params, [paging.pageParam]: undefined })}`;
+    return errorResponse(404, 'not_found', message, { method, headers: source ? { 'x-cache': source } : {} });
+  }
+
   async function answer(binding: ResourceBinding, event: ResourceEvent, method: string): Promise<ApiResponse> {
     const { resource } = binding;
     const rawPath = event.rawPath ?? '/';
@@ -243,6 +311,8 @@ export function createResourceApi(options: ResourceApiOptions): ResourceApi {
     if (perSubject && resource.subjectParam !== undefined && String(params[resource.subjectParam]) !== subject) {
       return notFound(binding, params, method);
     }
+    const beyond = await pastTheEnd(binding, params, event, subject, method);
+    if (beyond) return beyond;
     const cache = perSubject ? options.personalCache! : options.cache;
     const key = resource.key(options.keys, params);
     const state: LoadState = { uncached: false };

@@ -61,6 +61,22 @@ export interface LoaderPolicy {
 /** Parameter values of one answer: path parameters and declared query parameters (defaults applied). */
 export type ResourceParams = Readonly<Record<string, string | number | undefined>>;
 
+/**
+ * A paged list: which query parameter is the page number, and the tags of the list as a whole. The
+ * list's last page number is loaded once (the binding's `lastPage`) and cached with these tags, so
+ * a page past it answers 404 without running the page's loader (a cold `OFFSET` scan per URL), and a
+ * write that adds or removes an item, which purges one of these tags, makes the next request count again.
+ */
+export interface PagingSpec {
+  /** The query parameter holding the 1-based page number; declared in `query` with `ParamKind.PAGE`. */
+  readonly pageParam: string;
+  /**
+   * Tags of the whole list, whatever the page: every write that adds an item to the list or removes
+   * one must purge one of them (e.g. `category:garden`). The cached last page number carries them.
+   */
+  readonly listTags: (params: ResourceParams) => readonly string[];
+}
+
 /** The one declaration of a cached resource. */
 export interface ResourceSpec<TValue> {
   /** Names the resource in keys, metrics and errors: 1 to 32 of `a-z 0-9 -`, starting with a letter, unique per app. */
@@ -94,6 +110,8 @@ export interface ResourceSpec<TValue> {
   readonly tags?: (value: TValue, params: ResourceParams) => readonly string[];
   /** Loader timeouts and grace backoff. @default - none */
   readonly loader?: LoaderPolicy;
+  /** A paged list: pages past the last answer 404 from its cached last page number. @default - not paged: every valid page number is loaded */
+  readonly paging?: PagingSpec;
 }
 
 /** A declared resource with everything derived from it. */
@@ -124,6 +142,12 @@ export interface Resource<TValue = unknown> extends ResourceSpec<TValue> {
   canonicalUrl(params: ResourceParams): string;
   /** CloudFront paths to purge when this answer changes (empty for a per-subject resource). */
   cdnPaths(params: ResourceParams): readonly string[];
+  /**
+   * For a paged resource: the Redis key of the list's last page number, the page part of its key
+   * spelled `last-page` (no page number is), e.g. `app:v1:product-list:garden:last-page`. Throws for a
+   * resource without `paging`.
+   */
+  lastPageKey(keys: CacheKeys, params: ResourceParams): string;
 }
 
 const NAME = /^[a-z][a-z0-9-]{0,31}$/;
@@ -131,6 +155,8 @@ const PLACEHOLDER = /\{([A-Za-z][A-Za-z0-9]*)\}/g;
 const SLUG = /^[a-z0-9-]{1,64}$/;
 const ID = /^[1-9][0-9]{0,15}$/;
 const MAX_PAGE = 10_000;
+/** Where a page number sits in a page's key, the last page number's key has this: no page number is spelled so. */
+const LAST_PAGE_KEY_PART = 'last-page';
 
 /** Parses one parameter in its canonical spelling, or throws a ValidationError naming it. */
 export function parseParam(field: string, kind: ParamKind, raw: string): string | number {
@@ -170,7 +196,7 @@ function isCanonicalDefault(name: string, spec: QueryParamSpec): boolean {
 }
 
 /** The props a declaration may hold: any other is refused (a misspelt `sharing` would otherwise leave the default). */
-const SPEC_PROPS: ReadonlySet<string> = new Set(['name', 'path', 'params', 'query', 'sharing', 'subjectParam', 'ownerOf', 'ttl', 'staleWhileRevalidate', 'version', 'tags', 'loader']);
+const SPEC_PROPS: ReadonlySet<string> = new Set(['name', 'path', 'params', 'query', 'sharing', 'subjectParam', 'ownerOf', 'ttl', 'staleWhileRevalidate', 'version', 'tags', 'loader', 'paging']);
 const PARAM_KINDS: readonly string[] = Object.values(ParamKind);
 const SHARINGS: readonly string[] = Object.values(Sharing);
 
@@ -228,6 +254,13 @@ function checkSpecShape(spec: ResourceSpec<unknown>): void {
   for (const prop of ['version', 'tags', 'ownerOf'] as const) {
     if (spec[prop] !== undefined && typeof spec[prop] !== 'function') throw new RangeError(`${where}: \`${prop}\` must be a function of the value, got ${show(spec[prop])}`);
   }
+  if (spec.paging !== undefined) {
+    if (!isPlainObject(spec.paging)) throw new RangeError(`${where}: \`paging\` must be an object ({ pageParam, listTags }), got ${show(spec.paging)}`);
+    for (const prop of Object.keys(spec.paging)) {
+      if (!['pageParam', 'listTags'].includes(prop)) throw new RangeError(`${where}: unknown prop \`paging.${prop}\`; paging holds pageParam, listTags`);
+    }
+    if (typeof spec.paging.listTags !== 'function') throw new RangeError(`${where}: \`paging.listTags\` must be a function of the params, got ${show(spec.paging.listTags)}`);
+  }
   if (spec.subjectParam !== undefined && typeof spec.subjectParam !== 'string') throw new RangeError(`${where}: \`subjectParam\` must be a path parameter name, got ${show(spec.subjectParam)}`);
   if (spec.loader !== undefined) {
     if (!isPlainObject(spec.loader)) throw new RangeError(`${where}: \`loader\` must be an object ({ softTimeoutMs?, hardTimeoutMs?, graceBackoffMs? }), got ${show(spec.loader)}`);
@@ -279,6 +312,13 @@ export function defineResource<TValue>(spec: ResourceSpec<TValue>): Resource<TVa
     if (spec_.default !== undefined && !isCanonicalDefault(name, spec_)) {
       throw new RangeError(`${where}: query.${name}.default must be a canonical ${spec_.kind}, got ${JSON.stringify(spec_.default)}`);
     }
+  }
+  if (spec.paging !== undefined && query[spec.paging.pageParam]?.kind !== ParamKind.PAGE) {
+    throw new RangeError(`${where}: \`paging.pageParam\` must name a query parameter declared with ParamKind.PAGE, got ${show(spec.paging.pageParam)}`);
+  }
+  if (spec.paging !== undefined && spec.ownerOf !== undefined) {
+    // The count is no value with an owner: it would tell anyone how long someone else's list is.
+    throw new RangeError(`${where}: \`paging\` needs the list's owner in the path (subjectParam), not \`ownerOf\`, so that its length is told to that subject only`);
   }
   if (spec.sharing === Sharing.PER_SUBJECT) {
     if (spec.subjectParam === undefined && spec.ownerOf === undefined) throw new RangeError(`${where}: a per-subject resource needs subjectParam or ownerOf`);
@@ -341,6 +381,13 @@ export function defineResource<TValue>(spec: ResourceSpec<TValue>): Resource<TVa
     key(keys, params) {
       const parts: string[] = [];
       for (const name of keyParams) parts.push(params[name] === undefined ? '_' : String(params[name]));
+      return keys.resource(spec.name, parts);
+    },
+    lastPageKey(keys, params) {
+      const pageParam = spec.paging?.pageParam;
+      if (pageParam === undefined) throw new RangeError(`${where}: lastPageKey needs \`paging\`, which this resource does not declare`);
+      const parts: string[] = [];
+      for (const name of keyParams) parts.push(name === pageParam ? LAST_PAGE_KEY_PART : params[name] === undefined ? '_' : String(params[name]));
       return keys.resource(spec.name, parts);
     },
     canonicalUrl(params) {

@@ -69,6 +69,29 @@ const draft = defineResource<Draft>({
   ttl: 120,
 });
 
+/** A shelf's items, 10 per page; `last` pages of a shelf are counted by `lastPage`. */
+const shelfItems = defineResource<{ shelf: string; page: number; items: number[] }>({
+  name: 'shelf-items',
+  path: '/api/shelves/{shelf}/items',
+  params: { shelf: ParamKind.SLUG },
+  query: { page: { kind: ParamKind.PAGE, default: 1 } },
+  sharing: Sharing.PUBLIC,
+  ttl: TtlClass.PRODUCT_LIST,
+  tags: (_value, params) => [`shelf:${params.shelf}`],
+  paging: { pageParam: 'page', listTags: (params) => [`shelf:${params.shelf}`] },
+});
+
+/** A reader's saved items, paged, for that reader only. */
+const savedItems = defineResource<{ items: number[] }>({
+  name: 'saved-items',
+  path: '/api/readers/{id}/saved',
+  query: { page: { kind: ParamKind.PAGE, default: 1 } },
+  sharing: Sharing.PER_SUBJECT,
+  subjectParam: 'id',
+  ttl: TtlClass.USER_PROFILE,
+  paging: { pageParam: 'page', listTags: (params) => [`saved:${params.id}`] },
+});
+
 const PUBLIC_ARTICLE = 'public, max-age=600, stale-while-revalidate=60, stale-if-error=86400';
 const PRIVATE = 'private, max-age=0, no-cache';
 
@@ -316,6 +339,121 @@ describeEachTopology('createResourceApi', (topology) => {
       const { keys, cache } = await build();
       expect(() => createResourceApi({ bindings: [{ resource: articleList, load: async () => null }], cache, keys, ttls: DEFAULT_TTL_SECONDS })).toThrow(
         /tagIndex is required: resource article-list declares tags/,
+      );
+    });
+  });
+
+  describe('a paged list', () => {
+    const PER_PAGE = 10;
+
+    async function buildShelves(options: { lastPage?: (count: number) => number } = {}) {
+      const { keys, cache, personalCache, tagIndex } = await build();
+      const shelves = new Map<string, number>([['tea', 25], ['empty', 0]]);
+      const counted = { pages: 0, counts: 0 };
+      const errors: string[] = [];
+      const api = createResourceApi({
+        bindings: [
+          bindResource({
+            resource: shelfItems,
+            load: async (params) => {
+              counted.pages += 1;
+              const size = shelves.get(String(params.shelf));
+              if (size === undefined) return null;
+              const from = ((params.page as number) - 1) * PER_PAGE;
+              return { shelf: String(params.shelf), page: params.page as number, items: Array.from({ length: Math.max(0, Math.min(PER_PAGE, size - from)) }, (_, i) => from + i + 1) };
+            },
+            lastPage: async (params) => {
+              counted.counts += 1;
+              expect(params.page).toBeUndefined();
+              const size = shelves.get(String(params.shelf));
+              if (size === undefined) return null;
+              return (options.lastPage ?? ((n) => Math.max(1, Math.ceil(n / PER_PAGE))))(size);
+            },
+            notFoundMessage: (params) => `shelf ${params.shelf} does not exist`,
+          }),
+          bindResource({ resource: savedItems, load: async () => ({ items: [1] }), lastPage: async () => 1 }),
+        ],
+        cache,
+        personalCache,
+        tagIndex,
+        keys,
+        ttls: DEFAULT_TTL_SECONDS,
+        logger: { warn: (message) => errors.push(message), error: (message) => errors.push(message) },
+      });
+      const handle = async (...args: Parameters<typeof apiEvent>) => (await api.handle(apiEvent(...args)))!;
+      return { handle, shelves, counted, tagIndex, keys, cache, errors };
+    }
+
+    test('a page past the last is 404 no-store from the cached last page number; its loader never runs', async () => {
+      const { handle, counted } = await buildShelves();
+      for (let page = 4; page < 54; page++) {
+        const past = await handle('/api/shelves/tea/items', { query: `page=${page}` });
+        expect(past).toMatchObject({ statusCode: 404, headers: { 'cache-control': 'no-store', 'x-cache': page === 4 ? 'origin' : 'l1' } });
+        expect(json(past.body)).toEqual({ error: { code: 'not_found', message: `page ${page} is past the last page (3) of /api/shelves/tea/items` } });
+      }
+      expect(counted).toEqual({ pages: 0, counts: 1 });
+      expect(json((await handle('/api/shelves/tea/items', { query: 'page=3' })).body)).toMatchObject({ items: [21, 22, 23, 24, 25] });
+      expect(counted).toEqual({ pages: 1, counts: 1 });
+    });
+
+    test('page 1 is loaded without a count, also for an empty list, whose page 2 is 404', async () => {
+      const { handle, counted } = await buildShelves();
+      const first = await handle('/api/shelves/empty/items');
+      expect(first.statusCode).toBe(200);
+      expect(json(first.body)).toMatchObject({ items: [] });
+      expect(counted).toEqual({ pages: 1, counts: 0 });
+      expect((await handle('/api/shelves/empty/items', { query: 'page=2' })).statusCode).toBe(404);
+    });
+
+    test('a list that does not exist is the 404 of its binding from page 2 on, negatively cached', async () => {
+      const { handle, counted } = await buildShelves();
+      for (const page of [2, 3]) {
+        const missing = await handle('/api/shelves/nowhere/items', { query: `page=${page}` });
+        expect(missing).toMatchObject({ statusCode: 404, headers: { 'cache-control': 'no-store' } });
+        expect(json(missing.body)).toEqual({ error: { code: 'not_found', message: 'shelf nowhere does not exist' } });
+      }
+      expect(counted).toEqual({ pages: 0, counts: 1 });
+    });
+
+    test('a purge of a list tag drops the last page number: the page an item opened answers 200 at once', async () => {
+      const { handle, shelves, tagIndex, keys, cache } = await buildShelves();
+      expect((await handle('/api/shelves/tea/items', { query: 'page=4' })).statusCode).toBe(404);
+      shelves.set('tea', 31);
+      // What a write adding the item does after its commit: purge the list's tag in Redis, then its own L1 copies.
+      const purged = await tagIndex.invalidate(['shelf:tea']);
+      expect(purged).toMatchObject({ keys: [shelfItems.lastPageKey(keys, { shelf: 'tea', page: 4 })], cdnPaths: [] });
+      await cache.forgetTagged(['shelf:tea'], purged.keys);
+      const opened = await handle('/api/shelves/tea/items', { query: 'page=4' });
+      expect(opened.statusCode).toBe(200);
+      expect(json(opened.body)).toMatchObject({ items: [31] });
+    });
+
+    test('a last page number that is no positive integer is a bug: 500, logged', async () => {
+      const { handle, errors } = await buildShelves({ lastPage: () => 0 });
+      expect((await handle('/api/shelves/tea/items', { query: 'page=2' })).statusCode).toBe(500);
+      expect(errors).toEqual(['unexpected error answering a resource']);
+    });
+
+    test("a per-subject list's page past the end says nothing of where it came from; another subject gets the same 404", async () => {
+      const { handle } = await buildShelves();
+      const past = await handle('/api/readers/7/saved', { query: 'page=2', claims: { sub: '7' } });
+      expect(past.statusCode).toBe(404);
+      expect(past.headers).not.toHaveProperty('x-cache');
+      expect((await handle('/api/readers/7/saved', { query: 'page=2', claims: { sub: '8' } })).statusCode).toBe(404);
+    });
+
+    test('paging needs a lastPage in the binding and a tag index; lastPage needs paging', async () => {
+      const { keys, cache, tagIndex } = await build();
+      const load = async () => null;
+      expect(() => createResourceApi({ bindings: [{ resource: shelfItems, load }], cache, tagIndex, keys, ttls: DEFAULT_TTL_SECONDS })).toThrow(
+        new RangeError("bindings: resource shelf-items declares paging, so its binding needs lastPage(params), the number of the list's last page"),
+      );
+      expect(() => createResourceApi({ bindings: [{ resource: article, load, lastPage: async () => 1 }], cache, tagIndex, keys, ttls: DEFAULT_TTL_SECONDS })).toThrow(
+        new RangeError('bindings: resource article has lastPage but declares no paging; declare paging: { pageParam, listTags }'),
+      );
+      const pagedOnly = defineResource({ name: 'paged-only', path: '/api/paged', query: { page: { kind: ParamKind.PAGE, default: 1 } }, sharing: Sharing.PUBLIC, ttl: 60, paging: { pageParam: 'page', listTags: () => ['all'] } });
+      expect(() => createResourceApi({ bindings: [{ resource: pagedOnly, load, lastPage: async () => 1 }], cache, keys, ttls: DEFAULT_TTL_SECONDS })).toThrow(
+        new RangeError('tagIndex is required: resource paged-only declares paging, which must be recorded before a value is cached'),
       );
     });
   });

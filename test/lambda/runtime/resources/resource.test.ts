@@ -15,6 +15,15 @@ const list = defineResource<{ items: number[] }>({
   sharing: Sharing.PUBLIC,
   ttl: TtlClass.PRODUCT_LIST,
 });
+const pagedList = defineResource<{ items: number[] }>({
+  name: 'paged-list',
+  path: '/api/shelves/{shelf}/items',
+  params: { shelf: ParamKind.SLUG },
+  query: { page: { kind: ParamKind.PAGE, default: 1 }, sort: { kind: ParamKind.SLUG } },
+  sharing: Sharing.PUBLIC,
+  ttl: TtlClass.PRODUCT_LIST,
+  paging: { pageParam: 'page', listTags: (params) => [`shelf:${params.shelf}`] },
+});
 const review = defineResource({
   name: 'review',
   path: '/api/v1.0/products/{productId}/reviews/{slug}',
@@ -205,6 +214,13 @@ describe('keys, canonical URLs and CDN paths', () => {
     expect(review.key(cluster, { productId: 7, slug: 'x' })).toBe('app:v1:{review:7:x}');
   });
 
+  test('the last page number of a paged list is keyed like its pages, with last-page where the page number goes', () => {
+    expect(pagedList.lastPageKey(keys, { shelf: 'tea', page: 7, sort: 'new' })).toBe('app:v1:paged-list:tea:last-page:new');
+    expect(pagedList.lastPageKey(keys, { shelf: 'tea', page: 1, sort: undefined })).toBe('app:v1:paged-list:tea:last-page:_');
+    expect(pagedList.lastPageKey(cluster, { shelf: 'tea', page: 2 })).toBe('app:v1:{paged-list:tea:last-page:_}');
+    expect(() => list.lastPageKey(keys, { page: 2 })).toThrow(new RangeError('resource product-list: lastPageKey needs `paging`, which this resource does not declare'));
+  });
+
   test('the canonical URL fills the path and appends the canonical query when there is one', () => {
     expect(product.canonicalUrl({ id: 42 })).toBe('/api/products/42');
     expect(list.canonicalUrl({ page: 1, category: undefined })).toBe('/api/products');
@@ -259,11 +275,14 @@ describe('defineResource refuses a bad declaration, naming what is wrong', () =>
     ['a slug default as a number', { query: { c: { kind: ParamKind.SLUG, default: 5 } } }, 'resource thing: query.c.default must be a canonical slug, got 5'],
     ['a default no request could carry', { query: { page: { kind: ParamKind.PAGE, default: 0 } } }, 'resource thing: query.page.default must be a canonical page, got 0'],
     ['a public resource with a subject', { subjectParam: 'id' }, 'resource thing: subjectParam and ownerOf are for Sharing.PER_SUBJECT only'],
-    ['a public resource with an owner', { ownerOf: () => '1' }, 'resource thing: subjectParam and ownerOf are for Sharing.PER_SUBJECT only'],
+    ['a public resource with an owner', { ownerOf: (): string => '1' }, 'resource thing: subjectParam and ownerOf are for Sharing.PER_SUBJECT only'],
     ['a per-subject resource without subject or owner', { sharing: Sharing.PER_SUBJECT }, 'resource thing: a per-subject resource needs subjectParam or ownerOf'],
     ['a subject that is no path parameter', { sharing: Sharing.PER_SUBJECT, subjectParam: 'user' }, 'resource thing: subjectParam user is not a path parameter of /api/things/{id}'],
     ['a TTL of 0', { ttl: 0 }, 'resource thing: `ttl` must be a TtlClass (user_profile, product_list, product, config, analytics, order, not_found), a class from ttlClass()/defineTtlClasses(), or an integer number of seconds between 1 and 2592000, got 0'],
     ['a TTL over 30 days', { ttl: 2_592_001 }, 'resource thing: `ttl` must be a TtlClass (user_profile, product_list, product, config, analytics, order, not_found), a class from ttlClass()/defineTtlClasses(), or an integer number of seconds between 1 and 2592000, got 2592001'],
+    ['paging on a parameter that is no page number', { query: { page: { kind: ParamKind.PAGE, default: 1 }, c: { kind: ParamKind.SLUG } }, paging: { pageParam: 'c', listTags: (): string[] => [] } }, 'resource thing: `paging.pageParam` must name a query parameter declared with ParamKind.PAGE, got "c"'],
+    ['paging on an undeclared parameter', { paging: { pageParam: 'page', listTags: (): string[] => [] } }, 'resource thing: `paging.pageParam` must name a query parameter declared with ParamKind.PAGE, got "page"'],
+    ['paging of a list found by its owner', { sharing: Sharing.PER_SUBJECT, ownerOf: (): string => '1', query: { page: { kind: ParamKind.PAGE, default: 1 }, c: { kind: ParamKind.SLUG } }, paging: { pageParam: 'page', listTags: (): string[] => [] } }, "resource thing: `paging` needs the list's owner in the path (subjectParam), not `ownerOf`, so that its length is told to that subject only"],
     ['a fractional TTL', { ttl: 1.5 }, 'resource thing: `ttl` must be a TtlClass (user_profile, product_list, product, config, analytics, order, not_found), a class from ttlClass()/defineTtlClasses(), or an integer number of seconds between 1 and 2592000, got 1.5'],
   ])('%s', (_label, overrides, message) => {
     expect(declare(overrides as Partial<ResourceSpec<unknown>>)).toThrow(new RangeError(message));
@@ -281,6 +300,8 @@ describe('defineResource refuses a bad declaration, naming what is wrong', () =>
     ['literal segments of every allowed character', { path: '/Az09._~-/{id}' }],
     ['a per-subject resource with an owner', { sharing: Sharing.PER_SUBJECT, ownerOf: () => '1' }],
     ['a per-subject resource with a subject', { sharing: Sharing.PER_SUBJECT, subjectParam: 'id' }],
+    ['a paged list', { query: { page: { kind: ParamKind.PAGE, default: 1 }, c: { kind: ParamKind.SLUG } }, paging: { pageParam: 'page', listTags: (): string[] => [] } }],
+    ['a per-subject paged list with a subject', { sharing: Sharing.PER_SUBJECT, subjectParam: 'id', query: { page: { kind: ParamKind.PAGE, default: 1 }, c: { kind: ParamKind.SLUG } }, paging: { pageParam: 'page', listTags: (): string[] => [] } }],
     ['canonical defaults', { query: { page: { kind: ParamKind.PAGE, default: 1 }, c: { kind: ParamKind.SLUG, default: 'all' } } }],
   ])('accepts %s', (_label, overrides) => {
     expect(declare(overrides as Partial<ResourceSpec<unknown>>)).not.toThrow();
@@ -299,7 +320,7 @@ describe('defineResource checks what the types state, also for a caller in plain
     ['a query parameter without a spec', { query: { page: 'page' } }, 'resource thing: `query.page.kind` must be a ParamKind ("id", "slug", "page"), got "page"'],
     ['no sharing', { sharing: undefined }, 'resource thing: `sharing` is required (Sharing.PUBLIC: the same answer for everyone, cached at the edge; Sharing.PER_SUBJECT: one subject\'s data, never in a shared cache)'],
     ['an unknown sharing', { sharing: 'private' }, 'resource thing: `sharing` must be one of "public", "per-subject" (Sharing), got "private"'],
-    ['a misspelt prop', { shareing: 'public' }, 'resource thing: unknown prop `shareing`; a declaration holds name, path, params, query, sharing, subjectParam, ownerOf, ttl, staleWhileRevalidate, version, tags, loader'],
+    ['a misspelt prop', { shareing: 'public' }, 'resource thing: unknown prop `shareing`; a declaration holds name, path, params, query, sharing, subjectParam, ownerOf, ttl, staleWhileRevalidate, version, tags, loader, paging'],
     ['a path that is not a string', { path: 42 }, 'resource thing: `path` must be a string such as "/api/recipes/{id}", got 42'],
     ['tags that are not a function', { tags: ['a'] }, 'resource thing: `tags` must be a function of the value, got ["a"]'],
     ['staleWhileRevalidate as text', { staleWhileRevalidate: 'yes' }, 'resource thing: `staleWhileRevalidate` must be a boolean, got "yes"'],
@@ -315,6 +336,9 @@ describe('defineResource checks what the types state, also for a caller in plain
     ['query given as text', { query: 'page' }, 'resource thing: `query` must be an object of parameter name to { kind, default? }, got "page"'],
     ['a subject parameter that is not a name', { sharing: Sharing.PER_SUBJECT, subjectParam: 1 }, 'resource thing: `subjectParam` must be a path parameter name, got 1'],
     ['a version that is a function name', { version: 'version' }, 'resource thing: `version` must be a function of the value, got "version"'],
+    ['paging given as a parameter name', { paging: 'page' }, 'resource thing: `paging` must be an object ({ pageParam, listTags }), got "page"'],
+    ['an unknown paging prop', { paging: { pageParam: 'page', listTags: (): string[] => [], pageSize: 20 } }, 'resource thing: unknown prop `paging.pageSize`; paging holds pageParam, listTags'],
+    ['list tags given as a list', { paging: { pageParam: 'page', listTags: ['shelf'] } }, 'resource thing: `paging.listTags` must be a function of the params, got ["shelf"]'],
     ['an owner given as a value', { ownerOf: 42 }, 'resource thing: `ownerOf` must be a function of the value, got 42'],
   ])('refuses %s', (_label, overrides, message) => {
     expect(declare(overrides as unknown as Partial<ResourceSpec<unknown>>)).toThrow(new RangeError(message));
