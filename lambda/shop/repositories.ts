@@ -190,6 +190,20 @@ export class ProductRepository extends Repository {
       hasMore: rows.length > PRODUCT_PAGE_SIZE,
     };
   }
+
+  /**
+   * The number of the last page of a listing (1 when it is empty: its page 1 still answers), or null
+   * when the category does not exist. One count over `products_category_idx`, cached by the API with
+   * the listing's tag, so that no page past it costs an `OFFSET` scan.
+   */
+  async lastPage(category: string | undefined): Promise<number | null> {
+    const rows =
+      category === undefined
+        ? await this.read<{ n: string }>('select count(*) as n from products', [])
+        : await this.read<{ n: string }>('select (select count(*) from products p where p.category_id = c.id) as n from categories c where c.slug = $1', [category]);
+    if (rows.length === 0) return null;
+    return Math.max(1, Math.ceil(safeInteger(rows[0].n, 'count(products)') / PRODUCT_PAGE_SIZE));
+  }
 }
 
 export class UserRepository extends Repository {

@@ -3,7 +3,7 @@
  * app (lib/cache-pyramid-stack.ts) derives the API routes, the CloudFront behaviours and the cache
  * policies from the same objects, so a path, a query parameter or a sharing change is one edit here.
  */
-import { defineResource, ParamKind, Sharing, TtlClass } from 'cache-pyramid/runtime';
+import { defineResource, ParamKind, Sharing, TtlClass, type ResourceParams } from 'cache-pyramid/runtime';
 import type { AppConfig, Order, Product, ProductPage, UserSummary } from './repositories';
 
 /** The tag of one product: its own entry and every list page showing it. */
@@ -18,6 +18,11 @@ export function categoryTag(slug: string): string {
 
 /** The tag of the unfiltered listing's pages. */
 export const ALL_PRODUCTS_TAG = 'all';
+
+/** The tag of a listing as a whole: its category's (`all` for every product), purged when a product joins or leaves it. */
+function listTag(params: ResourceParams): string {
+  return params.category === undefined ? ALL_PRODUCTS_TAG : categoryTag(String(params.category));
+}
 
 /**
  * `GET /api/products/{id}`: one product, public, served stale while it is refreshed. Tags: the
@@ -36,7 +41,8 @@ export const product = defineResource<Product>({
 /**
  * `GET /api/products?category=&page=`: a page of a category (or of every product), public. Tags: its
  * category (`all` for the unfiltered listing), whose pages all shift when a product joins or leaves
- * it, and every product it shows, whose write changes the page.
+ * it, and every product it shows, whose write changes the page. Paged: the listing's last page number
+ * is cached with the category's tag, and a page past it answers 404 without an `OFFSET` query.
  */
 export const productList = defineResource<ProductPage>({
   name: 'product-list',
@@ -44,7 +50,8 @@ export const productList = defineResource<ProductPage>({
   query: { category: { kind: ParamKind.SLUG }, page: { kind: ParamKind.PAGE, default: 1 } },
   sharing: Sharing.PUBLIC,
   ttl: TtlClass.PRODUCT_LIST,
-  tags: (value, params) => [params.category === undefined ? ALL_PRODUCTS_TAG : categoryTag(String(params.category)), ...value.items.map((item) => productTag(item.id))],
+  tags: (value, params) => [listTag(params), ...value.items.map((item) => productTag(item.id))],
+  paging: { pageParam: 'page', listTags: (params) => [listTag(params)] },
 });
 
 /** `GET /api/users/{id}`: a user's public summary (no secret column), for that user only; the write-behind refreshes it. */

@@ -13,6 +13,8 @@ export interface ShopOrigin {
   readonly products: {
     findById(id: number): Promise<Product | null>;
     listPage(category: string | undefined, page: number): Promise<ProductPage | null>;
+    /** The number of the listing's last page (1 when empty); null when the category does not exist. */
+    lastPage(category: string | undefined): Promise<number | null>;
   };
   readonly users: { findSummary(id: number): Promise<UserSummary | null> };
   readonly orders: { findById(id: number): Promise<Order | null> };
@@ -46,6 +48,7 @@ export function shopBindings(origin: ShopOrigin): ResourceBinding[] {
     bindResource({
       resource: productList,
       load: (params) => origin.products.listPage(params.category as string | undefined, params.page as number),
+      lastPage: (params) => origin.products.lastPage(params.category as string | undefined),
       notFoundMessage: (params) => `category ${params.category} does not exist`,
     }),
     bindResource({

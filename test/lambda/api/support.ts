@@ -107,12 +107,20 @@ export function apiEvent(path: string, options: EventOptions = {}): ApiEvent {
 /** A pool whose every statement is counted: the number of origin queries a request caused. */
 export class CountingPool implements Queryable {
   statements = 0;
+  /** The text of every statement, in order, to tell one kind of query from another. */
+  readonly texts: string[] = [];
 
   constructor(private readonly pool: Pool) {}
 
   query<R extends QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<R>> {
     this.statements += 1;
+    this.texts.push(text);
     return this.pool.query<R>(text, values);
+  }
+
+  /** Statements that read a page by `OFFSET`: the cold scans a page of a listing costs. */
+  get offsetScans(): number {
+    return this.texts.filter((text) => /\boffset\b/i.test(text)).length;
   }
 }
 

@@ -205,6 +205,7 @@ describeEachTopology('PUT /api/products/{id}', (topology) => {
                 }
                 return result;
               },
+              lastPage: (category) => repo.lastPage(category),
             },
             users: { findSummary: async () => null },
             orders: { findById: async () => null },
@@ -261,6 +262,7 @@ describeEachTopology('PUT /api/products/{id}', (topology) => {
                 return found;
               },
               listPage: (category, page) => repo.listPage(category, page),
+              lastPage: (category) => repo.lastPage(category),
             },
             users: { findSummary: async () => null },
             orders: { findById: async () => null },
