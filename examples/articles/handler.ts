@@ -98,6 +98,11 @@ export function articlesBindings(origin: Queryable): ResourceBinding<any>[] {
         );
         return { article: String(params.slug), page, comments: rows as unknown as CommentPage['comments'] };
       },
+      lastPage: async (params) => {
+        const { rows } = await db.query('SELECT (SELECT count(*) FROM comments WHERE article_slug = a.slug) AS n FROM articles a WHERE slug = $1 AND published', [params.slug]);
+        if (rows.length === 0) return null;
+        return Math.max(1, Math.ceil(Number((rows[0] as { n: string }).n) / COMMENTS_PER_PAGE));
+      },
       notFoundMessage: (params) => `article ${params.slug} does not exist`,
     }),
     bindResource<Drafts>({

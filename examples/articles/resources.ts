@@ -51,7 +51,11 @@ export function commentsTag(slug: string): string {
   return `comments:${slug}`;
 }
 
-/** `GET /api/articles/{slug}/comments?page=`: one page of an article's comments; a new comment purges every page by tag. */
+/**
+ * `GET /api/articles/{slug}/comments?page=`: one page of an article's comments; a new comment purges
+ * every page by tag, and the cached number of the last page with them, so a page past the last
+ * answers 404 without a query until a comment makes it exist.
+ */
 export const comments = defineResource<CommentPage>({
   name: 'comments',
   path: '/api/articles/{slug}/comments',
@@ -60,6 +64,7 @@ export const comments = defineResource<CommentPage>({
   sharing: Sharing.PUBLIC,
   ttl: TtlClass.PRODUCT_LIST,
   tags: (_value, params) => [commentsTag(String(params.slug))],
+  paging: { pageParam: 'page', listTags: (params) => [commentsTag(String(params.slug))] },
 });
 
 /** `GET /api/authors/{author}/drafts`: an author's unpublished articles, for that author only. */

@@ -9,7 +9,7 @@ import { Pool } from 'pg';
 import { CacheClient, CacheKeys, createRedis, DEFAULT_TTL_SECONDS, EventBridgeInvalidationPublisher, ReadThroughCache, runMigrations, TagIndex } from 'cache-pyramid/runtime';
 import { PostgresServer, RedisServer } from '../../../test/support/servers';
 import { ArticlesApi, ArticlesApiDeps, createArticlesApi, Queryable } from '../handler';
-import { article, comments, drafts } from '../resources';
+import { article, comments, COMMENTS_PER_PAGE, drafts } from '../resources';
 import { event } from './events';
 
 /** The folder the stack's OriginDatabase applies at deploy (ARTICLES_MIGRATIONS_DIR), without loading the CDK here. */
@@ -115,10 +115,16 @@ describe('articles example', () => {
       expect(spelledOut.headers?.location).toBe('/api/articles/caching-pyramids/comments');
     });
 
+    /** `n` comments on the published article, by other readers. */
+    async function addComments(n: number): Promise<void> {
+      await pool.query(`INSERT INTO comments (article_slug, author, text) SELECT 'caching-pyramids', 'reader-' || g, 'Comment ' || g FROM generate_series(1, $1) AS g`, [n]);
+    }
+
     it('purges every cached page of the article, in Redis and (by its CDN paths) at the edge, when a reader comments', async () => {
+      await addComments(COMMENTS_PER_PAGE + 1);
       const before = await api.handle(event('/api/articles/caching-pyramids/comments'));
-      expect(JSON.parse(before.body!).comments).toEqual([]);
-      await api.handle(event('/api/articles/caching-pyramids/comments', { query: 'page=2' }));
+      expect(JSON.parse(before.body!).comments).toHaveLength(COMMENTS_PER_PAGE);
+      expect((await api.handle(event('/api/articles/caching-pyramids/comments', { query: 'page=2' }))).statusCode).toBe(200);
       const pageKeys = [1, 2].map((page) => comments.key(keys, { slug: 'caching-pyramids', page }));
       expect(pageKeys.map((key) => redis.cli('EXISTS', key))).toEqual(['1', '1']);
 
@@ -131,9 +137,30 @@ describe('articles example', () => {
       const sent = eventBridge.commandCalls(PutEventsCommand).map((call) => JSON.parse(call.args[0].input.Entries![0].Detail!));
       expect(sent).toEqual([{ paths: ['/api/articles/caching-pyramids/comments', '/api/articles/caching-pyramids/comments?page=2'], reason: 'comment on caching-pyramids' }]);
 
-      const after = await api.handle(event('/api/articles/caching-pyramids/comments'));
-      expect(JSON.parse(after.body!).comments).toEqual([expect.objectContaining({ author: 'grace', text: 'Clear.' })]);
+      const after = await api.handle(event('/api/articles/caching-pyramids/comments', { query: 'page=2' }));
+      expect(JSON.parse(after.body!).comments).toEqual([expect.objectContaining({ text: 'Comment 21' }), expect.objectContaining({ author: 'grace', text: 'Clear.' })]);
       expect(after.headers?.['x-cache']).toBe('origin');
+    });
+
+    it('answers pages past the last 404 from one count, and the page a new comment opens 200 right after the 201', async () => {
+      await addComments(COMMENTS_PER_PAGE);
+      expect((await api.handle(event('/api/articles/caching-pyramids/comments'))).statusCode).toBe(200);
+      const loads = db.statements;
+      for (let page = 2; page <= 101; page++) {
+        const past = await api.handle(event('/api/articles/caching-pyramids/comments', { query: `page=${page}` }));
+        expect(past).toMatchObject({ statusCode: 404, headers: { 'cache-control': 'no-store' } });
+      }
+      expect(db.statements - loads).toBe(1);
+      expect((await api.handle(event('/api/articles/nope/comments', { query: 'page=2' }))).statusCode).toBe(404);
+
+      const posted = await api.handle(
+        event('/api/articles/caching-pyramids/comments', { method: 'POST', sub: 'grace', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'Twenty-first.' }) }),
+      );
+      expect(posted.statusCode).toBe(201);
+      const opened = await api.handle(event('/api/articles/caching-pyramids/comments', { query: 'page=2' }));
+      expect(opened.statusCode).toBe(200);
+      expect(JSON.parse(opened.body!).comments).toEqual([expect.objectContaining({ author: 'grace', text: 'Twenty-first.' })]);
+      expect((await api.handle(event('/api/articles/caching-pyramids/comments', { query: 'page=3' }))).statusCode).toBe(404);
     });
 
     it('keeps a comment made while Redis is down, and hands its purge to the pipeline: the tag, and every page at the edge', async () => {
