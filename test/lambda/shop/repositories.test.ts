@@ -70,6 +70,16 @@ describe('ProductRepository', () => {
     expect(await repo.listPage('no-such-category', 1)).toBeNull();
     expect(await repo.listPage('books', 500)).toMatchObject({ category: 'books', page: 500, items: [], hasMore: false });
   });
+
+  test('counts the last page of a listing: at least 1, null for a category that does not exist', async () => {
+    const repo = new ProductRepository(pool);
+    expect(await repo.lastPage(undefined)).toBe(6);
+    const { rows } = await pool.query<{ n: string }>(`select count(*) as n from products p join categories c on c.id = p.category_id where c.slug = 'books'`);
+    expect(await repo.lastPage('books')).toBe(Math.max(1, Math.ceil(Number(rows[0].n) / PRODUCT_PAGE_SIZE)));
+    expect(await repo.lastPage('no-such-category')).toBeNull();
+    await pool.query(`insert into categories (id, slug, name) values (950, 'bare', 'Bare') on conflict do nothing`);
+    expect(await repo.lastPage('bare')).toBe(1);
+  });
 });
 
 describe('UserRepository', () => {
