@@ -388,7 +388,7 @@ describeEachTopology('createResourceApi', (topology) => {
       const { handle, counted } = await buildShelves();
       for (let page = 4; page < 54; page++) {
         const past = await handle('/api/shelves/tea/items', { query: `page=${page}` });
-        expect(past).toMatchObject({ statusCode: 404, headers: { 'cache-control': 'no-store', 'x-cache': page === 4 ? 'origin' : 'l1' } });
+        expect(past).toMatchObject({ statusCode: 404, headers: { 'cache-control': 'no-store', 'x-cache': page === 4 ? 'origin' : expect.stringMatching(/^(l1|redis)$/) } });
         expect(json(past.body)).toEqual({ error: { code: 'not_found', message: `page ${page} is past the last page (3) of /api/shelves/tea/items` } });
       }
       expect(counted).toEqual({ pages: 0, counts: 1 });
