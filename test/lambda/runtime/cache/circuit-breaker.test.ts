@@ -108,4 +108,100 @@ describe('CircuitBreaker', () => {
   ])('rejects a bad %s', (_name, options, message) => {
     expect(() => new CircuitBreaker(options)).toThrow(message);
   });
+
+  test('defaults: 5 failures within 10 s open it for 5 s', async () => {
+    let now = 0;
+    const breaker = new CircuitBreaker({}, { clock: () => now });
+    expect([breaker.failureThreshold, breaker.failureWindowMs, breaker.coolDownMs]).toEqual([5, 10_000, 5_000]);
+    const fail = () => breaker.execute(async () => Promise.reject(new Error('down')));
+    for (let i = 0; i < 4; i++) await expect(fail()).rejects.toThrow('down');
+    expect(breaker.state).toBe(CircuitState.CLOSED);
+    await expect(fail()).rejects.toThrow('down');
+    expect(breaker.state).toBe(CircuitState.OPEN);
+    now = 4_999;
+    expect(breaker.state).toBe(CircuitState.OPEN);
+    now = 5_000;
+    expect(breaker.state).toBe(CircuitState.HALF_OPEN);
+  });
+
+  test('a failure exactly at the end of the window still counts; one past it starts a new count', async () => {
+    const h = harness();
+    await expect(h.fail()).rejects.toThrow();
+    h.advance(500);
+    await expect(h.fail()).rejects.toThrow();
+    h.advance(500);
+    await expect(h.fail()).rejects.toThrow();
+    expect(h.breaker.state).toBe(CircuitState.OPEN);
+
+    const late = harness();
+    await expect(late.fail()).rejects.toThrow();
+    await expect(late.fail()).rejects.toThrow();
+    late.advance(1_001);
+    await expect(late.fail()).rejects.toThrow();
+    await expect(late.fail()).rejects.toThrow();
+    expect(late.breaker.state).toBe(CircuitState.CLOSED);
+    await expect(late.fail()).rejects.toThrow();
+    expect(late.breaker.state).toBe(CircuitState.OPEN);
+  });
+
+  test('the window counts from the first failure of the run, not the last', async () => {
+    const h = harness();
+    await expect(h.fail()).rejects.toThrow();
+    h.advance(600);
+    await expect(h.fail()).rejects.toThrow();
+    h.advance(600);
+    // 1 200 ms after the first failure: the run starts again with this one.
+    await expect(h.fail()).rejects.toThrow();
+    expect(h.breaker.state).toBe(CircuitState.CLOSED);
+  });
+
+  test('a threshold of 1 opens on the first failure; the open circuit names its state', async () => {
+    const h = harness({ failureThreshold: 1, failureWindowMs: 1, coolDownMs: 1 });
+    await expect(h.fail()).rejects.toThrow('ECONNREFUSED');
+    expect(h.transitions).toEqual(['closed->open']);
+    await expect(h.breaker.execute(async () => 1)).rejects.toThrow(new CacheUnavailableError('cache circuit is open; bypassing the cache'));
+  });
+
+  test('an error that is not a failure closes a half-open circuit, as a success does', async () => {
+    const h = harness();
+    for (let i = 0; i < 3; i++) await expect(h.fail()).rejects.toThrow();
+    h.advance(5_000);
+    await expect(h.breaker.execute(async () => Promise.reject(new Error('WRONGTYPE')), () => false)).rejects.toThrow('WRONGTYPE');
+    expect(h.breaker.state).toBe(CircuitState.CLOSED);
+    expect(h.transitions).toEqual(['closed->open', 'open->half_open', 'half_open->closed']);
+    expect(h.calls()).toBe(3);
+  });
+
+  test('isFailure sees the error; failures while open are not counted twice', async () => {
+    const h = harness();
+    const seen: unknown[] = [];
+    const error = new Error('boom');
+    await expect(h.breaker.execute(async () => Promise.reject(error), (e) => (seen.push(e), true))).rejects.toBe(error);
+    expect(seen).toEqual([error]);
+    for (let i = 0; i < 2; i++) await expect(h.fail()).rejects.toThrow();
+    expect(h.transitions).toEqual(['closed->open']);
+  });
+
+  test('after a failed probe the next probe is let through after a further full cool-down', async () => {
+    const h = harness();
+    for (let i = 0; i < 3; i++) await expect(h.fail()).rejects.toThrow();
+    h.advance(5_000);
+    await expect(h.fail()).rejects.toThrow('ECONNREFUSED');
+    expect(h.transitions).toEqual(['closed->open', 'open->half_open', 'half_open->open']);
+    h.advance(4_999);
+    expect(h.breaker.state).toBe(CircuitState.OPEN);
+    h.advance(1);
+    expect(h.breaker.state).toBe(CircuitState.HALF_OPEN);
+    // The failed probe reset the count: once closed again, it takes the full threshold to reopen.
+    await expect(h.succeed()).resolves.toBe('ok');
+    await expect(h.fail()).rejects.toThrow();
+    await expect(h.fail()).rejects.toThrow();
+    expect(h.breaker.state).toBe(CircuitState.CLOSED);
+  });
+
+  test('without a clock it runs on Date.now', async () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 1, coolDownMs: 60_000 });
+    await expect(breaker.execute(async () => Promise.reject(new Error('x')))).rejects.toThrow('x');
+    expect(breaker.state).toBe(CircuitState.OPEN);
+  });
 });
