@@ -32,6 +32,8 @@ module.exports = {
     '**/runtime/cache/circuit-breaker.test.ts',
     '**/runtime/cache/local-cache.test.ts',
     '**/runtime/db/origin-errors.test.ts',
+    '**/runtime/errors.test.ts',
+    '**/runtime/invalidation/env.test.ts',
   ],
   testTimeout: 60_000,
 };

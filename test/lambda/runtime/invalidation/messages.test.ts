@@ -1,7 +1,10 @@
 import { UnprocessableEventError } from '../../../../lambda/runtime/errors';
 import { CacheKeys } from '../../../../lambda/runtime/keys';
 import {
+  CACHE_INVALIDATION_DETAIL_TYPE,
   CDN_PURGE_KIND,
+  DEFAULT_INVALIDATION_SOURCE,
+  InvalidationMessage,
   MAPPED_INVALIDATION_KIND,
   MAX_MESSAGE_BYTES,
   MAX_PATHS_PER_EVENT,
@@ -221,14 +224,33 @@ describe('the detail of a CacheInvalidation event', () => {
   });
 
   it('counts the size in UTF-8 bytes, up to MAX_MESSAGE_BYTES', () => {
-    const padded = (bytes: number, char: string) => {
-      const base = event({ paths: ['/a'], reason: '' });
-      const room = bytes - Buffer.byteLength(base);
-      return event({ paths: ['/a'], reason: char.repeat(room / Buffer.byteLength(char)) });
+    /** An event of exactly `bytes` bytes: paths of 4 000 'é' (8 000 bytes), then one of 'a' to fill up. */
+    const sized = (bytes: number) => {
+      const paths: string[] = [];
+      const size = () => Buffer.byteLength(event({ paths: [...paths, '/'] }));
+      while (size() + 8_000 <= bytes) paths.push('/' + 'é'.repeat(4_000));
+      paths.push('/' + 'a'.repeat(bytes - size()));
+      return event({ paths });
     };
-    // The reason is capped at 1024 characters, so an event of this size is refused for that, not for its size.
-    expect(decodeRefusal(padded(MAX_MESSAGE_BYTES, 'a'))).toBe('detail.reason must be a string of at most 1024 characters');
-    expect(decodeRefusal(padded(MAX_MESSAGE_BYTES + 2, 'é'))).toBe(`message is ${MAX_MESSAGE_BYTES + 2} bytes; at most ${MAX_MESSAGE_BYTES}`);
+    const largest = sized(MAX_MESSAGE_BYTES);
+    expect(Buffer.byteLength(largest)).toBe(MAX_MESSAGE_BYTES);
+    expect(decodeInvalidationMessage(largest, keys.prefix).kind).toBe('event');
+    const over = sized(MAX_MESSAGE_BYTES + 2);
+    expect(Buffer.byteLength(over)).toBe(MAX_MESSAGE_BYTES + 2);
+    // Fewer characters than the limit, more bytes: refused.
+    expect(over.length).toBeLessThan(MAX_MESSAGE_BYTES);
+    expect(decodeRefusal(over)).toBe(`message is ${MAX_MESSAGE_BYTES + 2} bytes; at most ${MAX_MESSAGE_BYTES}`);
+  });
+
+  it('accepts any one kind of target, or any mix of them', () => {
+    const targets = { keys: ['app:v1:a'], keyPatterns: ['app:v1:b:*'], paths: ['/c'], tags: ['t:1'] };
+    const names = Object.keys(targets) as (keyof typeof targets)[];
+    for (const a of names) {
+      for (const b of names) {
+        const detail = { [a]: targets[a], [b]: targets[b] };
+        expect(decodeInvalidationMessage(event(detail), keys.prefix).kind).toBe('event');
+      }
+    }
   });
 
   it('names the JSON error', () => {
@@ -355,11 +377,15 @@ describe('CDN purges', () => {
     ['paths that are not an array', { paths: '/a' }, 'paths must be an array of strings, got string'],
     ['no paths at all', { paths: undefined }, 'a CDN purge must name at least one path'],
     ['a time that is not a number', { redisPurgedAt: '1' }, 'CDN purge redisPurgedAt must be a number of epoch ms'],
-    ['an infinite time', { redisPurgedAt: 'Infinity' }, 'CDN purge redisPurgedAt must be a number of epoch ms'],
+    ['a time given as a string', { redisPurgedAt: 'Infinity' }, 'CDN purge redisPurgedAt must be a number of epoch ms'],
     ['a reason too long', { reason: 'r'.repeat(1025) }, 'CDN purge reason must be a string of at most 1024 characters'],
     ['a reason that is not a string', { reason: 5 }, 'CDN purge reason must be a string of at most 1024 characters'],
   ])('refuses %s', (_label, fields, reason) => {
     expect(decodeRefusal(cdn(fields))).toBe(reason);
+  });
+
+  it('refuses an infinite time (1e999 in the JSON)', () => {
+    expect(decodeRefusal(cdn({ redisPurgedAt: 0 }).replace('"redisPurgedAt":0', '"redisPurgedAt":1e999'))).toBe('CDN purge redisPurgedAt must be a number of epoch ms');
   });
 
   it('takes a reason of 1024 characters', () => {
@@ -404,5 +430,27 @@ describe('redisWorkOf', () => {
 
   it('refuses a key outside the namespace by index', () => {
     expect(reasonOf(event({ keys: ['app:v1:a', 'b'] }))).toBe('keys[1] "b" is outside the app namespace "app:v1:"');
+  });
+});
+
+describe('the wire format', () => {
+  it('keeps the names in-flight messages and deployed rules carry', () => {
+    // Queues hold messages across deployments, and the pipeline's rules match these values: renaming one
+    // would dead-letter every message in flight.
+    expect([DEFAULT_INVALIDATION_SOURCE, CACHE_INVALIDATION_DETAIL_TYPE, MAPPED_INVALIDATION_KIND, REDIS_PURGE_CONTINUATION_KIND, CDN_PURGE_KIND]).toEqual([
+      'cache-pyramid',
+      'CacheInvalidation',
+      'cache-pyramid.mapped-invalidation',
+      'cache-pyramid.redis-purge-continuation',
+      'cache-pyramid.cdn-purge',
+    ]);
+    expect(MAX_MESSAGE_BYTES).toBe(300 * 1024);
+  });
+
+  it('reads a message built in code with fields left out as naming none of them', () => {
+    const message: InvalidationMessage = { kind: 'event', origin: {}, detail: { tags: ['t:1'] } };
+    expect(pathsOf(message)).toEqual([]);
+    expect(redisWorkOf(message, keys)).toEqual({ keys: [], tags: ['t:1'], scans: [], hop: 0, origin: {}, reason: undefined, paths: [] });
+    expect(redisWorkOf({ kind: 'event', origin: {}, detail: { keys: ['app:v1:a'] } }, keys)).toMatchObject({ keys: ['app:v1:a'], tags: [], scans: [] });
   });
 });
