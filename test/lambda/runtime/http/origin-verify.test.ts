@@ -194,6 +194,8 @@ describe('the secret format, value by value', () => {
     expect(parseOriginVerifySecret('{"current":"c","previous":7}')).toEqual({ current: 'c' });
     expect(parseOriginVerifySecret('{"current":"c","previous":"p","rotatedAt":"not a date"}')).toEqual({ current: 'c', previous: 'p' });
     expect(parseOriginVerifySecret('{"current":"c","previous":"p","rotatedAt":1700000000000}')).toEqual({ current: 'c', previous: 'p' });
+    // A number is not read as a date, even one Date.parse would take as a year.
+    expect(parseOriginVerifySecret('{"current":"c","previous":"p","rotatedAt":2026}')).toEqual({ current: 'c', previous: 'p' });
     expect(Object.keys(parseOriginVerifySecret('{"current":"c"}'))).toEqual(['current']);
   });
 
@@ -317,5 +319,46 @@ describe('OriginVerifier defaults and edges', () => {
     expect(await verifier.verify(undefined)).toBe(false);
     expect(await verifier.verify('')).toBe(false);
     expect(source.reads()).toBe(1);
+  });
+
+  test('a rotatedAt without a previous value accepts the current value only, and does not fail', async () => {
+    const verifier = new OriginVerifier(async () => JSON.stringify({ current: 'new', rotatedAt: new Date().toISOString() }));
+    await verifier.load();
+    expect(await verifier.verify('new')).toBe(true);
+    expect(await verifier.verify('old')).toBe(false);
+  });
+
+  test('after a failed first read, a request during the retry read shares it rather than failing', async () => {
+    let now = 0;
+    let reads = 0;
+    let release!: (value: string) => void;
+    const verifier = new OriginVerifier(
+      () => {
+        reads += 1;
+        return reads === 1 ? Promise.reject(new Error('Secrets Manager unavailable')) : new Promise<string>((resolve) => (release = resolve));
+      },
+      { retryAfterFailureMs: 1_000, now: () => now },
+    );
+    await expect(verifier.verify('v')).rejects.toThrow('Secrets Manager unavailable');
+    now = 1_000;
+    const first = verifier.verify('v');
+    await new Promise((resolve) => setImmediate(resolve));
+    const second = verifier.verify('v');
+    release('v');
+    expect(await Promise.all([first, second])).toEqual([true, true]);
+    expect(reads).toBe(2);
+  });
+
+  test('the retry interval after a failed first read counts from that read', async () => {
+    let now = 5_000;
+    const source = secretSource('FAIL', 'v');
+    const verifier = new OriginVerifier(source.read, { retryAfterFailureMs: 1_000, now: () => now });
+    await expect(verifier.load()).rejects.toThrow('Secrets Manager unavailable');
+    now = 5_500;
+    await expect(verifier.verify('v')).rejects.toThrow('Secrets Manager unavailable');
+    expect(source.reads()).toBe(1);
+    now = 6_000;
+    expect(await verifier.verify('v')).toBe(true);
+    expect(source.reads()).toBe(2);
   });
 });
