@@ -51,6 +51,8 @@ describe('cache envelope', () => {
     ['JSON with leading white space', ' {"f":1,"v":1,"s":1,"x":2}'],
     ['undefined', undefined],
     ['JSON null', 'null'],
+    ['an infinite stored-at (1e999 parses to Infinity)', '{"f":1,"v":1,"s":1e999,"x":2}'],
+    ['an infinite ticket', '{"f":1,"s":1,"x":2,"g":["t"],"e":-1e999,"v":1}'],
   ])('decodes %s as a miss', (_what, raw) => {
     expect(decodeEnvelope(raw)).toBeUndefined();
   });
@@ -67,6 +69,8 @@ describe('cache envelope', () => {
     expect(encodeEnvelope({ v: 'a', s: 1, x: 2, l: 30 })).toBe('{"f":1,"s":1,"x":2,"l":30,"v":"a"}');
     expect(encodeEnvelope({ v: 'a', s: 1, x: 2, ver: 0, d: 0, l: 0 })).toBe('{"f":1,"s":1,"x":2,"ver":0,"d":0,"l":0,"v":"a"}');
     expect(encodeEnvelope({ v: 'a', s: 1, x: 2 })).toBe('{"f":1,"s":1,"x":2,"v":"a"}');
+    // A ticket goes only with tags: without them it would make the entry undecodable.
+    expect(encodeEnvelope({ v: 'a', s: 1, x: 2, e: 5 })).toBe('{"f":1,"s":1,"x":2,"v":"a"}');
   });
 
   test('never throws on arbitrary strings', () => {

@@ -27,6 +27,9 @@ describe('hashSlot', () => {
     ['no-tag', 'no-tag'],
     ['open{only', 'open{only'],
     ['}x{y}', 'y'],
+    ['a}{b}', 'b'],
+    ['a}b', 'a}b'],
+    ['x}{}', 'x}{}'],
     ['{a}', 'a'],
   ])('hashes %s by %s', (key, tag) => {
     expect(hashTagOf(key)).toBe(tag);

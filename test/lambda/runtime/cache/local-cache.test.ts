@@ -101,6 +101,8 @@ describe('LocalCache (L1)', () => {
     cache.set('zero', entry(0).entry, 10, 0);
     cache.set('fraction', entry(0).entry, 10, 0.9);
     expect(cache.entryCount).toBe(0);
+    cache.set('one', entry(1).entry, 10, 1);
+    expect(cache.get('one')?.v).toBe(1);
     cache.set('k', entry('v').entry, 10, 1_000.9);
     now = 2_000;
     expect(cache.get('k')?.v).toBe('v');
