@@ -350,6 +350,11 @@ describe('continuations', () => {
     expect(decodeRefusal(continuation(fields))).toBe(reason);
   });
 
+  it(`takes up to ${MAX_PATTERNS_PER_EVENT} scans`, () => {
+    const scans = Array.from({ length: MAX_PATTERNS_PER_EVENT }, (_, i) => ({ pattern: `app:v1:p${i}:*`, cursors: {}, finished: [] }));
+    expect(redisWorkOf(decodeInvalidationMessage(continuation({ scans }), keys.prefix), keys).scans).toHaveLength(MAX_PATTERNS_PER_EVENT);
+  });
+
   it('checks the resumed patterns against the namespace', () => {
     const message = decodeInvalidationMessage(continuation({ scans: [{ pattern: 'other:*', cursors: {}, finished: [] }] }), keys.prefix);
     expect(() => redisWorkOf(message, keys)).toThrow(new UnprocessableEventError('keyPatterns[0] "other:*" is outside the app namespace "app:v1:"'));
@@ -401,6 +406,11 @@ describe('mapped events', () => {
     ['a string mapping', { mapping: 'm' }, 'mapped invalidation must carry an object mapping and event'],
   ])('refuses %s', (_label, fields, reason) => {
     expect(decodeRefusal(mapped(fields))).toBe(reason);
+  });
+
+  it('leaves out an origin field of the app event that is not a string', () => {
+    const message = decodeInvalidationMessage(mapped({ event: { id: 1, source: 'shop', 'detail-type': 5, detail: { id: 3 } } }), keys.prefix);
+    expect(message).toMatchObject({ kind: 'mapped', origin: { eventId: undefined, source: 'shop', detailType: undefined } });
   });
 
   it('takes its origin from the app event it wraps', () => {
