@@ -19,12 +19,14 @@ interface FileScore {
   readonly detected: number;
   readonly undetected: number;
   readonly ignored: number;
+  /** Of the ignored: static mutants (module-level code), skipped by `ignoreStatic`. */
+  readonly statics: number;
   /** Percent, or NaN when the file has no valid mutant. */
   readonly score: number;
 }
 
 interface Report {
-  readonly files: Record<string, { readonly mutants: readonly { readonly status: string }[] }>;
+  readonly files: Record<string, { readonly mutants: readonly { readonly status: string; readonly statusReason?: string }[] }>;
 }
 
 const DETECTED = new Set(['Killed', 'Timeout']);
@@ -36,7 +38,8 @@ function fileScores(report: Report): FileScore[] {
       const detected = mutants.filter((m) => DETECTED.has(m.status)).length;
       const undetected = mutants.filter((m) => UNDETECTED.has(m.status)).length;
       const ignored = mutants.filter((m) => m.status === 'Ignored').length;
-      return { file, detected, undetected, ignored, score: (100 * detected) / (detected + undetected) };
+      const statics = mutants.filter((m) => m.status === 'Ignored' && /static mutant/i.test(m.statusReason ?? '')).length;
+      return { file, detected, undetected, ignored, statics, score: (100 * detected) / (detected + undetected) };
     })
     .sort((a, b) => a.file.localeCompare(b.file));
 }
@@ -52,7 +55,7 @@ function main(): number {
   const scores = fileScores(JSON.parse(readFileSync(REPORT, 'utf8')) as Report);
   process.stdout.write(`\nper-file mutation score (break at ${BREAK_PERCENT} %):\n`);
   for (const s of scores) {
-    process.stdout.write(`  ${s.score.toFixed(2).padStart(6)} %  ${s.file}  (${s.detected} detected, ${s.undetected} undetected, ${s.ignored} disabled)\n`);
+    process.stdout.write(`  ${s.score.toFixed(2).padStart(6)} %  ${s.file}  (${s.detected} detected, ${s.undetected} undetected, ${s.ignored - s.statics} disabled, ${s.statics} static not run)\n`);
   }
   const weak = scores.filter((s) => s.score < BREAK_PERCENT);
   for (const s of weak) process.stderr.write(`test:mutation: ${s.file} scores ${s.score.toFixed(2)} %, under ${BREAK_PERCENT} %\n`);

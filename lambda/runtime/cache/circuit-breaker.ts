@@ -107,6 +107,7 @@ export class CircuitBreaker {
 
   private recordSuccess(): void {
     this.failures = 0;
+    // Equivalent mutant left to survive: without the check, transition() returns early on a closed circuit itself.
     if (this.current !== CircuitState.CLOSED) this.transition(CircuitState.CLOSED);
   }
 
@@ -133,6 +134,8 @@ export class CircuitBreaker {
 
   private transition(to: CircuitState): void {
     const from = this.current;
+    // Equivalent mutant left to survive: no caller moves to the state already held (recordSuccess checks,
+    // recordFailure returns while open, admit moves from open), so this guard never fires today.
     if (from === to) return;
     this.current = to;
     this.onStateChange?.(from, to);

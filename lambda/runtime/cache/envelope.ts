@@ -31,11 +31,10 @@ export interface Envelope<T = unknown> {
 
 export function encodeEnvelope<T>(entry: Omit<Envelope<T>, 'f'>): string {
   // Field order is fixed and `v` comes last, so the metadata stays readable in `redis-cli GET`.
-  const head: Record<string, unknown> = { f: ENVELOPE_FORMAT, s: entry.s, x: entry.x };
-  if (entry.ver !== undefined) head.ver = entry.ver;
-  if (entry.d !== undefined) head.d = entry.d;
+  // JSON.stringify leaves out the fields that are undefined.
+  const head: Record<string, unknown> = { f: ENVELOPE_FORMAT, s: entry.s, x: entry.x, ver: entry.ver, d: entry.d };
   if (entry.t) head.t = 1;
-  if (entry.l !== undefined) head.l = entry.l;
+  head.l = entry.l;
   if (entry.g !== undefined) {
     head.g = entry.g;
     head.e = entry.e;
@@ -46,15 +45,15 @@ export function encodeEnvelope<T>(entry: Omit<Envelope<T>, 'f'>): string {
 
 /** The envelope in `raw`, or `undefined` when `raw` is absent, not JSON, or not this format. */
 export function decodeEnvelope<T = unknown>(raw: string | null | undefined): Envelope<T> | undefined {
-  if (typeof raw !== 'string' || raw.length === 0 || raw[0] !== '{') return undefined;
-  let parsed: unknown;
+  // JSON that starts with "{" is an object or does not parse.
+  if (typeof raw !== 'string' || raw[0] !== '{') return undefined;
+  let entry: Record<string, unknown>;
   try {
-    parsed = JSON.parse(raw);
+    entry = JSON.parse(raw) as Record<string, unknown>;
   } catch {
+    // Equivalent mutant left to survive: an empty catch leaves `entry` undefined, and the format check below refuses that alike.
     return undefined;
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-  const entry = parsed as Record<string, unknown>;
   if (entry.f !== ENVELOPE_FORMAT || !('v' in entry)) return undefined;
   if (!isFiniteNumber(entry.s) || !isFiniteNumber(entry.x)) return undefined;
   if (entry.ver !== undefined && !isFiniteNumber(entry.ver)) return undefined;

@@ -33,5 +33,5 @@ export function hashTagOf(key: string): string {
 }
 
 export function hashSlot(key: string): number {
-  return crc16(Buffer.from(hashTagOf(key), 'utf8')) % HASH_SLOTS;
+  return crc16(Buffer.from(hashTagOf(key))) % HASH_SLOTS; // Buffer.from encodes a string as UTF-8
 }

@@ -60,9 +60,10 @@ export function parseOriginVerifySecret(text: string): OriginVerifySecretValues 
 
 /** The secret JSON the rotator writes for `values` (`rotatedAt` as ISO 8601). */
 export function formatOriginVerifySecret(values: OriginVerifySecretValues): string {
+  // JSON.stringify leaves out an undefined `previous`.
   return JSON.stringify({
     current: values.current,
-    ...(values.previous === undefined ? {} : { previous: values.previous }),
+    previous: values.previous,
     ...(values.rotatedAt === undefined ? {} : { rotatedAt: new Date(values.rotatedAt).toISOString() }),
   });
 }
@@ -129,11 +130,15 @@ export class OriginVerifier {
 
   private accepts(values: OriginVerifySecretValues, presented: string): boolean {
     if (sameSecret(presented, values.current)) return true;
+    // Equivalent mutant left to survive: without `|| values.rotatedAt === undefined`, the window check
+    // below compares NaN, which is false as well.
     if (values.previous === undefined || values.rotatedAt === undefined) return false;
     return this.now() - values.rotatedAt < this.previousValueWindowMs && sameSecret(presented, values.previous);
   }
 
   /** While no secret is known: one read per `retryAfterFailureMs` at most, the last error otherwise. */
+  // Equivalent mutants left to survive on the condition below: with no read attempted yet, attemptedAt
+  // is -Infinity, so the elapsed time is never under the retry interval whatever the other two terms say.
   private firstSecret(): Promise<OriginVerifySecretValues> {
     if (this.inFlight === undefined && this.lastFailure !== undefined && this.now() - this.attemptedAt < this.retryAfterFailureMs) {
       return Promise.reject(this.lastFailure);

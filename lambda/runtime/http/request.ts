@@ -45,14 +45,9 @@ export function checkRequestSize(rawPath: string, rawQueryString: string, body: 
  */
 export function parseQuery(rawQueryString: string, allowed: readonly string[]): Record<string, string> {
   const params: Record<string, string> = {};
-  if (rawQueryString === '') return params;
-  let search: URLSearchParams;
-  try {
-    search = new URLSearchParams(rawQueryString);
-  } catch {
-    throw new ValidationError('query', 'the query string is not valid');
-  }
-  for (const [name, value] of search) {
+  // URLSearchParams parses any string (application/x-www-form-urlencoded has no syntax error) and finds
+  // nothing in an empty one.
+  for (const [name, value] of new URLSearchParams(rawQueryString)) {
     if (!allowed.includes(name)) {
       const accepted = allowed.length > 0 ? `accepted: ${allowed.join(', ')}` : 'this route accepts none';
       throw new ValidationError(name, `unknown query parameter ${quote(name)} (${accepted})`);
@@ -65,10 +60,11 @@ export function parseQuery(rawQueryString: string, allowed: readonly string[]): 
 
 /** A positive integer id in decimal, at most {@link MAX_ID}. */
 export function parseId(field: string, raw: string | undefined): number {
-  if (raw === undefined || !/^[1-9][0-9]{0,15}$/.test(raw) || Number(raw) > MAX_ID) {
-    throw new ValidationError(field, `${field} must be a positive integer no greater than ${MAX_ID}, got ${quote(raw ?? '')}`);
+  const text = raw ?? '';
+  if (!/^[1-9][0-9]{0,15}$/.test(text) || Number(text) > MAX_ID) {
+    throw new ValidationError(field, `${field} must be a positive integer no greater than ${MAX_ID}, got ${quote(text)}`);
   }
-  return Number(raw);
+  return Number(text);
 }
 
 /** A 1-based page number, 1 when absent. */
@@ -84,6 +80,8 @@ const CATEGORY_SLUG = /^[a-z0-9-]{1,64}$/;
 
 /** A category slug as the schema allows it, or undefined when absent. */
 export function parseCategory(raw: string | undefined): string | undefined {
+  // Equivalent mutant left to survive: without this line, undefined would be tested as the string
+  // "undefined", which is a valid slug, and returned as it is: undefined. TypeScript needs the check.
   if (raw === undefined) return undefined;
   if (!CATEGORY_SLUG.test(raw)) {
     throw new ValidationError('category', `category must be 1 to 64 lower-case letters, digits or hyphens, got ${quote(raw)}`);

@@ -40,6 +40,7 @@ export function entityResponse(options: EntityResponseOptions): ApiResponse {
   const headers: Record<string, string> = { 'x-content-type-options': 'nosniff', 'cache-control': cacheControlFor(options.cacheability, options.maxAgeSeconds, options.staleWindows) };
   if (options.cacheability === Cacheability.PUBLIC) headers.vary = PUBLIC_VARY;
   headers.etag = etag;
+  // Equivalent mutant left to survive: a for-in over undefined runs no iteration, so dropping the check changes nothing.
   if (options.headers) for (const name in options.headers) headers[name] = options.headers[name];
   if (ifNoneMatchMatches(options.ifNoneMatch, etag)) return { statusCode: 304, headers, body: '' };
   headers['content-type'] = JSON_CONTENT_TYPE;
@@ -61,11 +62,16 @@ export interface ErrorBody {
 
 /** An error response: JSON body, `no-store`. */
 export function errorResponse(statusCode: number, code: string, message: string, options: { field?: string; headers?: Record<string, string>; method?: string } = {}): ApiResponse {
-  const error: ErrorBody['error'] = options.field === undefined ? { code, message } : { code, message, field: options.field };
+  // JSON.stringify leaves out an undefined field.
+  const error: ErrorBody['error'] = { code, message, field: options.field };
+  // Equivalent mutant left to survive: only 'HEAD' changes the response, so any other default method is the same.
   return uncachedResponse(statusCode, { error }, options.method ?? 'GET', options.headers);
 }
 
-/** Responses for the typed errors; anything else is a bug and becomes a 500 that reveals nothing. */
+/**
+ * Responses for the typed errors; anything else is a bug and becomes a 500 that reveals nothing.
+ * (Equivalent mutant left to survive: a default method other than 'GET' answers alike, only 'HEAD' differs.)
+ */
 export function responseForError(error: unknown, method = 'GET', headers: Record<string, string> = {}): { response: ApiResponse; unexpected: boolean } {
   const opts = { method, headers };
   if (error instanceof ValidationError) return { response: errorResponse(400, 'invalid_request', error.message, { ...opts, field: error.field }), unexpected: false };

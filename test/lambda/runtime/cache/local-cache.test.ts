@@ -140,4 +140,56 @@ describe('LocalCache (L1)', () => {
       expect([cache.get('k'), cache.sizeBytes]).toEqual([undefined, 0]);
     });
   });
+
+  test('holds an entry of exactly the whole budget; one byte more replaces nothing and drops the old value', () => {
+    const fits = L1_ENTRY_OVERHEAD_BYTES + 2 * 'k'.length + DECODED_BYTES_PER_JSON_CHAR * 100;
+    const exact = new LocalCache({ maxBytes: fits, ttlSeconds: 60 });
+    exact.set('k', entry('new').entry, 'x'.repeat(100), 60_000);
+    expect(exact.get('k')?.v).toBe('new');
+    const short = new LocalCache({ maxBytes: fits - 1, ttlSeconds: 60 });
+    short.set('k', entry('old').entry, 'x'.repeat(10), 60_000);
+    expect(short.get('k')?.v).toBe('old');
+    short.set('k', entry('new').entry, 'x'.repeat(100), 60_000);
+    // A value too large to hold must not leave the older one readable.
+    expect(short.get('k')).toBeUndefined();
+  });
+
+  test('does not hold an entry asked for less than 1 ms, and rounds the TTL down', () => {
+    let now = 1_000;
+    const cache = new LocalCache({ maxBytes: 10_000, ttlSeconds: 60, clock: () => now });
+    cache.set('zero', entry(0).entry, 'x'.repeat(10), 0);
+    cache.set('fraction', entry(0).entry, 'x'.repeat(10), 0.9);
+    expect(cache.entryCount).toBe(0);
+    cache.set('one', entry(1).entry, 'x'.repeat(10), 1);
+    expect(cache.get('one')?.v).toBe(1);
+    cache.set('k', entry('v').entry, 'x'.repeat(10), 1_000.9);
+    now = 2_000;
+    expect(cache.get('k')?.v).toBe('v');
+    // 1 000.5 ms later: past the 1 000 ms it holds, though short of the 1 000.9 asked for.
+    now = 2_000.5;
+    expect(cache.get('k')).toBeUndefined();
+  });
+
+  test('an entry read keeps its expiry (reads do not extend it)', () => {
+    let now = 1_000;
+    const cache = new LocalCache({ maxBytes: 10_000, ttlSeconds: 10, clock: () => now });
+    cache.set('k', entry('v').entry, 'x'.repeat(10), 10_000);
+    now = 10_000;
+    expect(cache.get('k')?.v).toBe('v');
+    now = 11_001;
+    expect(cache.get('k')).toBeUndefined();
+  });
+
+  test.each([
+    [{ maxBytes: 1.5, ttlSeconds: 10 }, 'l1.maxBytes must be a positive integer, got 1.5'],
+    [{ maxBytes: -1, ttlSeconds: 10 }, 'l1.maxBytes must be a positive integer, got -1'],
+    [{ maxBytes: 100, ttlSeconds: Number.NaN }, 'l1.ttlSeconds must be greater than 0 and at most 60, got NaN'],
+  ])('rejects %j as well', (options, message) => {
+    expect(() => new LocalCache(options)).toThrow(message);
+  });
+
+  test('takes a maxBytes of 1 and a TTL of exactly 60 s', () => {
+    expect(new LocalCache({ maxBytes: 1, ttlSeconds: 60 }).ttlMs).toBe(60_000);
+    expect(new LocalCache({ maxBytes: 1, ttlSeconds: 0.5 }).ttlMs).toBe(500);
+  });
 });
