@@ -199,10 +199,12 @@ export class ClusterOperator {
    * Unplanned failover: SIGKILL of `master`; its replica is promoted once the other masters agree it
    * failed (cluster-node-timeout, 1 s in the harness). Returns the promoted replica. The dead node
    * stays down until {@link rejoin}. `afterKill` runs once the master is dead (e.g. to resume a
-   * replica paused so that it missed the master's last writes).
+   * replica paused so that it missed the master's last writes). Pass `replica` when the caller paused
+   * it: a replica stopped for longer than the node timeout is flagged `fail`, and looking it up again
+   * would find none.
    */
-  async killMaster(master: RedisClusterNode, options: { afterKill?: () => void } = {}): Promise<RedisClusterNode> {
-    const replica = await this.replicaOf(master);
+  async killMaster(master: RedisClusterNode, options: { afterKill?: () => void; replica?: RedisClusterNode } = {}): Promise<RedisClusterNode> {
+    const replica = options.replica ?? (await this.replicaOf(master));
     this.dropAdmin(master);
     await master.kill();
     options.afterKill?.();
