@@ -28,8 +28,13 @@ process.once('exit', () => {
 function register(child: ChildProcess): void {
   live.add(child);
   fs.mkdirSync(REGISTRY_DIR, { recursive: true });
-  // The owner's pid lets a concurrent test run (another worktree user) leave this server alone.
-  fs.writeFileSync(path.join(REGISTRY_DIR, `${child.pid}.pid`), `${child.pid} ${process.pid}`);
+  // The owner's pid lets a concurrent test run (another worktree user) leave this server alone. Written
+  // to a temp name and renamed (atomic): a concurrent killRegisteredServers that read a half-written
+  // file would find no owner and kill a live run's server.
+  const file = path.join(REGISTRY_DIR, `${child.pid}.pid`);
+  const temp = path.join(REGISTRY_DIR, `.${child.pid}.${process.pid}.tmp`);
+  fs.writeFileSync(temp, `${child.pid} ${process.pid}`);
+  fs.renameSync(temp, file);
   child.once('exit', () => {
     live.delete(child);
     fs.rmSync(path.join(REGISTRY_DIR, `${child.pid}.pid`), { force: true });
@@ -52,6 +57,8 @@ function isAlive(pid: number): boolean {
 export function killRegisteredServers(): void {
   if (!fs.existsSync(REGISTRY_DIR)) return;
   for (const file of fs.readdirSync(REGISTRY_DIR)) {
+    // Only complete records: a temp file being written belongs to a registration in progress.
+    if (!/^\d+\.pid$/.test(file)) continue;
     const pid = Number(file.replace(/\.pid$/, ''));
     let owner = NaN;
     try {

@@ -5,9 +5,10 @@
  * step by step, so load runs between the steps), and removing a master after moving its slots away.
  *
  * Every operation ends by waiting for the cluster to converge — every running node says
- * `cluster_state:ok`, all agree on who serves each of the 16384 slots, no slot is mid-migration, no
- * running node is flagged failing and every replica's link to its master is up — instead of sleeping
- * a fixed time, so that the next step starts from a settled cluster even on a loaded machine.
+ * `cluster_state:ok`, all agree on who serves each of the 16384 slots and on which node replicates
+ * which master, no slot is mid-migration, no running node is flagged failing and every replica's link
+ * to its master is up — instead of sleeping a fixed time, so that the next step starts from a settled
+ * cluster even on a loaded machine.
  *
  * Admin commands go through one ioredis connection per node (asynchronous), so that a test process
  * driving a migration of thousands of slots keeps its event loop free.
@@ -166,9 +167,16 @@ export class ClusterOperator {
       }
       const known = new Set(views.map((v) => v.port));
       for (const port of runningPorts) if (!known.has(port)) return `node ${node.port} does not know ${port} yet`;
-      const signature = owners.join(',');
+      // Who replicates whom, too: a node that rejoined (or was promoted) knows its own role at once, but
+      // its master learns of it by gossip; until then `replicaOf` on that master finds no replica.
+      const roles = views
+        .filter((v) => runningPorts.has(v.port))
+        .sort((a, b) => a.port - b.port)
+        .map((v) => `${v.port}>${v.masterId ?? '-'}`)
+        .join(' ');
+      const signature = `${owners.join(',')}|${roles}`;
       if (reference === undefined) reference = signature;
-      else if (signature !== reference) return `node ${node.port} disagrees on slot owners`;
+      else if (signature !== reference) return `node ${node.port} disagrees on slot owners or on who replicates whom`;
       const replication = String(await this.call(node, 'INFO', 'replication'));
       if (replication.includes('role:slave') && !replication.includes('master_link_status:up')) return `replica ${node.port} is not linked to its master`;
     }
@@ -191,10 +199,12 @@ export class ClusterOperator {
    * Unplanned failover: SIGKILL of `master`; its replica is promoted once the other masters agree it
    * failed (cluster-node-timeout, 1 s in the harness). Returns the promoted replica. The dead node
    * stays down until {@link rejoin}. `afterKill` runs once the master is dead (e.g. to resume a
-   * replica paused so that it missed the master's last writes).
+   * replica paused so that it missed the master's last writes). Pass `replica` when the caller paused
+   * it: a replica stopped for longer than the node timeout is flagged `fail`, and looking it up again
+   * would find none.
    */
-  async killMaster(master: RedisClusterNode, options: { afterKill?: () => void } = {}): Promise<RedisClusterNode> {
-    const replica = await this.replicaOf(master);
+  async killMaster(master: RedisClusterNode, options: { afterKill?: () => void; replica?: RedisClusterNode } = {}): Promise<RedisClusterNode> {
+    const replica = options.replica ?? (await this.replicaOf(master));
     this.dropAdmin(master);
     await master.kill();
     options.afterKill?.();

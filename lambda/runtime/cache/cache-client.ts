@@ -43,6 +43,8 @@ const CONNECTING = new Set(['wait', 'connecting', 'connect']);
 const ERROR_LOG_INTERVAL_MS = 10_000;
 const STANDALONE_SHARD = 'primary';
 const UNLINK_BATCH = 500;
+/** Redirections (`MOVED`, `ASK`) one `evalAndWait` follows, as the cluster client's `maxRedirections`. */
+const MAX_REDIRECTIONS = 6;
 
 export class CacheClient {
   /** Creates the ioredis client for `config` (connection starts at once) and wraps it. */
@@ -230,12 +232,70 @@ export class CacheClient {
    * `WAIT replicas timeoutMs` on the connection that wrote `key` (the master of its slot in cluster
    * mode; WAIT counts the replicas that acknowledged every earlier write of that connection). Returns
    * how many replicas acknowledged; fewer than `replicas` means the write may be lost if that master
-   * fails before it replicates. Bounded by `timeoutMs` plus the command timeout.
+   * fails before it replicates. Bounded by `timeoutMs` plus the command timeout. It speaks only for
+   * writes this connection sent to that master: to make one write durable, use {@link evalAndWait}.
    */
   async waitForReplicas(key: string, replicas: number, timeoutMs: number): Promise<number> {
     const node = this.connectionOf(key);
     if (!node) throw new CacheUnavailableError(`cache WAIT failed: no connection serves the slot of ${key}`);
     return this.runOn(this.shardOf(key), 'WAIT', () => node.wait(replicas, Math.ceil(timeoutMs)), timeoutMs);
+  }
+
+  /**
+   * Runs `script` and `WAIT replicas timeoutMs` in one pipeline on one connection: the connection of
+   * the node that runs the script (in cluster mode the master of the keys' slot, following `MOVED` and
+   * `ASK` to the node named). `WAIT` counts the replicas that acknowledged every earlier write of its
+   * own connection, so only a `WAIT` right behind the write, on the connection that carried it, speaks
+   * for that write; sent apart ({@link waitForReplicas} after {@link eval}), a failover in between can
+   * route the `WAIT` to another master, whose connection wrote nothing and which answers with its
+   * replica count at once, for a write the dead master never replicated. Returns the script's reply
+   * and how many replicas acknowledged. Bounded by `timeoutMs` plus the command timeout.
+   */
+  async evalAndWait(
+    script: LuaScript,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+    replicas: number,
+    timeoutMs: number,
+  ): Promise<{ reply: unknown; acked: number }> {
+    if (keys.length !== script.numberOfKeys) {
+      throw new Error(`script ${script.name} takes ${script.numberOfKeys} keys, got ${keys.length}`);
+    }
+    const wait = Math.ceil(timeoutMs);
+    return this.runOn(this.shardOf(keys[0]), `EVAL ${script.name} + WAIT`, async () => {
+      let node = this.connectionOf(keys[0]);
+      let asking = false;
+      let source = false;
+      for (let redirects = 0; redirects <= MAX_REDIRECTIONS; redirects++) {
+        if (!node) {
+          if (this.redis instanceof Cluster) this.redis.refreshSlotsCache();
+          throw new CacheUnavailableError(`no connection serves the slot of ${keys[0]}`);
+        }
+        const pipeline = node.pipeline();
+        if (asking) pipeline.call('ASKING');
+        if (source) pipeline.eval(script.source, keys.length, ...keys, ...args);
+        else pipeline.evalsha(script.sha1, keys.length, ...keys, ...args);
+        pipeline.wait(replicas, wait);
+        const replies = (await pipeline.exec()) ?? [];
+        const [[error, reply], [waitError, acked]] = replies.slice(asking ? 1 : 0);
+        if (!error) {
+          if (waitError) throw waitError;
+          return { reply, acked: Number(acked) };
+        }
+        // The script did not run on this node: nothing was written, so the WAIT's answer means nothing.
+        const [kind, , target] = error.message.split(' ');
+        if (kind === 'NOSCRIPT' && !source) {
+          source = true;
+        } else if ((kind === 'MOVED' || kind === 'ASK') && this.redis instanceof Cluster) {
+          if (kind === 'MOVED') this.redis.refreshSlotsCache();
+          node = this.redis.nodes('all').find((n) => `${n.options.host}:${n.options.port}` === target);
+          asking = kind === 'ASK';
+        } else {
+          throw error;
+        }
+      }
+      throw new CacheUnavailableError(`too many redirections for ${keys[0]}`);
+    }, wait);
   }
 
   /**

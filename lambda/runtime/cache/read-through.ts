@@ -27,7 +27,7 @@ import { LRUCache } from 'lru-cache';
 import { CacheUnavailableError, OriginUnavailableError } from '../errors';
 import type { CacheKeys } from '../keys';
 import { CacheTtl, TtlClass, TtlTable, ttlSecondsOf, withJitter } from '../ttl';
-import type { CacheClient } from './cache-client';
+import type { CacheClient, LuaScript } from './cache-client';
 import { DecodedEntries, DecodedEntriesOptions, DEFAULT_DECODED_ENTRIES } from './decoded-entries';
 import { decodeEnvelope, encodeEnvelope, Envelope, ENVELOPE_FORMAT, isTombstone } from './envelope';
 import { hashTagOf } from './hash-slot';
@@ -152,8 +152,10 @@ export interface ReadThroughCacheDeps {
    */
   readonly versionFloorMs?: number;
   /**
-   * Make tombstones and write-through `put`s survive the failover of their master: after each, `WAIT` until this
-   * many replicas acknowledged it, at most `timeoutMs`. Replication is asynchronous, so a master that
+   * Make tombstones and write-through `put`s survive the failover of their master: each is followed by
+   * `WAIT` until this many replicas acknowledged it, at most `timeoutMs`, in one pipeline on the
+   * connection that ran it (CacheClient.evalAndWait: a `WAIT` sent separately can reach another master
+   * while a slot migrates or fails over, and answer for a write it never saw). Replication is asynchronous, so a master that
    * dies right after acknowledging a tombstone can lose it, and its promoted replica would serve the
    * value the write replaced. A tombstone not acknowledged in time counts as failed: `tombstone`
    * throws, and the write path hands the key to the purge pipeline, which retries until the new
@@ -406,8 +408,7 @@ export class ReadThroughCache {
     }
     let reply: unknown;
     try {
-      reply = await this.client.eval(FILL, [key, this.keys.lock(key)], [raw, ttlMs, options.version ?? '', FillMode.WRITE, '']);
-      await this.awaitReplicas(key, 'write-through');
+      reply = await this.evalDurably('write-through', FILL, [key, this.keys.lock(key)], [raw, ttlMs, options.version ?? '', FillMode.WRITE, '']);
     } catch (error) {
       if (options.version !== undefined) this.raiseFloor(key, options.version);
       throw error;
@@ -480,8 +481,7 @@ export class ReadThroughCache {
     const raw = encodeEnvelope({ v: null, s: now, x: 0, ver: version, t: 1 });
     let reply: unknown;
     try {
-      reply = await this.client.eval(TOMBSTONE, [key, this.keys.lock(key)], [raw, Math.ceil(ttlMs), version]);
-      await this.awaitReplicas(key, 'tombstone');
+      reply = await this.evalDurably('tombstone', TOMBSTONE, [key, this.keys.lock(key)], [raw, Math.ceil(ttlMs), version]);
     } catch (error) {
       this.raiseFloor(key, version);
       throw error;
@@ -925,12 +925,17 @@ export class ReadThroughCache {
     this.floors.set(key, { version, untilMs: now + this.versionFloorMs });
   }
 
-  /** With `replicaAcks`: throws unless enough replicas acknowledged this connection's writes (see the option). */
-  private async awaitReplicas(key: string, what: string): Promise<void> {
-    if (!this.replicaAcks || !this.client) return;
+  /**
+   * Runs a write script; with `replicaAcks`, together with its `WAIT` (one pipeline, one connection:
+   * CacheClient.evalAndWait), and throws unless enough replicas acknowledged it (see the option).
+   */
+  private async evalDurably(what: string, script: LuaScript, keys: string[], args: (string | number)[]): Promise<unknown> {
+    const client = this.client!;
+    if (!this.replicaAcks) return client.eval(script, keys, args);
     const { replicas, timeoutMs } = this.replicaAcks;
-    const acked = await this.client.waitForReplicas(key, replicas, timeoutMs);
-    if (acked < replicas) throw new CacheUnavailableError(`${what} of ${key} reached ${acked} of ${replicas} replica(s) within ${timeoutMs} ms; a failover could lose it`);
+    const { reply, acked } = await client.evalAndWait(script, keys, args, replicas, timeoutMs);
+    if (acked < replicas) throw new CacheUnavailableError(`${what} of ${keys[0]} reached ${acked} of ${replicas} replica(s) within ${timeoutMs} ms; a failover could lose it`);
+    return reply;
   }
 
   private belowFloor(key: string, entry: Envelope): boolean {

@@ -20,6 +20,17 @@ export interface JudgeOptions {
   readonly writeBehindFlushMs: number;
   /** Scheduler slack added to time-based bounds on a loaded machine. @default 1000 */
   readonly slackMs?: number;
+  /**
+   * Set for an unplanned failover (SIGKILL of a master), with the operation's start and end and the
+   * list pages' TTL. docs/runtime.md, "What survives a failover": list pages carry no version and
+   * are invalidated without `WAIT`, so a list page a write's tag purge removed on the master just
+   * before it died may come back until its TTL. List-page reads are then held, for each write whose
+   * tag purge may have run on the dying master (started before the operation ended, acknowledged
+   * after it began less the slack: the replication lag), to the list TTL instead of the layers'
+   * bounds; every other write, and every product read, keeps the layers' bounds.
+   * @default - no exception: list pages are held to the layers' bounds
+   */
+  readonly listPagesMayReturn?: { readonly from: number; readonly to: number; readonly ttlMs: number };
 }
 
 export interface Verdict {
@@ -44,6 +55,8 @@ export class ClusterJudge {
    * processes live at most the L1 TTL after that; Redis and the origin never serve an older version.
    */
   readonly staleness: ConsistencyChecker;
+  /** The same for the product versions list pages show, with the unplanned failover's exception (JudgeOptions.listPagesMayReturn). */
+  readonly lists: ConsistencyChecker;
   /** Read-your-writes, counted from the 2xx: the writer's own process sees its write from every layer. */
   readonly ownWrites: ConsistencyChecker;
   /**
@@ -59,7 +72,9 @@ export class ClusterJudge {
 
   constructor(private readonly options: JudgeOptions) {
     const slack = options.slackMs ?? 1_000;
-    this.staleness = new ConsistencyChecker({ bounds: { [Layer.L1]: options.l1TtlSeconds * 1000 + slack, [Layer.REDIS]: 0, [Layer.ORIGIN]: 0, [Layer.STALE]: 0 } });
+    const layerBounds = { [Layer.L1]: options.l1TtlSeconds * 1000 + slack, [Layer.REDIS]: 0, [Layer.ORIGIN]: 0, [Layer.STALE]: 0 };
+    this.staleness = new ConsistencyChecker({ bounds: layerBounds });
+    this.lists = new ConsistencyChecker({ bounds: layerBounds });
     const never = Number.MAX_SAFE_INTEGER;
     const ownOnly = { [Layer.L1]: never, [Layer.REDIS]: never, [Layer.ORIGIN]: never, [Layer.STALE]: never };
     this.ownWrites = new ConsistencyChecker({ bounds: ownOnly, readYourWritesExempt: [] });
@@ -73,16 +88,25 @@ export class ClusterJudge {
       for (const write of report.writes) {
         const [staleness, own] = this.checkersOf(write.resource);
         staleness.recordWrite({ resource: write.resource, version: write.version, ackedAt: write.settledAt });
+        if (staleness === this.staleness) this.lists.recordWrite({ resource: write.resource, version: write.version, ackedAt: write.settledAt, bounds: this.listBoundsOf(write) });
         own.recordWrite({ resource: write.resource, version: write.version, client: write.client, ackedAt: write.ackedAt });
       }
       for (const read of report.reads) {
         const layer = layerOfXCache(read.layer);
         if (layer === undefined) throw new Error(`answer without a known x-cache: ${JSON.stringify(read)}`);
         const [staleness, own] = this.checkersOf(read.resource);
-        staleness.recordRead({ resource: read.resource, version: read.version, layer, startedAt: read.startedAt });
+        (read.list ? this.lists : staleness).recordRead({ resource: read.resource, version: read.version, layer, startedAt: read.startedAt });
         own.recordRead({ resource: read.resource, version: read.version, layer, client: read.client, startedAt: read.startedAt });
       }
     }
+  }
+
+  /** The list TTL for a write whose list-page purge an unplanned failover may have lost; else the layers' bounds. */
+  private listBoundsOf(write: { startedAt: number; ackedAt: number }): Partial<Record<Layer, number>> | undefined {
+    const window = this.options.listPagesMayReturn;
+    if (!window || write.startedAt > window.to || write.ackedAt < window.from - (this.options.slackMs ?? 1_000)) return undefined;
+    const bound = window.ttlMs + (this.options.slackMs ?? 1_000);
+    return { [Layer.L1]: bound, [Layer.REDIS]: bound, [Layer.STALE]: bound };
   }
 
   private checkersOf(resource: string): [ConsistencyChecker, ConsistencyChecker] {
@@ -151,14 +175,14 @@ export class ClusterJudge {
     return {
       requests: this.requests().length,
       failed: this.failedRequests(),
-      stale: [this.staleness, this.ownWrites, this.profiles, this.ownProfiles].flatMap((c) => c.violations()).map((v) => `[${v.rule}] ${v.description}`),
+      stale: [this.staleness, this.lists, this.ownWrites, this.profiles, this.ownProfiles].flatMap((c) => c.violations()).map((v) => `[${v.rule}] ${v.description}`),
       longestSettleMs: this.longestSettleMs(),
       purges: this.purges().length,
       incompletePurges: await this.incompletePurges(operator, keys),
       pagesChecked: this.pagesChecked,
       invisibleWrites: await this.invisibleWrites(read),
       writes: this.staleness.writeCount + this.profiles.writeCount,
-      reads: this.staleness.readCount + this.profiles.readCount,
+      reads: this.staleness.readCount + this.lists.readCount + this.profiles.readCount,
     };
   }
 }

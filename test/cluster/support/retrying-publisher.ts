@@ -11,6 +11,7 @@ export class RetryingPublisher implements InvalidationPublisher {
   /** Purges that had to be retried: the keys, when the first attempt failed and when one succeeded. */
   readonly retried: { keys: readonly string[]; failedAt: number; doneAt: number }[] = [];
   private readonly pending = new Set<Promise<void>>();
+  private closed = false;
 
   constructor(private readonly inner: InvalidationPublisher) {}
 
@@ -31,9 +32,9 @@ export class RetryingPublisher implements InvalidationPublisher {
 
   publishDomainEvent: InvalidationPublisher['publishDomainEvent'] = (event) => this.inner.publishDomainEvent(event);
 
-  /** Runs `request` until it succeeds; resolves when it did. */
+  /** Runs `request` until it succeeds (or {@link close}); resolves when it did. */
   async retryUntilDone(request: InvalidationRequest): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = 1; !this.closed; attempt++) {
       await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 50 * attempt)));
       this.retries += 1;
       try {
@@ -43,6 +44,11 @@ export class RetryingPublisher implements InvalidationPublisher {
         // Redis is still failing over or migrating: the queue would redeliver later.
       }
     }
+  }
+
+  /** Stops retrying (a test that failed midway): retries left running would keep Jest from exiting. */
+  close(): void {
+    this.closed = true;
   }
 
   async drain(): Promise<void> {

@@ -8,7 +8,7 @@ import { createApi } from '../../../lambda/shop/api/api';
 import { CacheClient, ReadThroughCache, TagIndex } from '../../../lambda/runtime/cache';
 import { shopOrigin } from '../../../lambda/shop/api/read-bindings';
 import { CacheKeys } from '../../../lambda/runtime/keys';
-import { DEFAULT_TTL_SECONDS } from '../../../lambda/runtime/ttl';
+import { DEFAULT_TTL_SECONDS, TtlClass } from '../../../lambda/runtime/ttl';
 import { SEED_CATEGORIES, userSubject } from '../../../db/seed/seed';
 import { ClusterOperator } from '../../support/cluster-operations';
 import { PostgresServer, RedisCluster } from '../../support/servers';
@@ -79,6 +79,11 @@ export interface ScenarioOptions {
   readonly afterMs: number;
   readonly load?: Partial<LoadOptions>;
   readonly operation: () => Promise<unknown>;
+  /**
+   * The operation kills a master (SIGKILL): the judge applies the documented exception for list
+   * pages (JudgeOptions.listPagesMayReturn). @default false
+   */
+  readonly unplanned?: boolean;
 }
 
 export interface ScenarioResult {
@@ -140,7 +145,12 @@ export async function runScenario(env: ClusterEnvironment, options: ScenarioOpti
   }
   const loadStoppedAt = Date.now();
   await env.operator.waitUntilConverged();
-  const judge = new ClusterJudge({ requestDeadlineMs: REQUEST_DEADLINE_MS, l1TtlSeconds: L1_TTL_SECONDS, writeBehindFlushMs: WRITE_BEHIND_FLUSH_MS });
+  const judge = new ClusterJudge({
+    requestDeadlineMs: REQUEST_DEADLINE_MS,
+    l1TtlSeconds: L1_TTL_SECONDS,
+    writeBehindFlushMs: WRITE_BEHIND_FLUSH_MS,
+    ...(options.unplanned ? { listPagesMayReturn: { from: operationStartedAt, to: operationEndedAt, ttlMs: DEFAULT_TTL_SECONDS[TtlClass.PRODUCT_LIST] * 1000 } } : {}),
+  });
   judge.add(reports);
   const reader = await freshReads(env);
   try {
