@@ -31,6 +31,8 @@ module.exports = {
     '**/runtime/cache/hash-slot.test.ts',
     '**/runtime/cache/circuit-breaker.test.ts',
     '**/runtime/cache/local-cache.test.ts',
+    '**/runtime/cache/deadlines.test.ts',
+    '**/runtime/cache/heap-size.test.ts',
     '**/runtime/db/origin-errors.test.ts',
     '**/runtime/errors.test.ts',
     '**/runtime/invalidation/env.test.ts',

@@ -29,6 +29,8 @@ export default {
     'lambda/runtime/cache/envelope.ts',
     'lambda/runtime/cache/circuit-breaker.ts',
     'lambda/runtime/cache/local-cache.ts',
+    'lambda/runtime/cache/heap-size.ts',
+    'lambda/runtime/cache/deadlines.ts',
     'lambda/runtime/db/origin-errors.ts',
     'lambda/runtime/errors.ts',
     'lambda/runtime/invalidation/env.ts',

@@ -31,12 +31,26 @@ function expire(entry: PendingCommand): void {
   });
 }
 
+/** The timer functions Deadlines uses (Node's own by default; tests pass recording ones). */
+export interface DeadlineTimers {
+  setTimeout(callback: () => void, ms: number): { unref(): unknown };
+  clearTimeout(timer: { unref(): unknown } | undefined): void;
+}
+
+const NODE_TIMERS: DeadlineTimers = {
+  setTimeout: (callback, ms) => setTimeout(callback, ms),
+  clearTimeout: (timer) => clearTimeout(timer as NodeJS.Timeout | undefined),
+};
+
 export class Deadlines {
   private readonly pending = new Set<PendingCommand>();
-  private timer: NodeJS.Timeout | undefined;
+  private timer: { unref(): unknown } | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
 
-  constructor(private readonly now: () => number = () => performance.now()) {}
+  constructor(
+    private readonly now: () => number = () => performance.now(),
+    private readonly timers: DeadlineTimers = NODE_TIMERS,
+  ) {}
 
   /** How many commands are waiting for their reply. */
   get size(): number {
@@ -63,9 +77,10 @@ export class Deadlines {
   }
 
   private arm(deadline: number): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    // Clearing no timer (undefined) is a no-op.
+    this.timers.clearTimeout(this.timer);
     this.timerAt = deadline;
-    this.timer = setTimeout(() => this.sweep(), Math.max(0, Math.ceil(deadline - this.now())));
+    this.timer = this.timers.setTimeout(() => this.sweep(), Math.max(0, Math.ceil(deadline - this.now())));
     this.timer.unref();
   }
 
@@ -79,7 +94,7 @@ export class Deadlines {
       if (entry.deadline <= now) {
         this.pending.delete(entry);
         expire(entry);
-      } else if (entry.deadline < next) next = entry.deadline;
+      } else next = Math.min(next, entry.deadline);
     }
     if (next !== Number.POSITIVE_INFINITY) this.arm(next);
   }

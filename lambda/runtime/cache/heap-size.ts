@@ -37,7 +37,7 @@ export function attachBytes(value: unknown, bytes: number): boolean {
   return true;
 }
 
-/** The bytes attached to `value`; 0 when none are. */
+/** The bytes attached to `value`; 0 when none are (always for a primitive: a WeakMap holds none). */
 export function attachedBytes(value: unknown): number {
-  return (typeof value === 'object' && value !== null && attached.get(value)) || 0;
+  return attached.get(value as object) ?? 0;
 }

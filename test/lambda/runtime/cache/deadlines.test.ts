@@ -102,3 +102,96 @@ describe('Deadlines', () => {
     expect(Date.now() - started).toBeLessThan(30_000);
   });
 });
+
+describe('Deadlines: its one timer', () => {
+  /** Timers the test fires by hand, recording every delay asked for and every clear. */
+  function recordingTimers() {
+    const armed: { ms: number; fire: () => void; cleared: boolean; fired: boolean; unrefd: boolean }[] = [];
+    return {
+      armed,
+      /** Armed, neither cleared nor fired yet. */
+      live: () => armed.filter((t) => !t.cleared && !t.fired),
+      timers: {
+        setTimeout: (callback: () => void, ms: number) => {
+          const timer = {
+            ms,
+            fire: () => {
+              timer.fired = true;
+              callback();
+            },
+            cleared: false,
+            fired: false,
+            unrefd: false,
+            unref: () => (timer.unrefd = true),
+          };
+          armed.push(timer);
+          return timer;
+        },
+        clearTimeout: (timer: { unref(): unknown } | undefined) => {
+          if (timer !== undefined) (timer as unknown as { cleared: boolean }).cleared = true;
+        },
+      },
+    };
+  }
+
+  test('commands with the same bound share one timer, armed for the first deadline, unref\'d', () => {
+    const c = clock();
+    const t = recordingTimers();
+    const deadlines = new Deadlines(c.now, t.timers);
+    deadlines.track(50, () => undefined);
+    c.advance(10);
+    deadlines.track(50, () => undefined);
+    deadlines.track(50, () => undefined);
+    expect(t.armed.map((x) => [x.ms, x.cleared, x.unrefd])).toEqual([[50, false, true]]);
+  });
+
+  test('a shorter bound clears the timer and arms one for itself; an equal deadline does not re-arm', () => {
+    const c = clock();
+    const t = recordingTimers();
+    const deadlines = new Deadlines(c.now, t.timers);
+    deadlines.track(1_000, () => undefined);
+    deadlines.track(1_000, () => undefined);
+    deadlines.track(200.5, () => undefined);
+    expect(t.armed.map((x) => [x.ms, x.cleared])).toEqual([
+      [1_000, true],
+      [201, false],
+    ]);
+  });
+
+  test('when it fires: expires what is due (a deadline reached exactly included), then re-arms for the earliest left', async () => {
+    const c = clock();
+    const t = recordingTimers();
+    const deadlines = new Deadlines(c.now, t.timers);
+    const timedOut: string[] = [];
+    deadlines.track(100, () => timedOut.push('a'));
+    deadlines.track(50, () => timedOut.push('b'));
+    deadlines.track(200, () => timedOut.push('c'));
+    c.advance(50);
+    t.live()[0].fire();
+    await until(() => timedOut.length > 0);
+    expect(timedOut).toEqual(['b']);
+    expect(t.live().map((x) => x.ms)).toEqual([50]);
+    c.advance(50);
+    t.live()[0].fire();
+    await until(() => timedOut.length > 1);
+    expect(t.live().map((x) => x.ms)).toEqual([100]);
+    c.advance(100);
+    t.live()[0].fire();
+    await until(() => timedOut.length > 2);
+    expect(timedOut).toEqual(['b', 'a', 'c']);
+    // Nothing is pending: no timer is armed again.
+    expect(t.live()).toEqual([]);
+    expect(t.armed.length).toBe(4);
+  });
+
+  test('a timer that fires early (nothing due) re-arms for the rest of the wait', () => {
+    const c = clock();
+    const t = recordingTimers();
+    const deadlines = new Deadlines(c.now, t.timers);
+    deadlines.track(100, () => undefined);
+    c.advance(40);
+    t.armed[0].fire();
+    expect(t.armed.map((x) => x.ms)).toEqual([100, 60]);
+    expect(deadlines.size).toBe(1);
+  });
+});

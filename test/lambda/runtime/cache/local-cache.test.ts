@@ -113,6 +113,21 @@ describe('LocalCache (L1)', () => {
       expect(cache.sizeBytes).toBe(2 * bare + 500 + 700);
     });
 
+    test('recount replaces what was attached before (it does not add to it), and does nothing for a key not held', () => {
+      const cache = new LocalCache({ maxBytes: 1_000_000, ttlSeconds: 60 });
+      const held = entry({ id: 3 });
+      const bare = new LocalCache({ maxBytes: 1_000_000, ttlSeconds: 60 });
+      bare.set('k', entry({ id: 3 }).entry, held.raw, 60_000);
+      attachBytes(held.entry.v, 500);
+      cache.set('k', held.entry, held.raw, 60_000);
+      expect(cache.sizeBytes).toBe(bare.sizeBytes + 500);
+      attachBytes(held.entry.v, 700);
+      cache.recount('k', held.entry.v);
+      expect(cache.sizeBytes).toBe(bare.sizeBytes + 700);
+      cache.recount('missing', held.entry.v);
+      expect([cache.sizeBytes, cache.entryCount]).toEqual([bare.sizeBytes + 700, 1]);
+    });
+
     test('recount leaves alone an entry that holds another value, and keeps the TTL of the one it changes', () => {
       let now = 1_000;
       const cache = new LocalCache({ maxBytes: 1_000_000, ttlSeconds: 10, clock: () => now });
