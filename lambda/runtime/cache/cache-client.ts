@@ -117,7 +117,7 @@ export class CacheClient {
     if (!(this.redis instanceof Cluster)) return true;
     const pings = Promise.all(this.redis.nodes('master').map((node) => node.ping()));
     try {
-      await withTimeout(pings, Math.max(1, deadline - Date.now()), 'PING');
+      await this.bounded(pings, Math.max(1, deadline - Date.now()), 'PING');
       return true;
     } catch {
       return false;
@@ -318,10 +318,21 @@ export class CacheClient {
   /** Closes the connection(s), waiting for replies in flight; forces it if the server does not answer. */
   async quit(): Promise<void> {
     try {
-      await withTimeout(this.redis.quit(), this.connectTimeoutMs + this.commandTimeoutMs, 'QUIT');
+      await this.bounded(this.redis.quit(), this.connectTimeoutMs + this.commandTimeoutMs, 'QUIT');
     } catch {
       this.redis.disconnect();
     }
+  }
+
+  /** `promise`, or a CacheUnavailableError once `ms` have passed: on this client's deadlines, like every command. */
+  private bounded<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const entry = this.deadlines.track(ms, () => reject(new CacheUnavailableError(`cache ${what} timed out after ${ms} ms`)));
+      promise.then(
+        (value) => this.deadlines.settle(entry) && resolve(value),
+        (error: unknown) => this.deadlines.settle(entry) && reject(error),
+      );
+    });
   }
 
   private run<T>(key: string, what: string, operation: () => Promise<T>): Promise<T> {
@@ -429,35 +440,3 @@ function wholeMilliseconds(ttlMs: number): number {
   return ttl;
 }
 
-/**
- * Rejects after `ms` unless `promise` settles first. When the timer fires, the rejection waits one
- * `setImmediate`: on a busy event loop the timers phase runs before the I/O phase, so a reply that
- * arrived in time but has not been read yet would otherwise count as a timeout (and, five of them in
- * a row, open the circuit for nothing).
- */
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let settled = false;
-    const timer = setTimeout(() => {
-      setImmediate(() => {
-        if (settled) return;
-        settled = true;
-        reject(new CacheUnavailableError(`cache ${what} timed out after ${ms} ms`));
-      });
-    }, ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        if (settled) return;
-        settled = true;
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        if (settled) return;
-        settled = true;
-        reject(error);
-      },
-    );
-  });
-}
