@@ -36,7 +36,7 @@ import { BusEvent, BusKey, BusState, FillWatch, InvalidationBus } from './invali
 import { attachBytes } from './heap-size';
 import { LocalCache } from './local-cache';
 import { CacheLogger, CacheMetric, CacheMetrics, noopCacheLogger, noopCacheMetrics } from './metrics';
-import { ACQUIRE, FILL, FILL_LOCK_LOST, FILL_WRITTEN, FillMode, RELEASE_LOCK, TOMBSTONE } from './scripts';
+import { ACQUIRE, DEFAULT_LOCK_TTL_MS, FILL, FILL_LOCK_LOST, FILL_WRITTEN, FillMode, RELEASE_LOCK, TOMBSTONE } from './scripts';
 
 /** Where a read was answered from. `stale` is a value past its soft expiry (SWR or stale-if-error). */
 export type CacheSource = 'l1' | 'redis' | 'origin' | 'stale';
@@ -185,7 +185,7 @@ export interface ReadThroughCacheDeps {
 /** 16 MiB and 10 s: hot keys are absorbed in-process while another process's write shows within 10 s. */
 export const DEFAULT_L1: L1Options = { maxBytes: 16 * 1024 * 1024, ttlSeconds: 10 };
 /** A load may take 3 s before its lock is considered lost; waiters give up after 1 s. */
-export const DEFAULT_LOCK: LockOptions = { ttlMs: 3_000, waitMs: 1_000, pollMs: 20 };
+export const DEFAULT_LOCK: LockOptions = { ttlMs: DEFAULT_LOCK_TTL_MS, waitMs: 1_000, pollMs: 20 };
 export const DEFAULT_STALE_TTL_SECONDS = 300;
 export const DEFAULT_EARLY_REFRESH_BETA = 1;
 export const DEFAULT_BUS_FALLBACK_L1_TTL_SECONDS = 1;

@@ -5,6 +5,12 @@
 import { luaScript } from './cache-client';
 import { ENVELOPE_FORMAT } from './envelope';
 
+/**
+ * The coalescing lock's default TTL (`ReadThroughCache` `lock.ttlMs`): a fill lands within it or is
+ * refused, so it is also how long a fill can stay in flight (the pattern purge's second pass waits it out).
+ */
+export const DEFAULT_LOCK_TTL_MS = 3_000;
+
 /** How a fill may treat an entry that is already there. */
 export enum FillMode {
   /** The loader held the coalescing lock: write only if the lock is still ours (then release it) and no newer version is stored. */

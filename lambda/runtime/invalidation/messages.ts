@@ -79,6 +79,10 @@ export interface PatternScanState {
   readonly finished: readonly string[];
   /** Cluster: the slot layout when this pass began (see RedisPurgeOptions.verifyTopology). */
   readonly topology?: string;
+  /** When the first pass began (epoch ms, the purger's clock); the second pass waits for it plus the fill window. */
+  readonly startedAt?: number;
+  /** 2 once the first pass is done (RedisPurgeOptions.fillWindowMs). @default - the first pass */
+  readonly pass?: 2;
 }
 
 /** The message that resumes an unfinished Redis purge. */
@@ -195,6 +199,8 @@ function checkContinuation(message: Record<string, unknown>): RedisPurgeContinua
     if (!Object.values(scan.cursors).every((c) => typeof c === 'string' && /^\d+$/.test(c))) fail(`continuation scans[${i}].cursors must be decimal strings`);
     if (!scan.finished.every((n) => typeof n === 'string')) fail(`continuation scans[${i}].finished must be node names`);
     if (scan.topology !== undefined && (typeof scan.topology !== 'string' || scan.topology.length > 64)) fail(`continuation scans[${i}].topology must be a layout hash`);
+    if (scan.startedAt !== undefined && !(typeof scan.startedAt === 'number' && Number.isFinite(scan.startedAt) && scan.startedAt >= 0)) fail(`continuation scans[${i}].startedAt must be epoch ms`);
+    if (scan.pass !== undefined && scan.pass !== 2) fail(`continuation scans[${i}].pass must be 2 or absent`);
   }
   const purgeAll = checkPurgeAll(message.purgeAll);
   checkPaths('continuation paths', stringArray('continuation paths', message.paths, MAX_PATHS_PER_EVENT, 8 * 1024), purgeAll !== undefined);

@@ -48,6 +48,8 @@ export interface RedisRecordOptions {
   /** @default DEFAULT_MAX_CONTINUATIONS */
   readonly maxContinuations?: number;
   readonly scanCount?: number;
+  /** See RedisPurgeOptions.fillWindowMs. @default DEFAULT_LOCK_TTL_MS */
+  readonly fillWindowMs?: number;
   readonly metrics?: InvalidationMetrics;
   readonly logger?: InvalidationLogger;
 }
@@ -92,6 +94,7 @@ export async function handleRedisPurgeRecord(record: DeadLetterRecord, options: 
       now: options.now,
       deadline: options.deadline,
       scanCount: options.scanCount,
+      fillWindowMs: options.fillWindowMs,
       metrics,
       logger,
     });

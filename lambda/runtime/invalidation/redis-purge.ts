@@ -16,9 +16,10 @@ import { createHash } from 'node:crypto';
 import Redis, { Cluster } from 'ioredis';
 import type { LuaScript } from '../cache/cache-client';
 import { hashSlot } from '../cache/hash-slot';
+import { DEFAULT_LOCK_TTL_MS } from '../cache/scripts';
 import { encodeBusMessage, InvalidationBus, withTimeout } from '../cache/invalidation-bus';
 import { TagIndex, TagStore } from '../cache/tag-index';
-import { CacheKeys } from '../keys';
+import { CacheKeys, LOCK_SUFFIX } from '../keys';
 import { isPurgeableScanMatch } from './blast-radius';
 import { PatternScanState } from './messages';
 import { InvalidationLogger, InvalidationMetric, InvalidationMetrics, noopInvalidationLogger, noopInvalidationMetrics } from './observability';
@@ -59,6 +60,17 @@ export interface RedisPurgeOptions {
    * @default true
    */
   readonly announceOnBus?: boolean;
+  /**
+   * How long a fill may stay in flight: the longest coalescing lock TTL (`lock.ttlMs`) of the caches
+   * that fill these keys. A pattern scan runs a second pass once this long after its first began, so
+   * that it also removes the pages whose loads began before the purge and whose fills landed behind
+   * the first pass. Within one invocation when the deadline allows; otherwise the continuation
+   * carries the second pass (its `startedAt` and `pass`).
+   * @default DEFAULT_LOCK_TTL_MS (the runtime's default lock TTL)
+   */
+  readonly fillWindowMs?: number;
+  /** Waits for the second pass; injected so tests need not. @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
   readonly metrics?: InvalidationMetrics;
   readonly logger?: InvalidationLogger;
 }
@@ -146,6 +158,32 @@ async function waitForReplicas(redis: Redis | Cluster, replicas: number, timeout
   const acked = await Promise.all(nodes.map((node) => node.wait(replicas, Math.ceil(timeoutMs))));
   const short = nodes.filter((_, i) => acked[i] < replicas).map(nodeName);
   if (short.length > 0) throw new Error(`purge not acknowledged by ${replicas} replica(s) within ${timeoutMs} ms on ${short.join(', ')}; it will be retried`);
+}
+
+/**
+ * What a scan step removes of the keys it `found`: each value together with its coalescing lock, and
+ * each lock together with its value, side by side so that one `UNLINK` drops both (they share a slot
+ * in cluster mode). A fill in flight took its lock before the purge and may land after the scan passed
+ * its value's name; the lock alone is what refuses it, so wherever the scan meets the pair first, both
+ * go at once. Removing them one at a time as the scan met them left the page a fill stored between
+ * the two steps (test/lambda/runtime/invalidation/pattern-purge-locks.test.ts). Internal keys (tag
+ * sets, marks, the clock) stay even under purgeAll: their loss breaks guarantees, not caches.
+ */
+export function withTheirLocks(found: readonly string[], cacheKeys: CacheKeys): string[] {
+  const pairs: string[] = [];
+  // A lock whose name, less the suffix, is an internal key guards no value: it goes alone, after the
+  // pairs, so that the batches (of an even size) never split a pair.
+  const alone: string[] = [];
+  const seen = new Set<string>();
+  for (const key of found) {
+    if (!isPurgeableScanMatch(key, cacheKeys)) continue;
+    const value = key.endsWith(LOCK_SUFFIX) ? key.slice(0, -LOCK_SUFFIX.length) : key;
+    if (seen.has(value)) continue;
+    seen.add(value);
+    if (isPurgeableScanMatch(value, cacheKeys)) pairs.push(cacheKeys.lock(value), value);
+    else alone.push(key);
+  }
+  return [...pairs, ...alone];
 }
 
 /** Makes the cluster client reload the slot map, so that a pass scans the masters serving now. */
@@ -256,6 +294,8 @@ export async function purgeRedis(request: RedisPurgeRequest, options: RedisPurge
   const { redis, cacheKeys, now, deadline } = options;
   const scanCount = options.scanCount ?? 1000;
   const batchSize = options.unlinkBatchSize ?? 500;
+  const fillWindowMs = options.fillWindowMs ?? DEFAULT_LOCK_TTL_MS;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const metrics = options.metrics ?? noopInvalidationMetrics;
   const logger = options.logger ?? noopInvalidationLogger;
 
@@ -292,10 +332,24 @@ export async function purgeRedis(request: RedisPurgeRequest, options: RedisPurge
   if (request.scans.length > 0 && nodes.length === 0) throw new Error('no Redis master is known yet; the pattern purge will be retried');
   const verify = isCluster(redis) && options.verifyTopology !== false;
   for (const requested of request.scans) {
-    let scan = requested;
+    let scan: PatternScanState = requested.startedAt === undefined ? { ...requested, startedAt: now() } : requested;
     const fresh = (state: PatternScanState): boolean => state.finished.length === 0 && Object.keys(state.cursors).length === 0;
     let topology = verify && fresh(scan) ? await topologyOf(nodes) : scan.topology;
+    const passOf = (state: PatternScanState): Pick<PatternScanState, 'startedAt' | 'pass'> => ({ startedAt: state.startedAt, ...(state.pass ? { pass: state.pass } : {}) });
     for (;;) {
+      if (scan.pass === 2 && fresh(scan)) {
+        // A fill whose load began before the purge may land in a part of the keyspace the first pass
+        // had already scanned (its lock taken before the purge, released by the fill itself); every
+        // such fill lands within its lock's TTL or is refused. A second pass begun once that window
+        // has passed since the first began finds all of them.
+        const secondPassAt = scan.startedAt! + fillWindowMs;
+        if (secondPassAt >= deadline) {
+          remaining.push({ ...scan, ...(topology ? { topology } : {}) });
+          break;
+        }
+        const wait = secondPassAt - now();
+        if (wait > 0) await sleep(wait);
+      }
       const cursors: Record<string, string> = {};
       const finished = new Set(scan.finished);
       for (const node of nodes) {
@@ -305,9 +359,7 @@ export async function purgeRedis(request: RedisPurgeRequest, options: RedisPurge
         while (!done && (scanSteps === 0 || now() < deadline)) {
           const [next, found] = await node.client.scan(cursor, 'MATCH', scan.pattern, 'COUNT', scanCount);
           scanSteps++;
-          // Internal keys (tag sets, marks, the clock) stay even under purgeAll: their loss breaks guarantees, not caches.
-          const purgeable = found.filter((key) => isPurgeableScanMatch(key, cacheKeys));
-          unlinked += await unlinkKeys(isCluster(redis) ? redis : node.client, purgeable, batchSize);
+          unlinked += await unlinkKeys(isCluster(redis) ? redis : node.client, withTheirLocks(found, cacheKeys), 2 * batchSize);
           cursor = next;
           done = cursor === '0';
         }
@@ -316,20 +368,23 @@ export async function purgeRedis(request: RedisPurgeRequest, options: RedisPurge
       }
       const current = new Set(nodes.map((n) => n.name));
       if (nodes.some((n) => !finished.has(n.name))) {
-        remaining.push({ pattern: scan.pattern, cursors, finished: [...finished].filter((n) => current.has(n)).sort(), ...(topology ? { topology } : {}) });
+        remaining.push({ pattern: scan.pattern, cursors, finished: [...finished].filter((n) => current.has(n)).sort(), ...(topology ? { topology } : {}), ...passOf(scan) });
         break;
       }
-      if (!verify) break;
-      const after = await topologyOf(nodes);
-      if (topology !== undefined && after === topology && !after.includes('[')) break;
-      // Slots moved or were moving during the pass: scan every master again, now or in a continuation.
-      logger.info('slots moved during a pattern purge; scanning every master again', { pattern: scan.pattern });
-      scan = { pattern: scan.pattern, cursors: {}, finished: [] };
-      if (isCluster(redis)) await refreshMasters(redis);
+      const after = verify ? await topologyOf(nodes) : undefined;
+      if (!verify || (topology !== undefined && after === topology && !after.includes('['))) {
+        if (scan.pass === 2) break;
+        scan = { pattern: scan.pattern, cursors: {}, finished: [], startedAt: scan.startedAt, pass: 2 };
+      } else {
+        // Slots moved or were moving during the pass: scan every master again, now or in a continuation.
+        logger.info('slots moved during a pattern purge; scanning every master again', { pattern: scan.pattern });
+        scan = { pattern: scan.pattern, cursors: {}, finished: [], ...passOf(scan) };
+        if (isCluster(redis)) await refreshMasters(redis);
+      }
       nodes = masters(redis);
-      topology = await topologyOf(nodes);
+      topology = verify ? await topologyOf(nodes) : undefined;
       if (now() >= deadline) {
-        remaining.push({ ...scan, topology });
+        remaining.push({ ...scan, ...(topology ? { topology } : {}) });
         break;
       }
     }

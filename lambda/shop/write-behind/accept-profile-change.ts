@@ -16,8 +16,11 @@
  *   answers; otherwise it lives at most its TTL.
  * - Redis fails at step 4 (the change is queued but not cached): the same change, same version, is
  *   also applied to PostgreSQL now — the flusher will find it applied and skip it — so reads see it;
- *   the cached profile is named in a CacheInvalidation event (the put may have reached a master that
- *   failed over before replicating it, or not at all), which the purge pipeline retries.
+ *   then (not before: a read in between would cache the previous profile again) the cached profile
+ *   is named in a CacheInvalidation event (the put may have reached a master that failed over before
+ *   replicating it, or not at all), which the purge pipeline retries. A purge that runs only after a
+ *   later change of the user was cached removes that one too, as an eviction would: reads then show
+ *   PostgreSQL's profile until the flush of the later change refreshes the cache.
  * Once the flusher writes a change it refreshes the cached profile from the row (refused if a newer
  * change is cached), so the cache converges on PostgreSQL even after a lost race.
  */
@@ -86,19 +89,25 @@ export async function acceptProfileChange(deps: ProfileWriteDependencies, userId
     await deps.queue.enqueue([change]);
     const profile: UserSummary = { ...current.value, ...fields, version: turn.version };
     let cached = false;
+    let cacheWriteFailed = false;
     try {
       cached = await deps.cache.put(key, user.ttl, profile, { version: turn.version });
     } catch (error) {
+      cacheWriteFailed = true;
       deps.log?.warn('profile change queued but not cached; applying it to PostgreSQL now so reads see it', { userId, error: String(error) });
-      // The put may have reached a master that then failed over (or Redis may still hold the previous
-      // profile): the purge pipeline removes whatever the slot's master holds once it answers.
-      await deps.publisher
-        .publishInvalidation({ keys: [key], reason: `profile of user ${userId} changed while its cache write failed` })
-        .catch((publishError: unknown) => deps.log?.warn('cached profile not scheduled for purge; it lives until its TTL', { userId, error: String(publishError) }));
     }
     if (!cached) {
       // Queued all the same: if PostgreSQL cannot take it now either, the flusher will.
       await applyProfileChanges(deps.db, [change]).catch((error: unknown) => deps.log?.warn('profile change queued, not cached and not yet written; the flusher will write it', { userId, error: String(error) }));
+    }
+    if (cacheWriteFailed) {
+      // The put may have reached a master that then failed over (or Redis may still hold the previous
+      // profile): the purge pipeline removes whatever the slot's master holds once it answers. Only
+      // after PostgreSQL has the change: a read between the purge and that write would load the
+      // previous profile and cache it again, for its whole TTL.
+      await deps.publisher
+        .publishInvalidation({ keys: [key], reason: `profile of user ${userId} changed while its cache write failed` })
+        .catch((publishError: unknown) => deps.log?.warn('cached profile not scheduled for purge; it lives until its TTL', { userId, error: String(publishError) }));
     }
     return { status: ProfileChangeStatus.QUEUED, profile, version: turn.version, changeId: change.changeId };
   } finally {

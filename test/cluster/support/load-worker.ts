@@ -208,6 +208,16 @@ async function run(config: LoadConfig): Promise<void> {
     report.purges.push(record);
   }
 
+  // A pattern purge takes at least the fill window (its second pass waits out the lock TTL, 3 s): it
+  // runs beside the loop, as a purge queue's consumer would, at most two at a time per process.
+  const patternPurges = new Set<Promise<void>>();
+  function purgeInBackground(): Promise<void> {
+    if (patternPurges.size >= 2) return purge('tag');
+    const running = purge('pattern').finally(() => patternPurges.delete(running));
+    patternPurges.add(running);
+    return Promise.resolve();
+  }
+
   const mix: [number, () => Promise<void>][] = [
     [40, readProduct],
     [15, readList],
@@ -215,7 +225,7 @@ async function run(config: LoadConfig): Promise<void> {
     [12, writeProduct],
     [10, patchProfile],
     [4, () => purge('tag')],
-    [4, () => purge('pattern')],
+    [4, purgeInBackground],
   ];
   const total = mix.reduce((sum, [weight]) => sum + weight, 0);
 
@@ -235,6 +245,7 @@ async function run(config: LoadConfig): Promise<void> {
 
   process.send!({ type: 'ready' } satisfies WorkerMessage);
   await Promise.all(Array.from({ length: config.concurrency }, () => loop()));
+  await Promise.all([...patternPurges]);
   await publisher.drain();
   await queue.stop();
   await cache.drain();

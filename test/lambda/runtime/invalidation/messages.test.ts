@@ -345,9 +345,22 @@ describe('continuations', () => {
     ['a node name that is not a string', { scans: [{ pattern: 'app:v1:a*', cursors: {}, finished: ['a:1', 2] }] }, 'continuation scans[0].finished must be node names'],
     ['a topology too long', { scans: [{ pattern: 'app:v1:a*', cursors: {}, finished: [], topology: 'f'.repeat(65) }] }, 'continuation scans[0].topology must be a layout hash'],
     ['a topology that is not a string', { scans: [{ pattern: 'app:v1:a*', cursors: {}, finished: [], topology: 1 }] }, 'continuation scans[0].topology must be a layout hash'],
+    ['a start that is not a number', { scans: [{ pattern: 'app:v1:a*', cursors: {}, finished: [], startedAt: '1' }] }, 'continuation scans[0].startedAt must be epoch ms'],
+    ['a start that is not finite', { scans: [{ pattern: 'app:v1:a*', cursors: {}, finished: [], startedAt: null }] }, 'continuation scans[0].startedAt must be epoch ms'],
+    ['a negative start', { scans: [{ pattern: 'app:v1:a*', cursors: {}, finished: [], startedAt: -1 }] }, 'continuation scans[0].startedAt must be epoch ms'],
+    ['a first pass named 1', { scans: [{ pattern: 'app:v1:a*', cursors: {}, finished: [], startedAt: 1, pass: 1 }] }, 'continuation scans[0].pass must be 2 or absent'],
+    ['a pass as a string', { scans: [{ pattern: 'app:v1:a*', cursors: {}, finished: [], pass: '2' }] }, 'continuation scans[0].pass must be 2 or absent'],
     ['paths that are not an array', { paths: '/a' }, 'continuation paths must be an array of strings, got string'],
   ])('refuses %s', (_label, fields, reason) => {
     expect(decodeRefusal(continuation(fields))).toBe(reason);
+  });
+
+  it('resumes a second pass with its start, and a first pass started at epoch 0', () => {
+    const scans = [
+      { pattern: 'app:v1:a*', cursors: { 'h:1': '7' }, finished: [], startedAt: 1_700_000_000_000, pass: 2 },
+      { pattern: 'app:v1:b*', cursors: {}, finished: [], startedAt: 0 },
+    ];
+    expect(redisWorkOf(decodeInvalidationMessage(continuation({ scans }), keys.prefix), keys).scans).toEqual(scans);
   });
 
   it(`takes up to ${MAX_PATTERNS_PER_EVENT} scans`, () => {

@@ -1,8 +1,9 @@
 /**
  * A pattern purge while slots migrate: the keys of a slot move (MIGRATE) from a master the purge has
- * not scanned yet to one it has already scanned. The naive single pass (verifyTopology: false) leaves
- * them behind; the purge that checks the slot layout before and after its pass scans again and
- * removes them.
+ * not scanned yet to one it has already scanned. The naive pass (verifyTopology: false) leaves them
+ * behind; the purge that checks the slot layout before and after its pass scans again and removes
+ * them. The keys are those a purge's second pass is for (pages whose fills landed behind the first
+ * pass, RedisPurgeOptions.fillWindowMs), so the migration meets the pass that has to find them.
  */
 import Redis, { Cluster } from 'ioredis';
 import { hashSlot } from '../../../../lambda/runtime/cache';
@@ -32,8 +33,9 @@ describe('pattern purge while slots migrate', () => {
   });
 
   /**
-   * Writes 20 keys into one slot served by the master the purge scans last, then purges their pattern;
-   * as soon as the purge has finished scanning its first master, that slot migrates to it.
+   * Purges a pattern; behind its first pass, 20 keys are written into one slot served by the master
+   * the purge scans last; as soon as the second pass has finished scanning its first master, that slot
+   * migrates to it.
    */
   async function purgeDuringMigration(verifyTopology: boolean): Promise<{ survivors: string[]; unlinked: number }> {
     run += 1;
@@ -45,14 +47,19 @@ describe('pattern purge while slots migrate', () => {
     const identity = Array.from({ length: 5000 }, (_, i) => `products:list:c${i}`).find((id) => lastSlots.includes(hashSlot(`{${id}}`)))!;
     const slot = hashSlot(`{${identity}}`);
     const written = Array.from({ length: 20 }, (_, i) => `${keys.prefix}{${identity}}:p${i}`);
-    for (const key of written) await redis.set(key, 'old page', 'PX', 600_000);
+    let landed = false;
+    // Fills that began before the purge land behind its first pass, while it waits for the second.
+    const sleep = async (): Promise<void> => {
+      for (const key of written) await redis.set(key, 'old page', 'PX', 600_000);
+      landed = true;
+    };
 
     const scan = first.scan.bind(first);
     let migrated = false;
     // The interleaving the race needs, forced: the slot moves right after the first master's scan ends.
     first.scan = (async (...args: Parameters<Redis['scan']>) => {
       const reply = await scan(...args);
-      if (reply[0] === '0' && !migrated) {
+      if (reply[0] === '0' && landed && !migrated) {
         migrated = true;
         await operator.migrateSlots(nodeOf(last), nodeOf(first), [slot]);
       }
@@ -61,7 +68,7 @@ describe('pattern purge while slots migrate', () => {
     try {
       const result = await purgeRedis(
         { keys: [], scans: [{ pattern: `${keys.prefix}{products:list:*`, cursors: {}, finished: [] }] },
-        { redis, cacheKeys: keys, now: Date.now, deadline: Infinity, verifyTopology },
+        { redis, cacheKeys: keys, now: Date.now, deadline: Infinity, verifyTopology, sleep },
       );
       expect(migrated).toBe(true);
       const survivors = [...(await operator.scanMasters(`${keys.prefix}*`)).keys()];
@@ -79,7 +86,7 @@ describe('pattern purge while slots migrate', () => {
     expect(unlinked).toBe(20);
   }, 60_000);
 
-  test('naive: a single pass leaves the migrated keys on the master it had already scanned', async () => {
+  test('naive: a pass that does not check the layout leaves the migrated keys on the master it had already scanned', async () => {
     const { survivors, unlinked } = await purgeDuringMigration(false);
     expect(survivors).toHaveLength(20);
     expect(unlinked).toBe(0);

@@ -104,11 +104,13 @@ describeEachTopology('purgeRedis', (handle) => {
     while (scans.length > 0) {
       rounds++;
       // A budget of 3 ticks: about three SCAN steps per round, as if each invocation had little time.
-      const result = await purgeRedis({ keys: [], scans }, { redis, cacheKeys: keys, now, deadline: now() + 3, scanCount: 100 });
+      // No fill is in flight: the second pass may follow at once (its wait has its own test).
+      const result = await purgeRedis({ keys: [], scans }, { redis, cacheKeys: keys, now, deadline: now() + 3, scanCount: 100, fillWindowMs: 0 });
       largestRound = Math.max(largestRound, result.scanSteps);
       total += result.unlinked;
       for (const state of result.remaining) {
-        expect(Object.keys(state.cursors).length + state.finished.length).toBeGreaterThan(0);
+        // Progress: a cursor or a finished master, or the first pass done.
+        expect(Object.keys(state.cursors).length + state.finished.length > 0 || state.pass === 2).toBe(true);
       }
       scans = result.remaining;
       expect(rounds).toBeLessThan(500);
