@@ -199,7 +199,7 @@ function checkContinuation(message: Record<string, unknown>): RedisPurgeContinua
     if (!Object.values(scan.cursors).every((c) => typeof c === 'string' && /^\d+$/.test(c))) fail(`continuation scans[${i}].cursors must be decimal strings`);
     if (!scan.finished.every((n) => typeof n === 'string')) fail(`continuation scans[${i}].finished must be node names`);
     if (scan.topology !== undefined && (typeof scan.topology !== 'string' || scan.topology.length > 64)) fail(`continuation scans[${i}].topology must be a layout hash`);
-    if (scan.startedAt !== undefined && !(typeof scan.startedAt === 'number' && Number.isFinite(scan.startedAt) && scan.startedAt >= 0)) fail(`continuation scans[${i}].startedAt must be epoch ms`);
+    if (scan.startedAt !== undefined && !(Number.isFinite(scan.startedAt) && (scan.startedAt as number) >= 0)) fail(`continuation scans[${i}].startedAt must be epoch ms`);
     if (scan.pass !== undefined && scan.pass !== 2) fail(`continuation scans[${i}].pass must be 2 or absent`);
   }
   const purgeAll = checkPurgeAll(message.purgeAll);
