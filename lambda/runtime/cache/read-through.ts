@@ -15,6 +15,10 @@
  *   for at most `l1.ttlSeconds` (≤ 60 s) without a bus; with an {@link InvalidationBus} they drop it
  *   when its message arrives (milliseconds), and while the bus is not subscribed their L1 entries
  *   live at most `busFallbackL1TtlSeconds`.
+ * - Coalescing: reads of a key in one process share its load, except after Redis refused that load's
+ *   fill (a write dropped its lock, or stored a newer version or a tombstone): then the write may have
+ *   answered before a joined read began, so each joined read reads again; the read that started the
+ *   load keeps its value, as it began before the write (test/lambda/runtime/cache/joined-load.test.ts).
  * - Stale-while-revalidate serves an entry at most `staleTtlSeconds` past its soft expiry.
  * - Tagged entries (cache/tag-index.ts): a Redis read fetches the marks of the entry's tags with it
  *   and treats the entry as absent (not even stale) when one was invalidated after the entry's load
@@ -272,6 +276,8 @@ export class ReadThroughCache {
   private readonly l1?: LocalCache;
   private readonly decoded?: DecodedEntries;
   private readonly inflight = new Map<string, Promise<CacheRead<unknown>>>();
+  /** Loads whose fill Redis refused: reads that joined them read again (see `get`). */
+  private readonly overtaken = new WeakSet<CacheRead<unknown>>();
   /** Per key, the tags (and their mark keys) of the last tagged entry read: the next read fetches those marks with the entry. */
   private readonly tagsByKey = new LRUCache<string, PredictedTags>({ max: MAX_PREDICTED_TAG_KEYS });
   private readonly refreshing = new Set<string>();
@@ -367,7 +373,10 @@ export class ReadThroughCache {
     const joined = this.inflight.get(key) as Promise<CacheRead<T>> | undefined;
     if (joined) {
       this.counters.coalesced += 1;
-      return joined.then((read) => this.served(read));
+      // A load whose fill Redis refused was overtaken by a write (the write dropped its lock, or
+      // stored a newer version or a tombstone): this read may have begun after that write, so it
+      // reads again rather than take the load's value. The read that started the load keeps it.
+      return joined.then((read) => (this.overtaken.has(read) ? this.get(key, ttlClass, load, options) : this.served(read)));
     }
     const read = this.readThrough(key, ttlClass, load, options);
     this.inflight.set(key, read);
@@ -773,8 +782,11 @@ export class ReadThroughCache {
       if (reply === FILL_WRITTEN) {
         this.remember(key, entry, raw, plan.generation);
         if (plan.mode === FillMode.LOCKED) this.notifyFill(key);
-      } else if (reply === FILL_LOCK_LOST) this.logger.debug('fill refused: the lock was lost or invalidated during the load', { key, loadMs });
-      else this.logger.debug('fill refused: a newer entry or a tombstone is stored', { key, version: entry.ver });
+      } else {
+        this.overtaken.add(result);
+        if (reply === FILL_LOCK_LOST) this.logger.debug('fill refused: the lock was lost or invalidated during the load', { key, loadMs });
+        else this.logger.debug('fill refused: a newer entry or a tombstone is stored', { key, version: entry.ver });
+      }
     } catch (error) {
       this.cacheFailed('fill', key, error);
       this.remember(key, entry, raw, plan.generation);
