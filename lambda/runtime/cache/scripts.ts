@@ -77,6 +77,25 @@ return ${FILL_WRITTEN}`,
 );
 
 /**
+ * KEYS: entry, lock. ARGV: version. Removes the entry and its lock (one `UNLINK`, as a plain purge
+ * does) unless the entry carries a version above ARGV[1]: that one was written after the change the
+ * purge is for, and stays, with its lock. Replies how many keys existed.
+ */
+export const UNLINK_UP_TO_VERSION = luaScript(
+  'cache_unlink_up_to_version',
+  2,
+  `local current = redis.call('GET', KEYS[1])
+if current then
+  local ok, entry = pcall(cjson.decode, current)
+  if ok and type(entry) == 'table' and entry.f == ${ENVELOPE_FORMAT} then
+    local existing = tonumber(entry.ver)
+    if existing ~= nil and existing > tonumber(ARGV[1]) then return 0 end
+  end
+end
+return redis.call('UNLINK', KEYS[1], KEYS[2])`,
+);
+
+/**
  * KEYS: entry, lock. ARGV: tombstone envelope, ttl ms, version.
  * Drops the lock (so an in-flight locked fill is refused) and writes the tombstone unless an entry
  * with the same or a higher version is already stored.

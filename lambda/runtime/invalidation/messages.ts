@@ -49,6 +49,15 @@ export interface CacheInvalidationDetail {
    * Redis purge reports the CDN paths recorded with them (`RedisPurgeResult.cdnPaths`).
    */
   readonly tags?: readonly string[];
+  /**
+   * With `keys`: remove an entry only if it carries no version or one at most this (the version of the
+   * change the event is for). A newer entry, written after that change, stays. For an event that may
+   * reach Redis after a later write (a retried purge of a write whose cache update failed); without
+   * it a late purge removes the later write's entry too, and reads fall back to an origin that may not
+   * have it yet (write-behind).
+   * @default - every named key is removed
+   */
+  readonly upToVersion?: number;
   /** Why, for logs and DLQ records. */
   readonly reason?: string;
   /**
@@ -166,10 +175,27 @@ function checkDetail(detail: unknown): CacheInvalidationDetail {
   const purgeAll = checkPurgeAll(detail.purgeAll);
   if (keys.length + keyPatterns.length + paths.length + tags.length === 0) fail('detail names nothing to invalidate (keys, keyPatterns, paths and tags are all empty)');
   checkPaths('detail.paths', paths, purgeAll !== undefined);
-  return { keys, keyPatterns, paths, ...(tags.length > 0 ? { tags } : {}), reason: detail.reason as string | undefined, ...(purgeAll ? { purgeAll } : {}) };
+  const upToVersion = checkUpToVersion(detail.upToVersion, keys.length);
+  return {
+    keys,
+    keyPatterns,
+    paths,
+    ...(tags.length > 0 ? { tags } : {}),
+    ...(upToVersion !== undefined ? { upToVersion } : {}),
+    reason: detail.reason as string | undefined,
+    ...(purgeAll ? { purgeAll } : {}),
+  };
 }
 
-const DETAIL_FIELDS = ['keys', 'keyPatterns', 'paths', 'tags', 'reason', 'purgeAll'];
+const DETAIL_FIELDS = ['keys', 'keyPatterns', 'paths', 'tags', 'upToVersion', 'reason', 'purgeAll'];
+
+/** `upToVersion`: a finite number, and only beside keys (it concerns nothing else). */
+export function checkUpToVersion(value: unknown, keyCount: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isFinite(value)) fail(`detail.upToVersion must be a finite number, got ${JSON.stringify(value)}`);
+  if (keyCount === 0) fail('detail.upToVersion applies to keys, and the detail names none');
+  return value as number;
+}
 
 function checkPurgeAll(value: unknown): PurgeAll | undefined {
   if (value === undefined) return undefined;
@@ -316,6 +342,8 @@ export function reasonOf(message: InvalidationMessage): string | undefined {
 /** The Redis work of a message: exact keys and pattern scans (fresh, or resumed). All are checked against the namespace. */
 export interface RedisPurgeWork {
   readonly keys: readonly string[];
+  /** See CacheInvalidationDetail.upToVersion. @default - every key is removed */
+  readonly upToVersion?: number;
   /** Tags whose recorded keys are removed (a continuation carries none: tags are purged on its first hop). */
   readonly tags: readonly string[];
   readonly scans: readonly PatternScanState[];
@@ -360,6 +388,7 @@ export function redisWorkOf(message: InvalidationMessage, cacheKeys: CacheKeys):
     message.kind === 'continuation' ? [...message.continuation.scans] : [...new Set(patterns)].map((pattern) => ({ pattern, cursors: {}, finished: [] }));
   return {
     keys: [...new Set(keys)],
+    ...(message.kind === 'event' && message.detail.upToVersion !== undefined ? { upToVersion: message.detail.upToVersion } : {}),
     tags: [...new Set(tags)],
     scans,
     hop: message.kind === 'continuation' ? message.continuation.hop : 0,

@@ -105,6 +105,9 @@ export function checkInvalidationRequest(request: InvalidationRequest, cacheKeys
   tags.forEach((tag, i) => {
     if (!CACHE_TAG_PATTERN.test(tag)) throw new ValidationError(`tags[${i}]`, `${JSON.stringify(tag)} must match ${CACHE_TAG_PATTERN}`);
   });
+  if (request.upToVersion !== undefined && !(Number.isFinite(request.upToVersion) && keys.length > 0)) {
+    throw new ValidationError('upToVersion', 'must be a finite number, beside at least one key');
+  }
   const purgeAll = request.purgeAll !== undefined;
   if (purgeAll && !(typeof request.purgeAll?.reason === 'string' && request.purgeAll.reason.trim() !== '')) {
     throw new ValidationError('purgeAll', 'must be { reason } with a non-empty reason');
@@ -311,11 +314,12 @@ export class LocalInvalidationPublisher implements InvalidationPublisher {
     const work = redisWorkOf(message, this.options.cacheKeys);
     let scans: readonly PatternScanState[] = work.scans;
     let keys = work.keys;
+    const upToVersion = work.upToVersion;
     let tags = work.tags;
     let unlinked = 0;
     const paths = [...work.paths];
     do {
-      const result = await purgeRedis({ keys, scans, tags }, { redis: this.options.redis, cacheKeys: this.options.cacheKeys, now: Date.now, deadline: Infinity, replicaAcks: this.options.replicaAcks });
+      const result = await purgeRedis({ keys, upToVersion, scans, tags }, { redis: this.options.redis, cacheKeys: this.options.cacheKeys, now: Date.now, deadline: Infinity, replicaAcks: this.options.replicaAcks });
       unlinked += result.unlinked;
       paths.push(...result.cdnPaths);
       // No CDN here: nothing to make safe before the tag members go.

@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import Redis, { Cluster } from 'ioredis';
 import type { LuaScript } from '../cache/cache-client';
 import { hashSlot } from '../cache/hash-slot';
-import { DEFAULT_LOCK_TTL_MS } from '../cache/scripts';
+import { DEFAULT_LOCK_TTL_MS, UNLINK_UP_TO_VERSION } from '../cache/scripts';
 import { encodeBusMessage, InvalidationBus, withTimeout } from '../cache/invalidation-bus';
 import { TagIndex, TagStore } from '../cache/tag-index';
 import { CacheKeys, LOCK_SUFFIX } from '../keys';
@@ -83,6 +83,8 @@ export interface RedisPurgeRequest {
   readonly scans: readonly PatternScanState[];
   /** Tags (cache/tag-index.ts): every key recorded under one is removed, and its CDN paths reported. @default - none */
   readonly tags?: readonly string[];
+  /** Exact keys are removed only where they carry no version or one at most this (CacheInvalidationDetail.upToVersion). @default - all */
+  readonly upToVersion?: number;
 }
 
 export interface RedisPurgeResult {
@@ -256,6 +258,17 @@ export async function purgeEntries(redis: Redis | Cluster, cacheKeys: CacheKeys,
   return unlinkKeys(redis, keys.flatMap((key) => [cacheKeys.lock(key), key]), 2 * batchSize);
 }
 
+/**
+ * `purgeEntries` for a purge that may arrive after a later write: each key goes with its lock unless
+ * it holds a version above `upToVersion` (one script per key, `UNLINK_UP_TO_VERSION`). Returns how
+ * many keys existed and were removed.
+ */
+export async function purgeEntriesUpTo(redis: Redis | Cluster, cacheKeys: CacheKeys, keys: readonly string[], upToVersion: number): Promise<number> {
+  const store = redisTagStore(redis);
+  const replies = await Promise.all(keys.map((key) => store.eval(UNLINK_UP_TO_VERSION, [key, cacheKeys.lock(key)], [upToVersion])));
+  return sumOf(replies.map(Number));
+}
+
 function sumOf(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0);
 }
@@ -309,7 +322,7 @@ export async function purgeRedis(request: RedisPurgeRequest, options: RedisPurge
   for (const { pattern } of request.scans) {
     if (!cacheKeys.owns(pattern)) throw outsideNamespace(pattern, cacheKeys);
   }
-  let unlinked = await purgeEntries(redis, cacheKeys, plain, batchSize);
+  let unlinked = request.upToVersion === undefined ? await purgeEntries(redis, cacheKeys, plain, batchSize) : await purgeEntriesUpTo(redis, cacheKeys, plain, request.upToVersion);
   const cdnPaths = new Set<string>();
   const tagNames = [...new Set([...tags.map((key) => cacheKeys.tagOf(key)!), ...(request.tags ?? [])])];
   let tagCleanup: TagCleanup | undefined;

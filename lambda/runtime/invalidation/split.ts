@@ -16,10 +16,11 @@ function emptyLists(): Lists {
 /**
  * Splits `request` into details that each stay within `maxDetailBytes` (the `detail` JSON, UTF-8) and
  * within `limits` per list. Lists are filled in order (keys, key patterns, paths, tags), so items keep
- * their order; every detail carries the request's `reason` and `purgeAll`.
+ * their order; every detail carries the request's `upToVersion`, `reason` and `purgeAll`.
  */
 export function splitInvalidation(request: CacheInvalidationDetail, maxDetailBytes: number, limits: Readonly<Record<InvalidationListField, number>> = EVENT_LIMITS): CacheInvalidationDetail[] {
   const shared = {
+    ...(request.upToVersion !== undefined ? { upToVersion: request.upToVersion } : {}),
     ...(request.reason !== undefined ? { reason: request.reason } : {}),
     ...(request.purgeAll !== undefined ? { purgeAll: request.purgeAll } : {}),
   };

@@ -18,9 +18,8 @@
  *   also applied to PostgreSQL now — the flusher will find it applied and skip it — so reads see it;
  *   then (not before: a read in between would cache the previous profile again) the cached profile
  *   is named in a CacheInvalidation event (the put may have reached a master that failed over before
- *   replicating it, or not at all), which the purge pipeline retries. A purge that runs only after a
- *   later change of the user was cached removes that one too, as an eviction would: reads then show
- *   PostgreSQL's profile until the flush of the later change refreshes the cache.
+ *   replicating it, or not at all), which the purge pipeline retries; the event carries the change's
+ *   version (`upToVersion`), so a purge that runs only after a later change was cached leaves that one.
  * Once the flusher writes a change it refreshes the cached profile from the row (refused if a newer
  * change is cached), so the cache converges on PostgreSQL even after a lost race.
  */
@@ -102,11 +101,12 @@ export async function acceptProfileChange(deps: ProfileWriteDependencies, userId
     }
     if (cacheWriteFailed) {
       // The put may have reached a master that then failed over (or Redis may still hold the previous
-      // profile): the purge pipeline removes whatever the slot's master holds once it answers. Only
-      // after PostgreSQL has the change: a read between the purge and that write would load the
-      // previous profile and cache it again, for its whole TTL.
+      // profile): the purge pipeline removes what the slot's master holds once it answers — up to
+      // this change's version, since the purge may run after a later change of the user was cached
+      // (still queued, so not yet in PostgreSQL). Only after PostgreSQL has this change: a read
+      // between the purge and that write would load the previous profile and cache it again.
       await deps.publisher
-        .publishInvalidation({ keys: [key], reason: `profile of user ${userId} changed while its cache write failed` })
+        .publishInvalidation({ keys: [key], upToVersion: turn.version, reason: `profile of user ${userId} changed while its cache write failed` })
         .catch((publishError: unknown) => deps.log?.warn('cached profile not scheduled for purge; it lives until its TTL', { userId, error: String(publishError) }));
     }
     return { status: ProfileChangeStatus.QUEUED, profile, version: turn.version, changeId: change.changeId };
@@ -119,7 +119,7 @@ async function writeDirectly(deps: ProfileWriteDependencies, userId: number, fie
   const profile = await writeProfileChangeNow(deps.db, userId, fields);
   if (profile === null) throw new NotFoundError(`user ${userId} does not exist`);
   await deps.publisher
-    .publishInvalidation({ keys: [user.key(deps.keys, { id: userId })], reason: `profile of user ${userId} written while Redis was unavailable` })
+    .publishInvalidation({ keys: [user.key(deps.keys, { id: userId })], upToVersion: profile.version, reason: `profile of user ${userId} written while Redis was unavailable` })
     .catch((error: unknown) => deps.log?.warn('cached profile not scheduled for purge; it lives until its TTL', { userId, error: String(error) }));
   return { status: ProfileChangeStatus.APPLIED, profile, version: profile.version };
 }

@@ -294,6 +294,7 @@ describe('write-behind profiles with Redis down', () => {
     const after = await api.handle(read(2));
     expect(after.headers['x-cache']).toBe('origin');
     expect(json(after.body)).toMatchObject({ displayName: 'Written without Redis' });
-    expect(publishedInvalidations(eventBridge)).toEqual([{ keys: [userResource.key(keys, { id: 2 })], reason: 'profile of user 2 written while Redis was unavailable' }]);
+    const written = json(response.body) as Accepted;
+    expect(publishedInvalidations(eventBridge)).toEqual([{ keys: [userResource.key(keys, { id: 2 })], upToVersion: written.version, reason: 'profile of user 2 written while Redis was unavailable' }]);
   });
 });

@@ -114,7 +114,7 @@ describe('decodeInvalidationMessage', () => {
     ['an unknown detail-type', event({ paths: ['/a'] }, 'OrderShipped'), /unknown event: detail-type "OrderShipped" is not CacheInvalidation/],
     ['an unknown envelope kind', JSON.stringify({ kind: 'something-else' }), /unknown message kind "something-else"/],
     ['no detail-type at all', JSON.stringify({ hello: 'world' }), /neither an EventBridge event/],
-    ['a typo in the detail', event({ path: ['/a'] }), /unknown field\(s\) path; expected keys, keyPatterns, paths, tags, reason/],
+    ['a typo in the detail', event({ path: ['/a'] }), /unknown field\(s\) path; expected keys, keyPatterns, paths, tags, upToVersion, reason/],
     ['an empty detail', event({}), /names nothing to invalidate/],
     ['paths that are not an array', event({ paths: '/a' }), /detail.paths must be an array of strings/],
     ['an empty path string', event({ paths: [''] }), /detail.paths\[0\] must be a non-empty string/],
@@ -189,11 +189,24 @@ describe('the detail of a CacheInvalidation event', () => {
 
   it('names every unknown field and the expected ones', () => {
     expect(decodeRefusal(event({ paths: ['/a'], path: ['/b'], keyPattern: ['x'] }))).toBe(
-      'detail has unknown field(s) path, keyPattern; expected keys, keyPatterns, paths, tags, reason, purgeAll',
+      'detail has unknown field(s) path, keyPattern; expected keys, keyPatterns, paths, tags, upToVersion, reason, purgeAll',
     );
     expect(decodeRefusal(event('keys'))).toBe('detail must be an object');
     expect(decodeRefusal(event(null))).toBe('detail must be an object');
     expect(decodeRefusal(event([{ keys: ['app:v1:a'] }]))).toBe('detail must be an object');
+  });
+
+  it('takes upToVersion beside keys, as a finite number, and hands it to the Redis work', () => {
+    const message = decodeInvalidationMessage(event({ keys: ['app:v1:a'], upToVersion: 1_796_591_880_474_017 }), keys.prefix);
+    expect(message).toMatchObject({ kind: 'event', detail: { keys: ['app:v1:a'], upToVersion: 1_796_591_880_474_017 } });
+    expect(redisWorkOf(message, keys).upToVersion).toBe(1_796_591_880_474_017);
+    expect(redisWorkOf(decodeInvalidationMessage(event({ keys: ['app:v1:a'], upToVersion: 0 }), keys.prefix), keys).upToVersion).toBe(0);
+    const plain = decodeInvalidationMessage(event({ keys: ['app:v1:a'] }), keys.prefix);
+    expect('upToVersion' in (plain as { detail: object }).detail).toBe(false);
+    expect('upToVersion' in redisWorkOf(plain, keys)).toBe(false);
+    expect(decodeRefusal(event({ keys: ['app:v1:a'], upToVersion: '7' }))).toBe('detail.upToVersion must be a finite number, got "7"');
+    expect(decodeRefusal(event({ keys: ['app:v1:a'], upToVersion: null }))).toBe('detail.upToVersion must be a finite number, got null');
+    expect(decodeRefusal(event({ paths: ['/a'], upToVersion: 7 }))).toBe('detail.upToVersion applies to keys, and the detail names none');
   });
 
   it('checks each tag against the tag pattern, by index', () => {

@@ -146,6 +146,8 @@ describe('EventBridgeInvalidationPublisher', () => {
     await expect(instance.publishInvalidation({})).rejects.toThrow(ValidationError);
     await expect(instance.publishInvalidation({ paths: ['/a', 'b'] })).rejects.toMatchObject({ field: 'paths[1]' });
     await expect(instance.publishInvalidation({ keys: ['other:v1:product:1'] })).rejects.toMatchObject({ field: 'keys[0]' });
+    await expect(instance.publishInvalidation({ paths: ['/a'], upToVersion: 3 })).rejects.toMatchObject({ field: 'upToVersion' });
+    await expect(instance.publishInvalidation({ keys: ['app:v1:product:1'], upToVersion: Number.NaN })).rejects.toMatchObject({ field: 'upToVersion' });
     expect(calls()).toHaveLength(0);
   });
 });

@@ -171,4 +171,24 @@ describeEachTopology('Redis purge of a key while an older read is filling it', (
     expect(await Promise.all([value, tombstone, missing, set].map((key) => redis.exists(key)))).toEqual([0, 0, 0, 0]);
     expect(await Promise.all([value, missing].map((key) => redis.exists(keys.lock(key))))).toEqual([0, 0]);
   });
+  test('upToVersion: removes older, unversioned and older-tombstone entries with their locks, and keeps a newer entry and its lock', async () => {
+    const keys = freshKeys(topology.current());
+    const now = Date.now();
+    const entry = (ver: number | undefined, tombstone = false) =>
+      encodeEnvelope({ v: tombstone ? null : { id: 1 }, s: now, x: now + 60_000, ...(ver === undefined ? {} : { ver }), ...(tombstone ? { t: 1 as const } : {}) });
+    const [older, same, unversioned, olderTombstone, newer, missing] = [1, 2, 3, 4, 5, 6].map((id) => keys.product(id));
+    await redis.set(older, entry(6), 'PX', 60_000);
+    await redis.set(same, entry(7), 'PX', 60_000);
+    await redis.set(unversioned, entry(undefined), 'PX', 60_000);
+    await redis.set(olderTombstone, entry(5, true), 'PX', 60_000);
+    await redis.set(newer, entry(8), 'PX', 60_000);
+    for (const key of [older, newer, missing]) await redis.set(keys.lock(key), 'token', 'PX', 60_000);
+
+    const result = await purgeRedis({ keys: [older, same, unversioned, olderTombstone, newer, missing], upToVersion: 7, scans: [] }, { redis, cacheKeys: keys, now: Date.now, deadline: Infinity, announceOnBus: false });
+
+    // Four entries, and the locks of the older entry and of the missing one.
+    expect(result.unlinked).toBe(6);
+    expect(await Promise.all([older, same, unversioned, olderTombstone, newer].map((key) => redis.exists(key)))).toEqual([0, 0, 0, 0, 1]);
+    expect(await Promise.all([older, newer, missing].map((key) => redis.exists(keys.lock(key))))).toEqual([0, 1, 0]);
+  });
 });

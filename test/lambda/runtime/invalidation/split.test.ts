@@ -13,6 +13,14 @@ describe('splitInvalidation', () => {
     expect(splitInvalidation({ tags: ['t'] }, BIG)).toStrictEqual([{ tags: ['t'] }]);
   });
 
+  it('gives every detail the request\'s upToVersion, like its reason', () => {
+    const keys = range(12_000, (i) => `app:v1:k:${i}`);
+    const details = splitInvalidation({ keys, upToVersion: 42, reason: 'r' }, 10 * BIG);
+    expect(details.length).toBeGreaterThan(1);
+    expect(details.every((detail) => detail.upToVersion === 42 && detail.reason === 'r')).toBe(true);
+    expect('upToVersion' in splitInvalidation({ keys: ['app:v1:a'] }, BIG)[0]).toBe(false);
+  });
+
   it('splits by the purgers count limits even when the bytes would fit', () => {
     const tags = range(1_500, (i) => `t:${i}`);
     const keys = range(12_000, (i) => `app:v1:k:${i}`);

@@ -4,7 +4,10 @@
  * The order of those two is the race: a read that comes between them loads the profile from
  * PostgreSQL and caches it. Purge first (the old order) and that read caches the previous profile,
  * which every read after the 202 is then served from Redis, for the profile's whole TTL; PostgreSQL
- * first and it caches the change. Real Redis and PostgreSQL; the failed put is the one thing faked.
+ * first and it caches the change. And the purge may run late (the queue redelivers it), after the
+ * user's next change was cached and queued but not yet flushed: it carries its change's version
+ * (`upToVersion`) and leaves the newer entry; unconditional, it removed it and reads got the older
+ * profile from PostgreSQL. Real Redis and PostgreSQL; the failed put is the one thing faked.
  */
 import { Pool } from 'pg';
 import { CacheClient, ReadThroughCache } from '../../../../lambda/runtime/cache';
@@ -94,7 +97,7 @@ describeEachTopology('a profile change whose cache write failed', (topology) => 
 
     expect(accepted.status).toBe(ProfileChangeStatus.QUEUED);
     expect(enqueued).toHaveLength(1);
-    expect(publisher.purged).toEqual([{ keys: [user.key(keys, { id })], reason: `profile of user ${id} changed while its cache write failed` }]);
+    expect(publisher.purged).toEqual([{ keys: [user.key(keys, { id })], upToVersion: accepted.version, reason: `profile of user ${id} changed while its cache write failed` }]);
     expect(accepted.version).toBeGreaterThan(before.version);
     const after = await readProfile(keys, id);
     expect({ version: after.version, bio: after.bio }).toEqual({ version: accepted.version, bio: 'written while the cache failed' });
@@ -114,5 +117,42 @@ describeEachTopology('a profile change whose cache write failed', (topology) => 
     const after = await readProfile(keys, id);
     expect((await new UserRepository(pool).findSummary(id))!.version).toBe(change.version);
     expect(after.version).toBe(before.version);
+  });
+  /**
+   * Change A's cache write fails; its purge is held back (the queue delivers it later); change B is
+   * accepted and cached (queued, not yet flushed); then A's purge runs. Returns the version a read
+   * then gets, and B's.
+   */
+  async function latePurge(purgeAs: (request: InvalidationRequest) => InvalidationRequest): Promise<{ read: number; b: number; a: number }> {
+    const keys = freshKeys(topology.current());
+    const id = 3;
+    await readProfile(keys, id);
+    const cache = cacheOf(keys);
+    const held: InvalidationRequest[] = [];
+    const deps = {
+      sequencer: new ProfileSequencer(client, keys),
+      queue: { enqueue: async () => undefined },
+      keys,
+      users: new UserRepository(pool),
+      db: pool,
+      publisher: { publishInvalidation: async (request: InvalidationRequest) => void held.push(request), publishDomainEvent: async () => undefined },
+    };
+    const failingPut = { get: cache.get.bind(cache), put: async () => Promise.reject(new CacheUnavailableError('write-through timed out')) };
+    const a = await acceptProfileChange({ ...deps, cache: failingPut }, id, { bio: 'A' });
+    const b = await acceptProfileChange({ ...deps, cache }, id, { bio: 'B' });
+    expect(held).toHaveLength(1);
+    await new LocalInvalidationPublisher({ redis: client.redis, cacheKeys: keys }).publishInvalidation(purgeAs(held[0]));
+    return { read: (await readProfile(keys, id)).version, a: a.version, b: b.version };
+  }
+
+  test('a purge that runs after a later change was cached leaves that change: it removes only up to its own version', async () => {
+    const { read, b } = await latePurge((request) => request);
+    expect(read).toBe(b);
+  });
+
+  test('naive: the late purge without upToVersion removes the later change, and reads get the older profile from PostgreSQL', async () => {
+    const { read, a, b } = await latePurge(({ upToVersion: _dropped, ...request }) => request);
+    expect(b).toBeGreaterThan(a);
+    expect(read).toBe(a);
   });
 });
