@@ -63,7 +63,12 @@ export function reconnectDelayMs(attempt: number, random: () => number = Math.ra
  *   command promise to a hung server stays pending. `CacheClient.connect` leaves the backstop out
  *   (`{ commandTimeoutBackstop: false }`): it bounds every command itself, tolerant of event-loop lag,
  *   with one timer for all of them (deadlines.ts), and a timer per command was a measurable share of
- *   a cache hit (bench/hit-path);
+ *   a cache hit (bench/hit-path). In that mode ioredis also never sends a command late: no resend of
+ *   commands in flight when a connection drops (`maxRetriesPerRequest: 0`,
+ *   `autoResendUnfulfilledCommands: false`), no delayed cluster retry after a lost connection or
+ *   `CLUSTERDOWN` (`retryDelayOnFailover`/`retryDelayOnClusterDown` 0) — the caller has given up on
+ *   it by then, and a write delivered after the caller's fallback lands over newer state
+ *   (test/lambda/runtime/cache/late-commands.test.ts);
  * - `maxRetriesPerRequest: 1`: no command is replayed again and again across reconnects;
  * - `reconnectOnError` on `READONLY`: after a failover the old primary is a replica; reconnecting
  *   follows the endpoint to the new primary;
@@ -73,13 +78,19 @@ export function reconnectDelayMs(attempt: number, random: () => number = Math.ra
 export function createRedis(config: CacheClientConfig, options: { readonly commandTimeoutBackstop?: boolean } = {}): Redis | Cluster {
   const resolved = normalise(config);
   const backstop = options.commandTimeoutBackstop ?? true;
+  // Without the backstop the caller gives up on a command at its own deadline, so ioredis must never
+  // send it later: no resend after a reconnect, no delayed retry after a lost connection or
+  // CLUSTERDOWN. Such a retry delivered a write-through the application had already given up on and
+  // handled (PostgreSQL, purge) hundreds of milliseconds later, after a failover, over a newer state.
+  const late = backstop;
   const shared: RedisOptions = {
     username: resolved.username,
     password: resolved.password,
     tls: resolved.tls ? {} : undefined,
     connectTimeout: resolved.connectTimeoutMs,
     commandTimeout: backstop ? resolved.commandTimeoutMs + IOREDIS_TIMEOUT_BACKSTOP_MS : undefined,
-    maxRetriesPerRequest: 1,
+    maxRetriesPerRequest: late ? 1 : 0,
+    autoResendUnfulfilledCommands: late,
     enableReadyCheck: true,
     autoResubscribe: false,
     reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
@@ -91,8 +102,8 @@ export function createRedis(config: CacheClientConfig, options: { readonly comma
       scaleReads: 'master',
       slotsRefreshTimeout: 1_000,
       slotsRefreshInterval: 5_000,
-      retryDelayOnFailover: 100,
-      retryDelayOnClusterDown: 100,
+      retryDelayOnFailover: late ? 100 : 0,
+      retryDelayOnClusterDown: late ? 100 : 0,
       retryDelayOnTryAgain: 50,
       maxRedirections: 6,
       clusterRetryStrategy: (attempt) => reconnectDelayMs(attempt),

@@ -132,19 +132,27 @@ describe('createRedis', () => {
         // CacheClient enforces the 50 ms itself; ioredis' own timer is the backstop.
         commandTimeout: 1_050,
         maxRetriesPerRequest: 1,
+        autoResendUnfulfilledCommands: true,
       });
     } finally {
       redis.disconnect();
     }
   });
 
-  test('CacheClient.connect leaves out the per-command backstop timer: it bounds every command itself (deadlines.ts)', () => {
+  test('CacheClient.connect leaves out the per-command backstop timer (it bounds every command itself) and every late send', () => {
     const client = CacheClient.connect({ url: 'redis://127.0.0.1:1', commandTimeoutMs: 70 });
     try {
-      expect((client.redis as Redis).options.commandTimeout).toBeUndefined();
+      expect((client.redis as Redis).options).toMatchObject({ commandTimeout: undefined, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false });
       expect(client.commandTimeoutMs).toBe(70);
     } finally {
       client.redis.disconnect();
+    }
+    const cluster = CacheClient.connect({ clusterNodes: [{ host: '127.0.0.1', port: 1 }] });
+    try {
+      expect((cluster.redis as Cluster).options).toMatchObject({ retryDelayOnFailover: 0, retryDelayOnClusterDown: 0 });
+      expect((cluster.redis as Cluster).options.redisOptions).toMatchObject({ commandTimeout: undefined, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false });
+    } finally {
+      cluster.redis.disconnect();
     }
   });
 
@@ -152,7 +160,7 @@ describe('createRedis', () => {
     const cluster = createRedis({ clusterNodes: [{ host: 'cfg.cache.local', port: 6379 }], tls: true, password: 'tok', commandTimeoutMs: 70 }) as Cluster;
     try {
       expect(cluster).toBeInstanceOf(Cluster);
-      expect(cluster.options).toMatchObject({ enableOfflineQueue: false, scaleReads: 'master', slotsRefreshTimeout: 1_000 });
+      expect(cluster.options).toMatchObject({ enableOfflineQueue: false, scaleReads: 'master', slotsRefreshTimeout: 1_000, retryDelayOnFailover: 100, retryDelayOnClusterDown: 100 });
       expect(cluster.options.redisOptions).toMatchObject({ tls: {}, password: 'tok', commandTimeout: 1_070, connectTimeout: 100 });
       const resolved: string[] = [];
       cluster.options.dnsLookup!('node-1.cache.local', (_error, address) => resolved.push(address));
