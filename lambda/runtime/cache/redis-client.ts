@@ -69,7 +69,7 @@ export function reconnectDelayMs(attempt: number, random: () => number = Math.ra
  *   `CLUSTERDOWN` (`retryDelayOnFailover`/`retryDelayOnClusterDown` 0) — the caller has given up on
  *   it by then, and a write delivered after the caller's fallback lands over newer state
  *   (test/lambda/runtime/cache/late-commands.test.ts);
- * - `maxRetriesPerRequest: 1`: no command is replayed again and again across reconnects;
+ * - `maxRetriesPerRequest: 1` (with the backstop): no command is replayed again and again across reconnects;
  * - `reconnectOnError` on `READONLY`: after a failover the old primary is a replica; reconnecting
  *   follows the endpoint to the new primary;
  * - Cluster: `dnsLookup` passthrough so that TLS certificates match ElastiCache host names,
@@ -79,18 +79,15 @@ export function createRedis(config: CacheClientConfig, options: { readonly comma
   const resolved = normalise(config);
   const backstop = options.commandTimeoutBackstop ?? true;
   // Without the backstop the caller gives up on a command at its own deadline, so ioredis must never
-  // send it later: no resend after a reconnect, no delayed retry after a lost connection or
-  // CLUSTERDOWN. Such a retry delivered a write-through the application had already given up on and
-  // handled (PostgreSQL, purge) hundreds of milliseconds later, after a failover, over a newer state.
-  const late = backstop;
+  // send it later (see above): its resends and delayed retries go with the backstop.
   const shared: RedisOptions = {
     username: resolved.username,
     password: resolved.password,
     tls: resolved.tls ? {} : undefined,
     connectTimeout: resolved.connectTimeoutMs,
     commandTimeout: backstop ? resolved.commandTimeoutMs + IOREDIS_TIMEOUT_BACKSTOP_MS : undefined,
-    maxRetriesPerRequest: late ? 1 : 0,
-    autoResendUnfulfilledCommands: late,
+    maxRetriesPerRequest: backstop ? 1 : 0,
+    autoResendUnfulfilledCommands: backstop,
     enableReadyCheck: true,
     autoResubscribe: false,
     reconnectOnError: (error) => (error.message.startsWith('READONLY') ? 2 : false),
@@ -102,8 +99,8 @@ export function createRedis(config: CacheClientConfig, options: { readonly comma
       scaleReads: 'master',
       slotsRefreshTimeout: 1_000,
       slotsRefreshInterval: 5_000,
-      retryDelayOnFailover: late ? 100 : 0,
-      retryDelayOnClusterDown: late ? 100 : 0,
+      retryDelayOnFailover: backstop ? 100 : 0,
+      retryDelayOnClusterDown: backstop ? 100 : 0,
       retryDelayOnTryAgain: 50,
       maxRedirections: 6,
       clusterRetryStrategy: (attempt) => reconnectDelayMs(attempt),
