@@ -6,7 +6,7 @@
  * and PostgreSQL's `initdb`/`postgres` on the machine (`PG_BIN_DIR`, else the newest under
  * /usr/lib/postgresql). See docs/testing.md.
  */
-export { freePort, killRegisteredServers, PostgresServer, preparePostgresTemplate, RedisCluster, RedisClusterNode, RedisServer } from './servers';
+export { freePort, killRegisteredServers, PortTakenError, PostgresServer, preparePostgresTemplate, RedisCluster, RedisClusterNode, RedisServer, releasePort } from './servers';
 export type { RedisClusterOptions, RedisServerOptions } from './servers';
 export { startLocalServers } from './local-servers';
 export type { LocalServers, LocalServersOptions } from './local-servers';

@@ -5,6 +5,13 @@
  *
  * Every process is recorded in a registry dir so that the Jest global teardown (and a process 'exit'
  * hook) kills it even when a test fails or a worker dies.
+ *
+ * Ports: a port found free and then handed to a server is free only until something else takes it.
+ * Two things did, on a loaded machine: an outgoing connection's source port (the kernel hands those out
+ * from the same ephemeral range as `listen(0)`), and another worker's pick. So {@link freePort} picks
+ * below the ephemeral range and claims the port in the registry (a file per port, made atomically)
+ * until the server stops or its process exits; and a server that exits while starting, or whose port
+ * answers for another process, is started again on new ports.
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -13,7 +20,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 const REGISTRY_DIR = path.join(os.tmpdir(), 'cache-pyramid-test-servers');
+const PORT_CLAIMS_DIR = path.join(REGISTRY_DIR, 'ports');
 const live = new Set<ChildProcess>();
+const claimedPorts = new Set<number>();
 
 process.once('exit', () => {
   for (const child of live) {
@@ -23,6 +32,7 @@ process.once('exit', () => {
       // already gone
     }
   }
+  for (const port of claimedPorts) releasePort(port);
 });
 
 function register(child: ChildProcess): void {
@@ -75,20 +85,100 @@ export function killRegisteredServers(): void {
     }
     fs.rmSync(path.join(REGISTRY_DIR, file), { force: true });
   }
+  releaseAbandonedPorts();
 }
 
-/** Asks the kernel for a free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Removes the port claims of processes that no longer exist (and this process's). */
+function releaseAbandonedPorts(): void {
+  if (!fs.existsSync(PORT_CLAIMS_DIR)) return;
+  for (const file of fs.readdirSync(PORT_CLAIMS_DIR)) {
+    if (!/^\d+$/.test(file)) continue;
+    let owner = NaN;
+    try {
+      owner = Number(fs.readFileSync(path.join(PORT_CLAIMS_DIR, file), 'utf8'));
+    } catch {
+      // released meanwhile
+    }
+    if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) continue;
+    claimedPorts.delete(Number(file));
+    fs.rmSync(path.join(PORT_CLAIMS_DIR, file), { force: true });
+  }
+}
+
+/** The range the kernel takes outgoing connections' source ports from (and `listen(0)`'s ports). */
+function ephemeralPortRange(): [number, number] {
+  try {
+    const [low, high] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && Number.isInteger(high)) return [low, high];
+  } catch {
+    // not Linux
+  }
+  return [32_768, 60_999];
+}
+
+/** Where {@link freePort} picks: below the ephemeral range and above 10000 (registered services), else above it. */
+function portRange(): [number, number] {
+  const [low, high] = ephemeralPortRange();
+  if (low - 10_000 >= 2_000) return [10_000, low - 1];
+  if (65_535 - high >= 2_000) return [high + 1, 65_535];
+  return [1_024, 65_535]; // no room outside it: a collision is then caught when the server starts
+}
+
+/**
+ * Claims `port` for this process: a file in the registry, written under a temp name and linked into
+ * place (a link fails if the name exists, atomically; a reader never sees a half-written owner).
+ */
+function claimPort(port: number): boolean {
+  fs.mkdirSync(PORT_CLAIMS_DIR, { recursive: true });
+  const temp = path.join(PORT_CLAIMS_DIR, `.${port}.${process.pid}.tmp`);
+  fs.writeFileSync(temp, String(process.pid));
+  try {
+    fs.linkSync(temp, path.join(PORT_CLAIMS_DIR, String(port)));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    fs.rmSync(temp, { force: true });
+  }
+  claimedPorts.add(port);
+  return true;
+}
+
+/** Gives back a port this process claimed ({@link freePort}); other processes' claims are left alone. */
+export function releasePort(port: number): void {
+  if (!claimedPorts.delete(port)) return;
+  fs.rmSync(path.join(PORT_CLAIMS_DIR, String(port)), { force: true });
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
     server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address() as net.AddressInfo;
-      server.close(() => resolve(address.port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
+
+/**
+ * A TCP port of 127.0.0.1 that nothing listens on, outside the kernel's ephemeral range and claimed
+ * for this process until {@link releasePort} (the servers here release theirs on `stop()`) or exit.
+ */
+export async function freePort(): Promise<number> {
+  const [from, to] = portRange();
+  for (let attempt = 0; attempt < 1_000; attempt++) {
+    const port = from + Math.floor(Math.random() * (to - from + 1));
+    if (!claimPort(port)) continue;
+    if (await canBind(port)) return port;
+    releasePort(port);
+  }
+  throw new Error(`no free port found in ${from}-${to}`);
+}
+
+/** A server that could not start on its ports: it exited while starting, or another process answers there. */
+export class PortTakenError extends Error {}
+
+/** How many times a server is started on new ports before its start fails. */
+const START_ATTEMPTS = 5;
 
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -204,12 +294,35 @@ abstract class ManagedProcess {
     process.kill(this.child.pid, signal);
   }
 
-  /** Stops the server for good: kills it, releases a held port and removes its data directory. */
+  /** Stops the server for good: kills it, releases a held port and its port claims, and removes its data directory. */
   async stop(): Promise<void> {
     await this.kill();
     await new Promise<void>((resolve) => (this.portHolder === undefined ? resolve() : this.portHolder.close(() => resolve())));
     this.portHolder = undefined;
+    for (const port of this.ports()) releasePort(port);
     fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /**
+   * Makes a server with `make` (new ports each time) and starts it; if it could not have its ports
+   * ({@link PortTakenError}), stops it and makes another, up to {@link START_ATTEMPTS} times.
+   */
+  protected static async startOnFreshPorts<T extends ManagedProcess>(make: () => Promise<T>, attempts = START_ATTEMPTS): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const server = await make();
+      try {
+        await server.launch();
+        return server;
+      } catch (error) {
+        await server.stop();
+        if (!(error instanceof PortTakenError) || attempt >= attempts) throw error;
+      }
+    }
+  }
+
+  /** The ports the server listens on (released by {@link stop}). */
+  protected ports(): number[] {
+    return [this.port];
   }
 
   abstract readonly port: number;
@@ -223,14 +336,15 @@ abstract class ManagedProcess {
 export interface RedisServerOptions {
   /** Extra `redis-server` arguments, e.g. `['--maxmemory', '10mb']`. */
   readonly args?: string[];
+  /** Where the server's ports come from, called again for each start on new ports. @default freePort */
+  readonly pickPort?: () => Promise<number>;
 }
 
 /** A standalone `redis-server` on a free port. */
 export class RedisServer extends ManagedProcess {
   static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), makeTempDir('redis'), options.args ?? []);
-    await server.launch();
-    return server;
+    const pickPort = options.pickPort ?? freePort;
+    return this.startOnFreshPorts(async () => new RedisServer(await pickPort(), makeTempDir('redis'), options.args ?? []));
   }
 
   protected constructor(
@@ -266,32 +380,56 @@ export class RedisServer extends ManagedProcess {
     ];
   }
 
+  /**
+   * Starts redis-server and waits until the port answers for it: `INFO server` must give its own
+   * process id. A PING alone is answered by whichever server has the port, and a redis-server that
+   * finds its port (or cluster bus port) taken exits, perhaps only after another one answered there.
+   */
   protected async launch(): Promise<void> {
     const child = spawn('redis-server', this.baseArgs(), { stdio: 'ignore' });
     register(child);
     this.child = child;
     await waitFor(`redis-server on ${this.port}`, async () => {
-      if (child.exitCode !== null) throw new Error(`redis-server on ${this.port} exited with ${child.exitCode}`);
+      if (child.exitCode !== null) throw new PortTakenError(`redis-server on ${this.port} exited with ${child.exitCode}: ${this.logTail()}`);
       if (!(await canConnect(this.port))) return false;
+      let info: string;
       try {
-        return this.cli('PING') === 'PONG';
+        info = this.cli('INFO', 'server');
       } catch {
         return false;
       }
+      const pid = /^process_id:(\d+)/m.exec(info)?.[1];
+      if (pid === undefined) return false;
+      if (Number(pid) !== child.pid) throw new PortTakenError(`port ${this.port} answers for another redis-server (pid ${pid}), not for ${child.pid}`);
+      return true;
     });
+  }
+
+  private logTail(): string {
+    try {
+      return fs.readFileSync(path.join(this.dir, 'redis.log'), 'utf8').trim().split('\n').slice(-3).join(' | ');
+    } catch {
+      return '(no redis.log)';
+    }
   }
 }
 
 /** One node of a {@link RedisCluster}. */
 export class RedisClusterNode extends RedisServer {
-  static async create(clusterPort: number, options: RedisServerOptions = {}): Promise<RedisClusterNode> {
-    const node = new RedisClusterNode(await freePort(), makeTempDir('redis-cluster'), options.args ?? [], clusterPort);
-    await node.launch();
-    return node;
+  /** A node on a free port and a free cluster bus port, not yet part of a cluster. */
+  static async create(options: RedisServerOptions = {}): Promise<RedisClusterNode> {
+    const pickPort = options.pickPort ?? freePort;
+    return this.startOnFreshPorts(
+      async () => new RedisClusterNode(await pickPort(), makeTempDir('redis-cluster'), options.args ?? [], await pickPort()),
+    );
   }
 
   private constructor(port: number, dir: string, extraArgs: string[], readonly busPort: number) {
     super(port, dir, extraArgs);
+  }
+
+  protected override ports(): number[] {
+    return [this.port, this.busPort];
   }
 
   protected override baseArgs(): string[] {
@@ -320,7 +458,7 @@ export class RedisCluster {
     const replicas = options.replicasPerMaster ?? 0;
     const nodes: RedisClusterNode[] = [];
     for (let i = 0; i < masters * (1 + replicas); i++) {
-      nodes.push(await RedisClusterNode.create(await freePort(), options));
+      nodes.push(await RedisClusterNode.create(options));
     }
     execFileSync(
       'redis-cli',
@@ -427,16 +565,17 @@ export function preparePostgresTemplate(): string {
 
 /** A PostgreSQL server made with initdb in a temp dir, on a free port, trust auth, user `postgres`. */
 export class PostgresServer extends ManagedProcess {
-  static async start(): Promise<PostgresServer> {
+  static async start(options: { readonly pickPort?: () => Promise<number> } = {}): Promise<PostgresServer> {
     const template = preparePostgresTemplate();
-    const dir = makeTempDir('pg');
     const identity = postgresIdentity();
-    execFileSync('cp', ['-a', `${template}/.`, dir]);
-    fs.chmodSync(dir, 0o700);
-    if (identity.uid !== undefined) execFileSync('chown', ['-R', `${identity.uid}:${identity.gid}`, dir]);
-    const server = new PostgresServer(await freePort(), dir);
-    await server.launch();
-    return server;
+    const pickPort = options.pickPort ?? freePort;
+    return this.startOnFreshPorts(async () => {
+      const dir = makeTempDir('pg');
+      execFileSync('cp', ['-a', `${template}/.`, dir]);
+      fs.chmodSync(dir, 0o700);
+      if (identity.uid !== undefined) execFileSync('chown', ['-R', `${identity.uid}:${identity.gid}`, dir]);
+      return new PostgresServer(await pickPort(), dir);
+    });
   }
 
   private constructor(
@@ -505,11 +644,13 @@ export class PostgresServer extends ManagedProcess {
     );
     register(child);
     this.child = child;
+    // Ready when its own Unix socket (in its data dir) accepts: postgres makes it only once its TCP port
+    // is bound, and exits if it cannot bind one; TCP alone may be answered by another server.
     await waitFor(`postgres on ${this.port}`, async () => {
-      if (child.exitCode !== null) throw new Error(`postgres on ${this.port} exited with ${child.exitCode}`);
+      if (child.exitCode !== null) throw new PortTakenError(`postgres on ${this.port} exited with ${child.exitCode}`);
       if (!(await canConnect(this.port))) return false;
       try {
-        execFileSync(path.join(postgresBinDir(), 'pg_isready'), ['-h', this.host, '-p', String(this.port)], { stdio: 'ignore' });
+        execFileSync(path.join(postgresBinDir(), 'pg_isready'), ['-h', this.dir, '-p', String(this.port)], { stdio: 'ignore' });
         return true;
       } catch {
         return false;

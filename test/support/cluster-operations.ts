@@ -14,7 +14,7 @@
  * driving a migration of thousands of slots keeps its event loop free.
  */
 import Redis from 'ioredis';
-import { freePort, RedisCluster, RedisClusterNode } from './servers';
+import { RedisCluster, RedisClusterNode } from './servers';
 
 export const SLOT_COUNT = 16384;
 
@@ -221,7 +221,7 @@ export class ClusterOperator {
 
   /** Starts a new empty master and introduces it to the cluster (CLUSTER MEET). */
   async addMaster(): Promise<RedisClusterNode> {
-    const node = await RedisClusterNode.create(await freePort());
+    const node = await RedisClusterNode.create();
     this.cluster.nodes.push(node);
     const introducer = (await this.masters())[0];
     // The harness gives each node its own bus port, so MEET must name it (the default is port + 10000).
