@@ -55,8 +55,9 @@ function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    // EPERM: it exists, as another user's process.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -88,20 +89,33 @@ export function killRegisteredServers(): void {
   releaseAbandonedPorts();
 }
 
-/** Removes the port claims of processes that no longer exist (and this process's). */
+/** The pid in a port claim, or undefined if there is none (released meanwhile). */
+function claimOwner(port: number): number | undefined {
+  try {
+    return Number(fs.readFileSync(path.join(PORT_CLAIMS_DIR, String(port)), 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Removes the port claims of processes that no longer exist, and temp files of claims they left half
+ * made. A live process's claims stay, this one's included: a test file that calls this in a worker
+ * must not free the ports of servers that other test files of the same worker still run.
+ */
 function releaseAbandonedPorts(): void {
   if (!fs.existsSync(PORT_CLAIMS_DIR)) return;
   for (const file of fs.readdirSync(PORT_CLAIMS_DIR)) {
-    if (!/^\d+$/.test(file)) continue;
-    let owner = NaN;
-    try {
-      owner = Number(fs.readFileSync(path.join(PORT_CLAIMS_DIR, file), 'utf8'));
-    } catch {
-      // released meanwhile
+    const temp = /^\.\d+\.(\d+)\.tmp$/.exec(file);
+    if (temp !== null) {
+      if (!isAlive(Number(temp[1]))) fs.rmSync(path.join(PORT_CLAIMS_DIR, file), { force: true });
+      continue;
     }
-    if (Number.isInteger(owner) && owner !== process.pid && isAlive(owner)) continue;
-    claimedPorts.delete(Number(file));
-    fs.rmSync(path.join(PORT_CLAIMS_DIR, file), { force: true });
+    if (!/^\d+$/.test(file)) continue;
+    const owner = claimOwner(Number(file));
+    if (owner === undefined || isAlive(owner)) continue;
+    // Read again right before removing: a claim made since (by a live process) stays.
+    if (claimOwner(Number(file)) === owner) fs.rmSync(path.join(PORT_CLAIMS_DIR, file), { force: true });
   }
 }
 
@@ -144,10 +158,13 @@ function claimPort(port: number): boolean {
   return true;
 }
 
-/** Gives back a port this process claimed ({@link freePort}); other processes' claims are left alone. */
+/**
+ * Gives back a port this process claimed ({@link freePort}). Only a claim that still names this
+ * process is removed: one removed meanwhile (its owner had exited) may have been made again by another.
+ */
 export function releasePort(port: number): void {
   if (!claimedPorts.delete(port)) return;
-  fs.rmSync(path.join(PORT_CLAIMS_DIR, String(port)), { force: true });
+  if (claimOwner(port) === process.pid) fs.rmSync(path.join(PORT_CLAIMS_DIR, String(port)), { force: true });
 }
 
 function canBind(port: number): Promise<boolean> {
@@ -174,8 +191,23 @@ export async function freePort(): Promise<number> {
   throw new Error(`no free port found in ${from}-${to}`);
 }
 
-/** A server that could not start on its ports: it exited while starting, or another process answers there. */
+/** A server that could not have its ports: it found one in use, or another process answers there. */
 export class PortTakenError extends Error {}
+
+/** What a server that exited while starting wrote (its last lines), as the reason of its failure. */
+function startFailure(what: string, code: number | null, output: string): Error {
+  const tail = output.trim().split('\n').slice(-3).join(' | ') || '(no output)';
+  const message = `${what} exited with ${code} while starting: ${tail}`;
+  return /Address already in use|EADDRINUSE/.test(output) ? new PortTakenError(message) : new Error(message);
+}
+
+function readOr(file: string, fallback: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return fallback;
+  }
+}
 
 /** How many times a server is started on new ports before its start fails. */
 const START_ATTEMPTS = 5;
@@ -305,16 +337,20 @@ abstract class ManagedProcess {
 
   /**
    * Makes a server with `make` (new ports each time) and starts it; if it could not have its ports
-   * ({@link PortTakenError}), stops it and makes another, up to {@link START_ATTEMPTS} times.
+   * ({@link PortTakenError}), removes it and makes another, up to {@link START_ATTEMPTS} times. A failed
+   * attempt gives back only the port claims made for it (a `pickPort` may hand out a port claimed before).
    */
   protected static async startOnFreshPorts<T extends ManagedProcess>(make: () => Promise<T>, attempts = START_ATTEMPTS): Promise<T> {
     for (let attempt = 1; ; attempt++) {
+      const claimedBefore = new Set(claimedPorts);
       const server = await make();
       try {
         await server.launch();
         return server;
       } catch (error) {
-        await server.stop();
+        await server.kill().catch(() => undefined);
+        for (const port of server.ports()) if (!claimedBefore.has(port)) releasePort(port);
+        fs.rmSync(server.dir, { recursive: true, force: true });
         if (!(error instanceof PortTakenError) || attempt >= attempts) throw error;
       }
     }
@@ -344,7 +380,10 @@ export interface RedisServerOptions {
 export class RedisServer extends ManagedProcess {
   static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
     const pickPort = options.pickPort ?? freePort;
-    return this.startOnFreshPorts(async () => new RedisServer(await pickPort(), makeTempDir('redis'), options.args ?? []));
+    return this.startOnFreshPorts(async () => {
+      const port = await pickPort();
+      return new RedisServer(port, makeTempDir('redis'), options.args ?? []);
+    });
   }
 
   protected constructor(
@@ -386,15 +425,21 @@ export class RedisServer extends ManagedProcess {
    * finds its port (or cluster bus port) taken exits, perhaps only after another one answered there.
    */
   protected async launch(): Promise<void> {
-    const child = spawn('redis-server', this.baseArgs(), { stdio: 'ignore' });
+    // What it writes before its log file opens (an argument it refuses) goes to stderr.
+    const stderr = path.join(this.dir, 'stderr.log');
+    const out = fs.openSync(stderr, 'a');
+    const child = spawn('redis-server', this.baseArgs(), { stdio: ['ignore', out, out] });
+    fs.closeSync(out);
     register(child);
     this.child = child;
     await waitFor(`redis-server on ${this.port}`, async () => {
-      if (child.exitCode !== null) throw new PortTakenError(`redis-server on ${this.port} exited with ${child.exitCode}: ${this.logTail()}`);
+      if (child.exitCode !== null) {
+        throw startFailure(`redis-server on ${this.port}`, child.exitCode, readOr(stderr, '') + readOr(path.join(this.dir, 'redis.log'), ''));
+      }
       if (!(await canConnect(this.port))) return false;
       let info: string;
       try {
-        info = this.cli('INFO', 'server');
+        info = execFileSync('redis-cli', ['-h', this.host, '-p', String(this.port), 'INFO', 'server'], { encoding: 'utf8', timeout: 5_000 });
       } catch {
         return false;
       }
@@ -405,13 +450,6 @@ export class RedisServer extends ManagedProcess {
     });
   }
 
-  private logTail(): string {
-    try {
-      return fs.readFileSync(path.join(this.dir, 'redis.log'), 'utf8').trim().split('\n').slice(-3).join(' | ');
-    } catch {
-      return '(no redis.log)';
-    }
-  }
 }
 
 /** One node of a {@link RedisCluster}. */
@@ -420,7 +458,10 @@ export class RedisClusterNode extends RedisServer {
   static async create(options: RedisServerOptions = {}): Promise<RedisClusterNode> {
     const pickPort = options.pickPort ?? freePort;
     return this.startOnFreshPorts(
-      async () => new RedisClusterNode(await pickPort(), makeTempDir('redis-cluster'), options.args ?? [], await pickPort()),
+      async () => {
+        const [port, busPort] = [await pickPort(), await pickPort()];
+        return new RedisClusterNode(port, makeTempDir('redis-cluster'), options.args ?? [], busPort);
+      },
     );
   }
 
@@ -570,11 +611,12 @@ export class PostgresServer extends ManagedProcess {
     const identity = postgresIdentity();
     const pickPort = options.pickPort ?? freePort;
     return this.startOnFreshPorts(async () => {
+      const port = await pickPort();
       const dir = makeTempDir('pg');
       execFileSync('cp', ['-a', `${template}/.`, dir]);
       fs.chmodSync(dir, 0o700);
       if (identity.uid !== undefined) execFileSync('chown', ['-R', `${identity.uid}:${identity.gid}`, dir]);
-      return new PostgresServer(await pickPort(), dir);
+      return new PostgresServer(port, dir);
     });
   }
 
@@ -626,6 +668,9 @@ export class PostgresServer extends ManagedProcess {
   }
 
   protected async launch(): Promise<void> {
+    // Its log (no logging collector) goes to a file beside its data, the reason of a failed start included.
+    const stderr = path.join(this.dir, 'stderr.log');
+    const out = fs.openSync(stderr, 'a');
     const child = spawn(
       path.join(postgresBinDir(), 'postgres'),
       [
@@ -640,17 +685,18 @@ export class PostgresServer extends ManagedProcess {
         '-c', 'max_connections=200',
         '-c', 'shared_buffers=64MB',
       ],
-      { stdio: 'ignore', ...postgresIdentity() },
+      { stdio: ['ignore', out, out], ...postgresIdentity() },
     );
+    fs.closeSync(out);
     register(child);
     this.child = child;
     // Ready when its own Unix socket (in its data dir) accepts: postgres makes it only once its TCP port
     // is bound, and exits if it cannot bind one; TCP alone may be answered by another server.
     await waitFor(`postgres on ${this.port}`, async () => {
-      if (child.exitCode !== null) throw new PortTakenError(`postgres on ${this.port} exited with ${child.exitCode}`);
+      if (child.exitCode !== null) throw startFailure(`postgres on ${this.port}`, child.exitCode, readOr(stderr, ''));
       if (!(await canConnect(this.port))) return false;
       try {
-        execFileSync(path.join(postgresBinDir(), 'pg_isready'), ['-h', this.dir, '-p', String(this.port)], { stdio: 'ignore' });
+        execFileSync(path.join(postgresBinDir(), 'pg_isready'), ['-h', this.dir, '-p', String(this.port)], { stdio: 'ignore', timeout: 5_000 });
         return true;
       } catch {
         return false;

@@ -70,16 +70,21 @@ describe('ports of the test servers', () => {
     } finally {
       for (const port of ports) releasePort(port);
     }
-    for (const port of ports) expect(fs.existsSync(path.join(PORT_CLAIMS_DIR, String(port)))).toBe(false);
+    // Released: no longer ours (another worker may have claimed one since).
+    for (const port of ports) {
+      const file = path.join(PORT_CLAIMS_DIR, String(port));
+      expect(fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : 'none').not.toBe(String(process.pid));
+    }
   });
 
   test('naive: PING on the port answers while the redis-server started there exits, because another server has the port', async () => {
     const other = await RedisServer.start();
+    const child = spawn('redis-server', ['--port', String(other.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
     try {
-      const child = spawn('redis-server', ['--port', String(other.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
       expect(other.cli('PING')).toBe('PONG');
       expect(await exitCode(child)).toBe(1);
     } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
       await other.stop();
     }
   });
@@ -131,6 +136,14 @@ describe('ports of the test servers', () => {
     } finally {
       await other.stop();
     }
+  });
+
+  test('a server that fails to start for another reason fails at once, with what it said', async () => {
+    const ports = portsThen();
+    const start = RedisServer.start({ args: ['--no-such-directive', 'yes'], pickPort: ports.pick });
+    await expect(start).rejects.toThrow(/exited with 1 while starting: .*no-such-directive/i);
+    await expect(start).rejects.not.toBeInstanceOf(PortTakenError);
+    expect(ports.calls()).toBe(1);
   });
 
   test('a PostgreSQL whose port is taken starts again on a new port, with its own data directory', async () => {
