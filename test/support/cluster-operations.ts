@@ -27,8 +27,8 @@ export interface NodeView {
   readonly masterId?: string;
   /** Slot ranges served, inclusive. */
   readonly slots: readonly (readonly [number, number])[];
-  /** True when the line carries `[slot->-id]` / `[slot-<-id]` migration markers (only on the node's own line). */
-  readonly migrating: boolean;
+  /** The `[slot->-id]` / `[slot-<-id]` migration markers of the line (only a node's own line has them). */
+  readonly migrations: readonly string[];
 }
 
 export function parseClusterNodes(text: string): NodeView[] {
@@ -40,16 +40,16 @@ export function parseClusterNodes(text: string): NodeView[] {
       const [id, address, flags, master, , , , , ...slotFields] = line.split(' ');
       const port = Number(/:(\d+)@/.exec(address)?.[1] ?? NaN);
       const slots: [number, number][] = [];
-      let migrating = false;
+      const migrations: string[] = [];
       for (const field of slotFields) {
         if (field.startsWith('[')) {
-          migrating = true;
+          migrations.push(field);
           continue;
         }
         const [from, to] = field.split('-').map(Number);
         slots.push([from, to ?? from]);
       }
-      return { id, port, flags: flags.split(','), masterId: master === '-' ? undefined : master, slots, migrating };
+      return { id, port, flags: flags.split(','), masterId: master === '-' ? undefined : master, slots, migrations };
     });
 }
 
@@ -155,7 +155,9 @@ export class ClusterOperator {
       const views = await this.view(node);
       const owners = new Array<number | undefined>(SLOT_COUNT);
       for (const v of views) {
-        if (v.flags.includes('myself') && v.migrating) return `node ${node.port} has a slot mid-migration`;
+        if (v.flags.includes('myself') && v.migrations.length > 0) {
+          return `node ${node.port} (${v.masterId === undefined ? 'master' : 'replica'}) has a slot mid-migration: ${v.migrations.join(' ')}`;
+        }
         if (runningPorts.has(v.port) && (v.flags.includes('fail') || v.flags.includes('fail?'))) return `node ${node.port} flags ${v.port} as ${v.flags.join(',')}`;
         if (v.flags.includes('handshake') || v.flags.includes('noaddr')) return `node ${node.port} still handshakes with ${v.port}`;
         if (v.masterId !== undefined) continue;
