@@ -201,11 +201,12 @@ function startFailure(what: string, code: number | null, output: string): Error 
   return /Address already in use|EADDRINUSE/.test(output) ? new PortTakenError(message) : new Error(message);
 }
 
-function readOr(file: string, fallback: string): string {
+/** A file's text, or '' if there is none (a server that exited before writing it). */
+function readIfAny(file: string): string {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch {
-    return fallback;
+    return '';
   }
 }
 
@@ -434,7 +435,7 @@ export class RedisServer extends ManagedProcess {
     this.child = child;
     await waitFor(`redis-server on ${this.port}`, async () => {
       if (child.exitCode !== null) {
-        throw startFailure(`redis-server on ${this.port}`, child.exitCode, readOr(stderr, '') + readOr(path.join(this.dir, 'redis.log'), ''));
+        throw startFailure(`redis-server on ${this.port}`, child.exitCode, readIfAny(stderr) + readIfAny(path.join(this.dir, 'redis.log')));
       }
       if (!(await canConnect(this.port))) return false;
       let info: string;
@@ -449,7 +450,6 @@ export class RedisServer extends ManagedProcess {
       return true;
     });
   }
-
 }
 
 /** One node of a {@link RedisCluster}. */
@@ -457,12 +457,10 @@ export class RedisClusterNode extends RedisServer {
   /** A node on a free port and a free cluster bus port, not yet part of a cluster. */
   static async create(options: RedisServerOptions = {}): Promise<RedisClusterNode> {
     const pickPort = options.pickPort ?? freePort;
-    return this.startOnFreshPorts(
-      async () => {
-        const [port, busPort] = [await pickPort(), await pickPort()];
-        return new RedisClusterNode(port, makeTempDir('redis-cluster'), options.args ?? [], busPort);
-      },
-    );
+    return this.startOnFreshPorts(async () => {
+      const [port, busPort] = [await pickPort(), await pickPort()];
+      return new RedisClusterNode(port, makeTempDir('redis-cluster'), options.args ?? [], busPort);
+    });
   }
 
   private constructor(port: number, dir: string, extraArgs: string[], readonly busPort: number) {
@@ -693,7 +691,7 @@ export class PostgresServer extends ManagedProcess {
     // Ready when its own Unix socket (in its data dir) accepts: postgres makes it only once its TCP port
     // is bound, and exits if it cannot bind one; TCP alone may be answered by another server.
     await waitFor(`postgres on ${this.port}`, async () => {
-      if (child.exitCode !== null) throw startFailure(`postgres on ${this.port}`, child.exitCode, readOr(stderr, ''));
+      if (child.exitCode !== null) throw startFailure(`postgres on ${this.port}`, child.exitCode, readIfAny(stderr));
       if (!(await canConnect(this.port))) return false;
       try {
         execFileSync(path.join(postgresBinDir(), 'pg_isready'), ['-h', this.dir, '-p', String(this.port)], { stdio: 'ignore', timeout: 5_000 });
